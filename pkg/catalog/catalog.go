@@ -1,0 +1,29 @@
+// Package catalog is the registry of every Rampart rule: one line per rule.
+// The CLI lists it, the infrastructure derives its wiring from it and the
+// tests walk it. Lambda functions do not import it: each links only its own
+// rules, which keeps every binary small.
+package catalog
+
+import (
+	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
+)
+
+// All is every registered rule, in catalog order.
+func All() []rule.Rule {
+	return []rule.Rule{
+		sgopen.OpenWorld,
+		sgopen.RestrictedSSH,
+		sgopen.RestrictedCommonPorts,
+	}
+}
+
+// Functions maps each function (directory under functions/) to its rules.
+func Functions() map[string][]rule.Rule {
+	out := map[string][]rule.Rule{}
+	for _, r := range All() {
+		fn := r.Meta().Function
+		out[fn] = append(out[fn], r)
+	}
+	return out
+}

@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rampart-aws/rampart/pkg/report"
+	"github.com/rampart-aws/rampart/pkg/rule"
+)
+
+// Undo replays, newest first, the inverse of every action the decisions
+// record as applied. It is how an operator reverts Rampart: feed it the JSON
+// of `rampart run` (or the decision of a Lambda response). Actions without an
+// inverse (alerts) are skipped; the returned actions carry their outcomes.
+//
+// Note that Rampart will remediate an undone violation again the next time it
+// sees it unless the resource is exempted first.
+func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action, error) {
+	byID := map[string]rule.Rule{}
+	for _, r := range e.rules {
+		byID[r.Meta().ID] = r
+	}
+	var todo []struct {
+		r rule.Rule
+		a rule.Action
+	}
+	for _, d := range ds {
+		for _, a := range d.Actions {
+			if a.Outcome != rule.Applied || a.Undo == nil {
+				continue
+			}
+			r, ok := byID[d.Rule]
+			if !ok {
+				return nil, fmt.Errorf("undo %s: unknown rule %q", a.API, d.Rule)
+			}
+			todo = append(todo, struct {
+				r rule.Rule
+				a rule.Action
+			}{r, *a.Undo})
+		}
+	}
+	var out []rule.Action
+	var errs []error
+	for i := len(todo) - 1; i >= 0; i-- {
+		a := todo[i].a
+		switch err := safeApply(ctx, todo[i].r, e.session, a); {
+		case err == nil:
+			a.Outcome = rule.Applied
+		case errors.Is(err, rule.ErrNoOp):
+			a.Outcome = rule.NoOp
+		default:
+			a.Outcome, a.Error = rule.Failed, err.Error()
+			errs = append(errs, err)
+		}
+		out = append(out, a)
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("%w: %w", ErrFailed, errors.Join(errs...))
+	}
+	return out, nil
+}

@@ -1,0 +1,274 @@
+// Package rule is the contract between the engine and the rules: the metadata
+// a rule declares (from which the CLI catalog, the infrastructure and the IAM
+// policies are derived), the Rule interface, and the decisions and actions a
+// rule returns.
+//
+// It holds types and small pure helpers only: no AWS calls, no rule logic,
+// no knowledge of any particular rule.
+package rule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/trigger"
+)
+
+// Severity ranks a violation.
+type Severity string
+
+// Severities, most urgent first.
+const (
+	Critical Severity = "critical"
+	High     Severity = "high"
+	Medium   Severity = "medium"
+	Low      Severity = "low"
+)
+
+// Meta is what a rule declares about itself, next to its code.
+type Meta struct {
+	// ID is kebab-case and stable: it names the Config rule, the EventBridge
+	// rule and the "rule" field of every decision.
+	ID        string
+	Title     string
+	Severity  Severity
+	Rationale string
+	// Remediation says in one sentence what Rampart does about a violation.
+	Remediation string
+	// ResourceType is the CloudFormation/Config type name, e.g. AWS::EC2::SecurityGroup.
+	ResourceType string
+	// Function is the directory under functions/ whose Lambda carries the rule.
+	Function string
+
+	CloudTrail *CloudTrailTrigger
+	Config     *ConfigTrigger
+	// Schedule is an EventBridge schedule expression for a periodic sweep of
+	// every resource (the rule must implement Sweeper), e.g. "rate(1 day)".
+	Schedule string
+
+	Params []Param
+
+	// ReadActions are the IAM actions Evaluate (and Sweep) call; WriteActions
+	// the ones Apply calls for the plan. Undo actions are run by an operator
+	// through the CLI and are not granted to the function.
+	ReadActions  []string
+	WriteActions []string
+}
+
+// CloudTrailTrigger selects the CloudTrail events that invoke the rule.
+type CloudTrailTrigger struct {
+	// DetailType is the EventBridge detail-type; empty means trigger.DetailAPICall.
+	DetailType string
+	Source     string   // e.g. ec2.amazonaws.com
+	Events     []string // eventName values
+	// Region pins the EventBridge rule to one region; global services
+	// (IAM, console sign-in) deliver their events in us-east-1 only.
+	Region string
+}
+
+// EventBridgeDetailType is DetailType with its default applied.
+func (c *CloudTrailTrigger) EventBridgeDetailType() string {
+	if c.DetailType == "" {
+		return trigger.DetailAPICall
+	}
+	return c.DetailType
+}
+
+// Matches reports whether the call is one of the trigger's events.
+func (c *CloudTrailTrigger) Matches(call *trigger.APICall) bool {
+	if c == nil || call.EventSource != c.Source {
+		return false
+	}
+	for _, e := range c.Events {
+		if e == call.EventName {
+			return true
+		}
+	}
+	return false
+}
+
+// Config frequencies for periodic Config rules.
+const (
+	OneHour        = "One_Hour"
+	ThreeHours     = "Three_Hours"
+	SixHours       = "Six_Hours"
+	TwelveHours    = "Twelve_Hours"
+	TwentyFourHour = "TwentyFour_Hours"
+)
+
+// ConfigTrigger makes the rule an AWS Config custom rule.
+type ConfigTrigger struct {
+	// ResourceTypes scopes change-triggered evaluation; empty means the rule
+	// is periodic only.
+	ResourceTypes []string
+	// Frequency makes the rule periodic too (One_Hour … TwentyFour_Hours).
+	Frequency string
+}
+
+// ConfigRuleName is the Config rule's name: "rampart-" and the rule ID.
+func (m *Meta) ConfigRuleName() string { return "rampart-" + m.ID }
+
+// Param is one rule parameter. Values are strings, as Config passes them.
+type Param struct {
+	Name        string
+	Default     string
+	Description string
+	// Check validates a value; nil accepts any.
+	Check func(string) error
+}
+
+// Params are a rule's resolved parameter values.
+type Params map[string]string
+
+// Resolve applies overrides to the declared defaults and validates the result.
+// An override naming no declared parameter is an error.
+func (m *Meta) Resolve(overrides map[string]string) (Params, error) {
+	p := make(Params, len(m.Params))
+	for _, d := range m.Params {
+		p[d.Name] = d.Default
+	}
+	var errs []error
+	for k, v := range overrides {
+		if _, ok := p[k]; !ok {
+			errs = append(errs, fmt.Errorf("unknown parameter %q", k))
+			continue
+		}
+		p[k] = strings.TrimSpace(v)
+	}
+	for _, d := range m.Params {
+		if d.Check != nil {
+			if err := d.Check(p[d.Name]); err != nil {
+				errs = append(errs, fmt.Errorf("parameter %s=%q: %w", d.Name, p[d.Name], err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("rule %s: %w", m.ID, err)
+	}
+	return p, nil
+}
+
+// Verdict is the outcome of evaluating one resource.
+type Verdict string
+
+// Verdicts, as they appear in decisions.
+const (
+	Violation     Verdict = "violation"
+	Compliant     Verdict = "compliant"
+	Ignored       Verdict = "ignored"
+	NotApplicable Verdict = "not_applicable"
+)
+
+// Target is one resource a trigger concerns.
+type Target struct {
+	Type   string // CloudFormation type name
+	ID     string // what the rule's APIs take: sg-…, a trail name or ARN
+	Region string
+	// Evidence is what the trigger says about the resource (rule-specific;
+	// e.g. the permissions an AuthorizeSecurityGroupIngress call added). An
+	// offline evaluation decides from it alone.
+	Evidence any
+	// Call is the API call that named the target, if any.
+	Call *trigger.APICall
+	// Item is the Config configuration item that named the target, if any.
+	Item *trigger.ConfigItem
+}
+
+// Finding is what Evaluate concludes about one target.
+type Finding struct {
+	Verdict Verdict
+	Reason  string
+	// Actions is the plan that brings the resource back to compliance.
+	Actions []Action
+	// Resource, when set, is the canonical ID to report (e.g. a trail ARN).
+	Resource string
+	// Tags are the resource's current tags, for the exemption check.
+	Tags map[string]string
+}
+
+// Action is one API call of a plan, with the call that undoes it.
+type Action struct {
+	// API is the call in IAM action form, e.g. ec2:RevokeSecurityGroupIngress.
+	API    string          `json:"api"`
+	Target string          `json:"target"`
+	Params json.RawMessage `json:"params,omitempty"`
+	Reason string          `json:"reason,omitempty"`
+	Undo   *Action         `json:"undo,omitempty"`
+	// Outcome and Error are filled in by the engine.
+	Outcome Outcome `json:"outcome,omitempty"`
+	Error   string  `json:"error,omitempty"`
+}
+
+// Outcome is what became of an action.
+type Outcome string
+
+// Action outcomes.
+const (
+	Planned Outcome = "planned" // report mode, or an offline plan
+	Applied Outcome = "applied"
+	NoOp    Outcome = "noop" // the resource was already as the action would leave it
+	Failed  Outcome = "failed"
+	Skipped Outcome = "skipped" // an earlier action of the same plan failed
+)
+
+// NewAction builds an action; params must marshal to a JSON object.
+func NewAction(api, target, reason string, params any, undo *Action) Action {
+	raw, err := json.Marshal(params)
+	if err != nil {
+		panic(fmt.Sprintf("rule: params of %s do not marshal: %v", api, err))
+	}
+	return Action{API: api, Target: target, Params: raw, Reason: reason, Undo: undo}
+}
+
+// Decode reads an action's params into v (the rule's own typed struct).
+func (a *Action) Decode(v any) error {
+	if len(a.Params) == 0 {
+		return fmt.Errorf("%s on %s: no params", a.API, a.Target)
+	}
+	if err := json.Unmarshal(a.Params, v); err != nil {
+		return fmt.Errorf("%s on %s: params: %w", a.API, a.Target, err)
+	}
+	return nil
+}
+
+// AlertAPI is the API of an alert: the action is the notification itself,
+// sent by the engine's notifier rather than by the rule.
+const AlertAPI = "sns:Publish"
+
+// Alert is an action that only notifies: used where no API can fix the
+// violation (root access keys) or where acting could fight a legitimate owner.
+func Alert(target, reason string) Action {
+	return NewAction(AlertAPI, target, reason, map[string]string{"message": reason}, nil)
+}
+
+// ErrNoOp is returned (wrapped) by Apply when the resource was already as the
+// action would leave it: e.g. revoking a rule that is already gone.
+var ErrNoOp = errors.New("already in the desired state")
+
+// Rule is one check with its remediation. Implementations are stateless:
+// parameters and clients come in with every call.
+type Rule interface {
+	Meta() *Meta
+	// Targets names the resources an API call (or console sign-in) concerns,
+	// with what the call says about them. It is pure and must not panic on
+	// any input: malformed requestParameters are an error wrapping
+	// trigger.ErrInput.
+	Targets(call *trigger.APICall, p Params) ([]Target, error)
+	// Evaluate decides one target from its current state and plans the fix.
+	// With an offline session it must make no AWS call and decide from
+	// Target.Evidence (what the event alone implies).
+	Evaluate(ctx context.Context, s *awsclient.Session, t Target, p Params) (Finding, error)
+	// Apply makes one action of a plan, or its undo. It returns an error
+	// wrapping ErrNoOp when there was nothing to do.
+	Apply(ctx context.Context, s *awsclient.Session, a Action) error
+}
+
+// Sweeper is a rule that can list every resource it judges in the region:
+// used for Config periodic evaluations and scheduled sweeps.
+type Sweeper interface {
+	Sweep(ctx context.Context, s *awsclient.Session, p Params) ([]Target, error)
+}
