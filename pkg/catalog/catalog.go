@@ -7,6 +7,7 @@ package catalog
 import (
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
+	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
 )
 
 // All is every registered rule, in catalog order.
@@ -15,6 +16,7 @@ func All() []rule.Rule {
 		sgopen.OpenWorld,
 		sgopen.RestrictedSSH,
 		sgopen.RestrictedCommonPorts,
+		trailintegrity.Rule,
 	}
 }
 

@@ -1,0 +1,55 @@
+# Rampart — every target installs what it needs. `make help` lists them.
+export GOTOOLCHAIN := go1.27.3
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export GOFLAGS := -buildvcs=false
+
+GO        ?= go
+GOARCH    ?= arm64
+FUNCTIONS := $(notdir $(wildcard functions/*))
+BUILD     := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc
+
+.PHONY: help build test unit lint synth deploy demo bench fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+build: ## Lambda binaries: dist/<function>/bootstrap (GOARCH=arm64 by default)
+	@for fn in $(FUNCTIONS); do \
+		$(BUILD) -o dist/$$fn/bootstrap ./functions/$$fn || exit 1; \
+		printf '%-16s %s bytes\n' $$fn $$(stat -c %s dist/$$fn/bootstrap); \
+	done
+
+rampart: ## the CLI, for this machine: ./rampart
+	$(GO) build -trimpath -o rampart ./cmd/rampart
+
+test: ## unit, integration (moto) and end-to-end (RIE) tests, and the infra tests
+	$(GO) test -count=1 ./...
+
+unit: ## the fast tests only (no moto)
+	RAMPART_SKIP_MOTO=1 $(GO) test -count=1 ./...
+
+lint: ## gofmt, go vet (and cfn-lint on the synthesized templates: make synth)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+synth: ## synthesize the CDK app offline into cdk.out/
+	bash infra/scripts/synth.sh
+
+deploy: ## cdk deploy (needs AWS credentials)
+	bash infra/scripts/deploy.sh
+
+demo: ## run Rampart locally: moto + the real Lambda binaries under the Runtime Interface Emulator
+	$(GO) run ./cmd/demo
+
+bench: ## Go benchmarks (handler time against moto)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz: ## fuzz the decoders (FUZZTIME=30s each by default)
+	@for target in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' pkg | sed 's/func //'); do \
+		pkg=$$(grep -rlE "^func $$target\(" --include='*_test.go' pkg | xargs dirname); \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $${FUZZTIME:-30s} ./$$pkg || exit 1; \
+	done
+
+clean: ## remove build output
+	rm -rf dist cdk.out rampart

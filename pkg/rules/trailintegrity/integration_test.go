@@ -1,0 +1,223 @@
+package trailintegrity_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/mototest"
+	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
+)
+
+func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
+
+const (
+	trail  = "org-audit"
+	bucket = "audit-logs-123456789012"
+)
+
+var ctx = context.Background()
+
+// seed creates a healthy baseline trail: multi-region, validated, logging.
+func seed(t *testing.T, s *awsclient.Session) *cloudtrail.Client {
+	t.Helper()
+	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	ct := awsclient.Client(s, cloudtrail.NewFromConfig)
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(trail), S3BucketName: aws.String(bucket),
+		IsMultiRegionTrail: aws.Bool(true), EnableLogFileValidation: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+func event(name, request, actorARN string) []byte {
+	return fmt.Appendf(nil, `{"version":"0","id":"e","detail-type":"AWS API Call via CloudTrail","source":"aws.cloudtrail",
+	"account":"123456789012","time":"2026-11-26T10:00:00Z","region":"us-east-1","resources":[],"detail":{
+	"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","arn":%q,"accountId":"123456789012",
+	"sessionContext":{"attributes":{"mfaAuthenticated":"false"},"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::123456789012:role/admin","userName":"admin"}}},
+	"eventTime":"2026-11-26T10:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":%q,"awsRegion":"us-east-1",
+	"sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":%s,"responseElements":null,
+	"eventID":"5b4a3c2d-0000-1111-2222-333344445555","eventType":"AwsApiCall","recipientAccountId":"123456789012"}}`, actorARN, name, request)
+}
+
+const mallory = "arn:aws:sts::123456789012:assumed-role/admin/mallory"
+
+func newEngine(t *testing.T, s *awsclient.Session, cfg engine.Config) *engine.Engine {
+	t.Helper()
+	e, err := engine.New(cfg, s, trailintegrity.Rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	return e
+}
+
+func handle(t *testing.T, e *engine.Engine, raw []byte) engine.Result {
+	t.Helper()
+	res, err := e.Handle(ctx, raw)
+	if err != nil {
+		t.Fatalf("handle: %v (%+v)", err, res)
+	}
+	return *res
+}
+
+func status(t *testing.T, ct *cloudtrail.Client) (logging bool, tr *cttypes.Trail) {
+	t.Helper()
+	st, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trail)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(trail)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToBool(st.IsLogging), got.Trail
+}
+
+func TestStopLoggingIsRestartedOnceAndDuplicatesAreNoOps(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, s, engine.Config{Mode: engine.Enforce})
+	ev := event("StopLogging", `{"name":"`+trail+`"}`, mallory)
+	res := handle(t, e, ev)
+	d := res.Decisions[0]
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "cloudtrail:StartLogging" || d.Actions[0].Outcome != rule.Applied {
+		t.Fatalf("decision = %+v", d)
+	}
+	if logging, _ := status(t, ct); !logging {
+		t.Fatal("trail is not logging after remediation")
+	}
+	res = handle(t, e, ev)
+	if d := res.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 {
+		t.Fatalf("duplicate delivery = %+v", d)
+	}
+}
+
+func TestUpdateTrailWeakeningIsRestored(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	arn := "arn:aws:cloudtrail:us-east-1:123456789012:trail/" + trail
+	if _, err := ct.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(trail),
+		EnableLogFileValidation: aws.Bool(false), IsMultiRegionTrail: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, s, engine.Config{Mode: engine.Enforce})
+	res := handle(t, e, event("UpdateTrail", `{"name":"`+arn+`","enableLogFileValidation":false,"isMultiRegionTrail":false}`, mallory))
+	d := res.Decisions[0]
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].Outcome != rule.Applied {
+		t.Fatalf("decision = %+v", d)
+	}
+	_, tr := status(t, ct)
+	if !aws.ToBool(tr.LogFileValidationEnabled) || !aws.ToBool(tr.IsMultiRegionTrail) {
+		t.Fatalf("trail not restored: validation=%v multi=%v", aws.ToBool(tr.LogFileValidationEnabled), aws.ToBool(tr.IsMultiRegionTrail))
+	}
+	if aws.ToString(tr.S3BucketName) != bucket {
+		t.Fatalf("bucket changed to %q", aws.ToString(tr.S3BucketName))
+	}
+}
+
+func TestEventSelectorsKeepDataEventsAndRegainManagement(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	data := cttypes.EventSelector{ReadWriteType: cttypes.ReadWriteTypeReadOnly, IncludeManagementEvents: aws.Bool(false),
+		DataResources: []cttypes.DataResource{{Type: aws.String("AWS::S3::Object"), Values: []string{"arn:aws:s3:::payroll/"}}}}
+	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(trail), EventSelectors: []cttypes.EventSelector{data}}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, s, engine.Config{Mode: engine.Enforce})
+	req := `{"trailName":"` + trail + `","eventSelectors":[{"readWriteType":"ReadOnly","includeManagementEvents":false,"dataResources":[{"type":"AWS::S3::Object","values":["arn:aws:s3:::payroll/"]}]}]}`
+	res := handle(t, e, event("PutEventSelectors", req, mallory))
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Applied {
+		t.Fatalf("decision = %+v", d)
+	}
+	got, err := ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(trail)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.EventSelectors) != 2 {
+		t.Fatalf("selectors = %+v", got.EventSelectors)
+	}
+	first, second := got.EventSelectors[0], got.EventSelectors[1]
+	if len(first.DataResources) != 1 || aws.ToBool(first.IncludeManagementEvents) {
+		t.Fatalf("data selector changed: %+v", first)
+	}
+	if !aws.ToBool(second.IncludeManagementEvents) || second.ReadWriteType != cttypes.ReadWriteTypeAll {
+		t.Fatalf("management selector = %+v", second)
+	}
+}
+
+func TestDeletedBaselineTrailIsRecreated(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	if _, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, s, engine.Config{Mode: engine.Enforce, Params: map[string]map[string]string{
+		"cloudtrail-integrity": {"trailName": trail, "s3BucketName": bucket}}})
+	res := handle(t, e, event("DeleteTrail", `{"name":"`+trail+`"}`, mallory))
+	d := res.Decisions[0]
+	if d.Verdict != rule.Violation || len(d.Actions) != 2 || d.Actions[0].Outcome != rule.Applied || d.Actions[1].Outcome != rule.Applied {
+		t.Fatalf("decision = %+v", d)
+	}
+	logging, tr := status(t, ct)
+	if !logging || !aws.ToBool(tr.IsMultiRegionTrail) || !aws.ToBool(tr.LogFileValidationEnabled) || aws.ToString(tr.S3BucketName) != bucket {
+		t.Fatalf("recreated trail = logging %v %+v", logging, tr)
+	}
+}
+
+func TestDeletedOtherTrailOnlyAlerts(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	if _, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, s, engine.Config{Mode: engine.Enforce})
+	res := handle(t, e, event("DeleteTrail", `{"name":"`+trail+`"}`, mallory))
+	d := res.Decisions[0]
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != rule.AlertAPI {
+		t.Fatalf("decision = %+v", d)
+	}
+	if _, err := ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(trail)}); err == nil {
+		t.Fatal("a trail was created without a baseline")
+	}
+}
+
+func TestReportModeAndOwnRoleChangeNothing(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
+	report := newEngine(t, s, engine.Config{Mode: engine.Report})
+	res := handle(t, report, event("StopLogging", `{"name":"`+trail+`"}`, mallory))
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Planned {
+		t.Fatalf("report decision = %+v", d)
+	}
+	own := newEngine(t, s, engine.Config{Mode: engine.Enforce, OwnRoles: []string{"rampart-cloudtrail"}})
+	res = handle(t, own, event("StopLogging", `{"name":"`+trail+`"}`, "arn:aws:sts::123456789012:assumed-role/rampart-cloudtrail/session"))
+	if d := res.Decisions[0]; d.Verdict != rule.Ignored {
+		t.Fatalf("own-role decision = %+v", d)
+	}
+	if logging, _ := status(t, ct); logging {
+		t.Fatal("report mode or own role restarted logging")
+	}
+}
