@@ -78,6 +78,15 @@ func (c *CloudTrailTrigger) EventBridgeDetailType() string {
 	return c.DetailType
 }
 
+// EventBridgeDetailTypes are the detail-type values the EventBridge pattern
+// matches: console sign-ins come under two spellings.
+func (c *CloudTrailTrigger) EventBridgeDetailTypes() []string {
+	if d := c.EventBridgeDetailType(); d != trigger.DetailSignIn {
+		return []string{d}
+	}
+	return []string{trigger.DetailSignIn, trigger.DetailSignInLegacy}
+}
+
 // Matches reports whether the call is one of the trigger's events.
 func (c *CloudTrailTrigger) Matches(call *trigger.APICall) bool {
 	if c == nil || call.EventSource != c.Source {

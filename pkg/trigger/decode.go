@@ -12,9 +12,13 @@ import (
 
 // EventBridge detail types Rampart handles.
 const (
-	DetailAPICall  = "AWS API Call via CloudTrail"
-	DetailSignIn   = "AWS Console Signin via CloudTrail"
-	DetailSchedule = "Scheduled Event"
+	DetailAPICall = "AWS API Call via CloudTrail"
+	// DetailSignIn is the detail-type EventBridge gives console sign-ins;
+	// DetailSignInLegacy is the spelling older documentation and events use.
+	// Both are accepted, and the EventBridge rules match both.
+	DetailSignIn       = "AWS Console Sign In via CloudTrail"
+	DetailSignInLegacy = "AWS Console Signin via CloudTrail"
+	DetailSchedule     = "Scheduled Event"
 )
 
 // ErrInput marks every decoding error: the payload is not something Rampart
@@ -88,7 +92,7 @@ func decodeEventBridge(raw []byte) (*Trigger, error) {
 		return nil, inputErr("EventBridge envelope: %v", err)
 	}
 	switch env.DetailType {
-	case DetailAPICall, DetailSignIn:
+	case DetailAPICall, DetailSignIn, DetailSignInLegacy:
 		if len(env.Detail) == 0 || string(env.Detail) == "null" {
 			return nil, inputErr("%q event has no detail", env.DetailType)
 		}
@@ -103,7 +107,7 @@ func decodeEventBridge(raw []byte) (*Trigger, error) {
 			call.Account = env.Account
 		}
 		t := callTrigger(call)
-		if env.DetailType == DetailSignIn {
+		if env.DetailType != DetailAPICall {
 			t.Kind = KindSignIn
 		}
 		return t, nil
