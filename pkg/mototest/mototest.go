@@ -8,11 +8,13 @@ package mototest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -142,12 +144,26 @@ func (s *Server) Calls() ([]string, error) {
 			Module  string            `json:"module"`
 			Method  string            `json:"method"`
 			Path    string            `json:"path"`
+			URL     string            `json:"url"`
 			Headers map[string]string `json:"headers"`
 			Body    any               `json:"body"`
-			QS      map[string]any    `json:"qs"`
+			// BodyEncoded says Body is base64: moto records form-encoded
+			// (query protocol: EC2, IAM, SNS) bodies that way.
+			BodyEncoded bool           `json:"body_encoded"`
+			QS          map[string]any `json:"qs"`
 		}
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			return nil, fmt.Errorf("recorder line: %w", err)
+		}
+		if b, ok := rec.Body.(string); ok && rec.BodyEncoded {
+			if raw, err := base64.StdEncoding.DecodeString(b); err == nil {
+				rec.Body = string(raw)
+			}
+		}
+		if rec.Path == "" && rec.URL != "" {
+			if u, err := url.Parse(rec.URL); err == nil {
+				rec.Path = u.Path
+			}
 		}
 		calls = append(calls, describeCall(rec.Method, rec.Path, rec.Headers, rec.Body))
 	}
