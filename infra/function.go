@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// RemediationFunctionProps configure one Rampart Lambda function.
+type RemediationFunctionProps struct {
+	Plan     *functionPlan
+	Region   string
+	Settings *Settings
+	// Env is the function's environment (see Settings.functionEnv).
+	Env   map[string]string
+	Topic awssns.ITopic
+	// TopicKey encrypts the topic: publishing needs it.
+	TopicKey awskms.IKey
+}
+
+// RemediationFunction is one Lambda function of functions/<name> with its
+// own role, log group, dead-letter queue and alarms.
+type RemediationFunction struct {
+	constructs.Construct
+	Function awslambda.Function
+	Role     awsiam.Role
+	// DLQ receives the events the function failed on, from Lambda's
+	// asynchronous invocations (EventBridge, Config) and from EventBridge
+	// targets that could not invoke it.
+	DLQ awssqs.Queue
+}
+
+// NewRemediationFunction builds the function from dist/<name>, which the
+// build (make build) must have produced.
+func NewRemediationFunction(scope constructs.Construct, id string, props *RemediationFunctionProps) (*RemediationFunction, error) {
+	p := props.Plan
+	asset := filepath.Join(props.Settings.DistDir, p.Name)
+	if st, err := os.Stat(asset); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("function %s: asset directory %s is missing: build the functions first (make build)", p.Name, asset)
+	}
+	c := constructs.NewConstruct(scope, jsii.String(id))
+
+	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		RoleName:    jsii.String(roleName(p.Name, props.Region)),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(fmt.Sprintf("Rampart %s: exactly the actions its rules declare", p.Name)),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("RuleActions"),
+		Actions:   jsii.Strings(p.Actions...),
+		Resources: jsii.Strings("*"),
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("Notify"),
+		Actions:   jsii.Strings("sns:Publish"),
+		Resources: &[]*string{props.Topic.TopicArn()},
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("NotifyEncrypted"),
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources: &[]*string{props.TopicKey.KeyArn()},
+	}))
+	if len(p.ConfigRules) > 0 {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReportToConfig"),
+			Actions:   jsii.Strings("config:PutEvaluations"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
+
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     retentionDays[props.Settings.LogRetentionDays],
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	logs.GrantWrite(role)
+
+	dlq := awssqs.NewQueue(c, jsii.String("DLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+
+	env := map[string]*string{}
+	for k, v := range props.Env {
+		env[k] = jsii.String(v)
+	}
+	var ids []string
+	for _, r := range p.Rules {
+		ids = append(ids, r.Meta().ID)
+	}
+	desc := "Rampart " + p.Name + ": " + strings.Join(ids, ", ")
+	if len(desc) > 256 {
+		desc = desc[:253] + "..."
+	}
+	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
+		FunctionName:  jsii.String(functionName(p.Name)),
+		Description:   jsii.String(desc),
+		Code:          awslambda.Code_FromAsset(jsii.String(asset), nil),
+		Handler:       jsii.String("bootstrap"),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		MemorySize:    jsii.Number(float64(props.Settings.memoryFor(p.Name))),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(float64(props.Settings.TimeoutSeconds))),
+		Role:          role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Tracing:       awslambda.Tracing_ACTIVE,
+		Environment:   &env,
+		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+	})
+
+	// The function resource depends on the whole role construct, so on the
+	// role both by Fn::GetAtt and by DependsOn (cfn-lint W3005). Keep only
+	// the dependency that matters, on the role's policy: the function must
+	// not run before its permissions exist.
+	cfnFn := fn.Node().DefaultChild().(awslambda.CfnFunction)
+	cfnFn.Node().RemoveDependency(role)
+	if policy, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
+		cfnFn.Node().AddDependency(policy)
+	}
+
+	action := awscloudwatchactions.NewSnsAction(props.Topic)
+	errorsAlarm := awscloudwatch.NewAlarm(c, jsii.String("ErrorsAlarm"), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String(fmt.Sprintf("rampart-%s-errors", p.Name)),
+		AlarmDescription: jsii.String(fmt.Sprintf("Rampart function %s failed: its logs say why; events it gave up on are in its dead-letter queue.", p.Name)),
+		Metric: fn.MetricErrors(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	errorsAlarm.AddAlarmAction(action)
+	dlqAlarm := awscloudwatch.NewAlarm(c, jsii.String("DLQAlarm"), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String(fmt.Sprintf("rampart-%s-dlq", p.Name)),
+		AlarmDescription: jsii.String(fmt.Sprintf("Events Rampart function %s could not handle wait in its dead-letter queue: inspect, fix, redrive.", p.Name)),
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	dlqAlarm.AddAlarmAction(action)
+
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Resource '*' only: the rules' actions are an exact list (no wildcard actions) and act on whichever " +
+			"resource the triggering event or Config item names, anywhere in this account-region; config:PutEvaluations and " +
+			"the X-Ray write actions (PutTraceSegments, PutTelemetryRecords) do not support resource-level permissions."),
+		AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue: the function's on-failure destination and its " +
+			"EventBridge targets' DLQ. A DLQ of a DLQ adds nothing; the DLQ-depth alarm watches it."),
+	}}, jsii.Bool(true))
+
+	return &RemediationFunction{Construct: c, Function: fn, Role: role, DLQ: dlq}, nil
+}
+
+// retentionDays maps the CloudWatch Logs retention values to the CDK enum.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}

@@ -1,0 +1,41 @@
+// Command infra is Rampart's CDK app: one stack per account-region, every
+// piece derived from the rule catalog (pkg/catalog) and the settings in
+// cdk.json's context (docs/deploy.md). Run it through the CDK CLI from the
+// repository root: npx cdk synth (cdk.json says "go run ./infra").
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rampart-aws/rampart/pkg/catalog"
+)
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	if err := run(app); err != nil {
+		fmt.Fprintln(os.Stderr, "rampart infra:", err)
+		jsii.Close()
+		os.Exit(1)
+	}
+	app.Synth(nil)
+}
+
+func run(app awscdk.App) error {
+	if all, ok := app.Node().GetAllContext(nil).(map[string]interface{}); ok {
+		if unknown := UnknownKeys(all); len(unknown) > 0 {
+			return fmt.Errorf("unknown context keys %s (see docs/deploy.md)", strings.Join(unknown, ", "))
+		}
+	}
+	s, err := ParseSettings(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }, os.Getenv)
+	if err != nil {
+		return err
+	}
+	_, err = NewRampartApp(app, catalog.All(), s)
+	return err
+}
