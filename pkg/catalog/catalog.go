@@ -7,6 +7,7 @@ package catalog
 import (
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
+	"github.com/rampart-aws/rampart/pkg/rules/signin"
 	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
 )
 
@@ -17,6 +18,7 @@ func All() []rule.Rule {
 		sgopen.RestrictedSSH,
 		sgopen.RestrictedCommonPorts,
 		trailintegrity.Rule,
+		signin.Rule,
 	}
 }
 
