@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,8 +34,9 @@ const Account = "123456789012"
 
 // Server is a running moto_server.
 type Server struct {
-	URL string
-	cmd *exec.Cmd
+	URL       string
+	cmd       *exec.Cmd
+	recording string
 }
 
 // Start launches moto_server on a free loopback port and waits until it
@@ -52,6 +54,10 @@ func Start() (*Server, error) {
 	l.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The request recorder writes to a file in the working directory unless
+	// told otherwise: keep it out of the package being tested.
+	recording := filepath.Join(os.TempDir(), fmt.Sprintf("moto-recording-%d", port))
+	cmd.Env = append(os.Environ(), "MOTO_RECORDER_FILEPATH="+recording)
 	if os.Getenv("MOTO_LOG") == "" {
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	} else {
@@ -60,7 +66,7 @@ func Start() (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, recording: recording}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.URL + "/moto-api/data.json")
@@ -81,6 +87,9 @@ func (s *Server) Stop() {
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	_ = s.cmd.Wait()
+	if s.recording != "" {
+		_ = os.Remove(s.recording)
+	}
 }
 
 // Env is the environment that points SDK clients (and child processes) at
