@@ -1,0 +1,239 @@
+package ebsencrypted_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/mototest"
+	"github.com/rampart-aws/rampart/pkg/report"
+	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/rules/ebsencrypted"
+)
+
+func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
+
+var ctx = context.Background()
+
+const ruleName = "rampart-ebs-attached-encrypted"
+
+// configEvent is a real-shaped Config invocation from events/config with
+// the rule name, the test-mode token (moto 5.2.1 accepts PutEvaluations only
+// in test mode) and edits applied to the envelope and the item.
+func configEvent(t *testing.T, file string, edit func(ev, item map[string]any)) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("../../../events/config/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev, inv map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(ev["invokingEvent"].(string)), &inv); err != nil {
+		t.Fatal(err)
+	}
+	ev["configRuleName"], ev["resultToken"], ev["ruleParameters"] = ruleName, "TESTMODE", "{}"
+	item, _ := inv["configurationItem"].(map[string]any)
+	if item == nil {
+		item, _ = inv["configurationItemSummary"].(map[string]any)
+	}
+	if edit != nil {
+		edit(ev, item)
+	}
+	b, _ := json.Marshal(inv)
+	ev["invokingEvent"] = string(b)
+	out, _ := json.Marshal(ev)
+	return out
+}
+
+type recorder struct {
+	next  report.Evaluator
+	evals []cfgtypes.Evaluation
+}
+
+func (r *recorder) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
+	r.evals = append(r.evals, evals...)
+	return r.next.PutEvaluations(ctx, token, evals)
+}
+
+func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *recorder) {
+	t.Helper()
+	e, err := engine.New(engine.Config{Mode: mode}, s, ebsencrypted.Rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	rec := &recorder{next: e.Evaluator}
+	if e.Evaluator != nil {
+		e.Evaluator = rec
+	}
+	return e, rec
+}
+
+func handle(t *testing.T, e *engine.Engine, raw []byte) []report.Decision {
+	t.Helper()
+	res, err := e.Handle(ctx, raw)
+	if err != nil {
+		t.Fatalf("handle: %v (%+v)", err, res)
+	}
+	return res.Decisions
+}
+
+type fixture struct {
+	plain, encrypted, loose string // attached unencrypted, attached encrypted, unattached unencrypted
+}
+
+func seed(t *testing.T, s *awsclient.Session) fixture {
+	t.Helper()
+	c := awsclient.Client(s, ec2.NewFromConfig)
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		Placement: &ec2types.Placement{AvailabilityZone: aws.String("us-east-1a")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := aws.ToString(run.Instances[0].InstanceId)
+	vol := func(encrypted bool) string {
+		v, err := c.CreateVolume(ctx, &ec2.CreateVolumeInput{AvailabilityZone: aws.String("us-east-1a"), Size: aws.Int32(8), Encrypted: aws.Bool(encrypted)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(v.VolumeId)
+	}
+	f := fixture{plain: vol(false), encrypted: vol(true), loose: vol(false)}
+	for i, id := range []string{f.plain, f.encrypted} {
+		if _, err := c.AttachVolume(ctx, &ec2.AttachVolumeInput{VolumeId: aws.String(id), InstanceId: aws.String(inst),
+			Device: aws.String([]string{"/dev/sdf", "/dev/sdg"}[i])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Encrypting the fixture turned nothing on: the region starts with
+	// encryption by default off, as the violation needs.
+	return f
+}
+
+func enabled(t *testing.T, s *awsclient.Session) bool {
+	t.Helper()
+	out, err := awsclient.Client(s, ec2.NewFromConfig).GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToBool(out.EbsEncryptionByDefault)
+}
+
+func volumeEvent(t *testing.T, id string) []byte {
+	return configEvent(t, "volume-change-notification.json", func(_, item map[string]any) {
+		item["resourceId"] = id
+		item["configuration"].(map[string]any)["volumeId"] = id
+	})
+}
+
+func TestChangeNotificationReportsTheVolumeAndTurnsDefaultEncryptionOn(t *testing.T) {
+	s := mototest.Session(t)
+	f := seed(t, s)
+	e, rec := newEngine(t, s, engine.Enforce)
+	srv := mototest.Shared(t)
+	if err := srv.StartRecording(); err != nil {
+		t.Fatal(err)
+	}
+	ds := handle(t, e, volumeEvent(t, f.plain))
+	got, _ := srv.Calls()
+	d := ds[0]
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:EnableEbsEncryptionByDefault" || d.Actions[0].Outcome != rule.Applied {
+		t.Fatalf("decision = %+v", d)
+	}
+	if !strings.Contains(d.Reason, "cannot encrypt a volume in place") || !enabled(t, s) {
+		t.Fatalf("reason %q, enabled %v", d.Reason, enabled(t, s))
+	}
+	want := []string{"DescribeVolumes", "GetEbsEncryptionByDefault", "EnableEbsEncryptionByDefault", "StarlingDoveService.PutEvaluations"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("API calls = %v, want %v", got, want)
+	}
+	ev := rec.evals[0]
+	if ev.ComplianceType != cfgtypes.ComplianceTypeNonCompliant || aws.ToString(ev.ComplianceResourceId) != f.plain ||
+		!strings.Contains(aws.ToString(ev.Annotation), "applied ec2:EnableEbsEncryptionByDefault") {
+		t.Fatalf("evaluation = %+v", ev)
+	}
+	// The volume itself is untouched: still unencrypted and attached.
+	out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{f.plain}})
+	if err != nil || aws.ToBool(out.Volumes[0].Encrypted) || len(out.Volumes[0].Attachments) != 1 {
+		t.Fatalf("volume changed: %+v, %v", out, err)
+	}
+	// Again: still a violation (the volume is still unencrypted) but the
+	// cause is fixed, so nothing more to do.
+	ds = handle(t, e, volumeEvent(t, f.plain))
+	if ds[0].Verdict != rule.Violation || len(ds[0].Actions) != 0 || !strings.Contains(ds[0].Reason, "already on") {
+		t.Fatalf("second delivery = %+v", ds[0])
+	}
+}
+
+func TestScheduledSweepJudgesEveryVolume(t *testing.T) {
+	s := mototest.Session(t)
+	f := seed(t, s)
+	e, rec := newEngine(t, s, engine.Report)
+	ds := handle(t, e, configEvent(t, "scheduled-notification.json", nil))
+	verdicts := map[string]rule.Verdict{}
+	for _, d := range ds {
+		verdicts[d.Resource] = d.Verdict
+	}
+	if verdicts[f.plain] != rule.Violation || verdicts[f.encrypted] != rule.Compliant || verdicts[f.loose] != rule.NotApplicable {
+		t.Fatalf("verdicts = %v (fixture %+v)", verdicts, f)
+	}
+	if len(rec.evals) != len(ds) {
+		t.Fatalf("%d evaluations for %d decisions", len(rec.evals), len(ds))
+	}
+	if enabled(t, s) {
+		t.Fatal("report mode turned encryption by default on")
+	}
+}
+
+func TestOversizedAndDeletedItems(t *testing.T) {
+	s := mototest.Session(t)
+	f := seed(t, s)
+	e, _ := newEngine(t, s, engine.Report)
+	// Oversized: no configuration in the event; the live state decides.
+	ds := handle(t, e, configEvent(t, "sg-oversized-notification.json", func(_, item map[string]any) {
+		item["resourceType"], item["resourceId"] = "AWS::EC2::Volume", f.plain
+	}))
+	if ds[0].Verdict != rule.Violation || ds[0].Resource != f.plain {
+		t.Fatalf("oversized = %+v", ds[0])
+	}
+	ds = handle(t, e, configEvent(t, "sg-deleted-notification.json", func(_, item map[string]any) {
+		item["resourceType"], item["resourceId"] = "AWS::EC2::Volume", f.plain
+	}))
+	if ds[0].Verdict != rule.NotApplicable {
+		t.Fatalf("deleted = %+v", ds[0])
+	}
+	// A volume that is gone by the time the event arrives.
+	ds = handle(t, e, volumeEvent(t, "vol-0000000000000dead"))
+	if ds[0].Verdict != rule.NotApplicable || !strings.Contains(ds[0].Reason, "no longer exists") {
+		t.Fatalf("gone = %+v", ds[0])
+	}
+}
+
+func TestOfflinePlanFromTheConfigurationItem(t *testing.T) {
+	mototest.Session(t)
+	e, _ := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce)
+	srv := mototest.Shared(t)
+	if err := srv.StartRecording(); err != nil {
+		t.Fatal(err)
+	}
+	ds := handle(t, e, configEvent(t, "volume-change-notification.json", nil))
+	if got, _ := srv.Calls(); len(got) != 0 {
+		t.Fatalf("offline plan made calls: %v", got)
+	}
+	if ds[0].Verdict != rule.Violation || ds[0].Actions[0].Outcome != rule.Planned || ds[0].Actions[0].API != "ec2:EnableEbsEncryptionByDefault" {
+		t.Fatalf("decision = %+v", ds[0])
+	}
+}
