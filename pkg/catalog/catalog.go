@@ -6,6 +6,7 @@ package catalog
 
 import (
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/rules/configtamper"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
 	"github.com/rampart-aws/rampart/pkg/rules/signin"
 	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
@@ -19,6 +20,7 @@ func All() []rule.Rule {
 		sgopen.RestrictedCommonPorts,
 		trailintegrity.Rule,
 		signin.Rule,
+		configtamper.Rule,
 	}
 }
 

@@ -52,10 +52,11 @@ var meta = rule.Meta{
 	Function:     "signin",
 	CloudTrail: &rule.CloudTrailTrigger{DetailType: trigger.DetailSignIn, Source: "signin.amazonaws.com",
 		Events: []string{"ConsoleLogin"}, Region: "us-east-1"},
-	// Evaluate reads nothing and Apply changes nothing: the alerts are the
-	// engine's SNS notifications, granted to the function by the stack.
+	// Evaluate reads nothing and Apply changes nothing: the rule's whole
+	// remediation is the alert, which the engine publishes (sns:Publish, the
+	// API of every alert action).
 	ReadActions:  []string{},
-	WriteActions: []string{},
+	WriteActions: []string{rule.AlertAPI},
 }
 
 // Meta implements rule.Rule.

@@ -1,0 +1,381 @@
+package configtamper_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/configservice"
+	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/mototest"
+	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/rules/configtamper"
+)
+
+func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
+
+const (
+	roleARN = "arn:aws:iam::123456789012:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+	bucket  = "config-bucket-123456789012"
+)
+
+var baseline = map[string]string{configtamper.ParamRecorderRole: roleARN, configtamper.ParamBucket: bucket, configtamper.ParamPrefix: "config"}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("../../../events/cloudtrail/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// sweepEvent is the sample scheduled event, sent by this rule's schedule.
+func sweepEvent(t *testing.T) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("../../../events/schedule/scheduled-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.ReplaceAll(raw, []byte("rampart-stale-credentials-sweep"), []byte("rampart-config-tampering-sweep"))
+}
+
+func cfg(s *awsclient.Session) *configservice.Client {
+	return awsclient.Client(s, configservice.NewFromConfig)
+}
+
+// seed sets up Config as a deployment would: the recorder "default"
+// recording into a channel to an existing bucket.
+func seed(t *testing.T, s *awsclient.Session) {
+	t.Helper()
+	ctx := context.Background()
+	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg(s).PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: &cfgtypes.ConfigurationRecorder{
+		Name: aws.String("default"), RoleARN: aws.String(roleARN), RecordingGroup: &cfgtypes.RecordingGroup{AllSupported: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg(s).PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: &cfgtypes.DeliveryChannel{
+		Name: aws.String("default"), S3BucketName: aws.String(bucket)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg(s).StartConfigurationRecorder(ctx, &configservice.StartConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func stop(t *testing.T, s *awsclient.Session) {
+	t.Helper()
+	if _, err := cfg(s).StopConfigurationRecorder(context.Background(), &configservice.StopConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// state is the region's Config setup as one line, e.g.
+// "recorder default role=… recording=true; channel default s3://bucket/prefix".
+func state(t *testing.T, s *awsclient.Session) string {
+	t.Helper()
+	ctx := context.Background()
+	var parts []string
+	recs, err := cfg(s).DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs.ConfigurationRecorders {
+		st, err := cfg(s).DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{ConfigurationRecorderNames: []string{aws.ToString(r.Name)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, "recorder "+aws.ToString(r.Name)+" role="+aws.ToString(r.RoleARN)+
+			" all="+boolText(r.RecordingGroup != nil && r.RecordingGroup.AllSupported)+" recording="+boolText(st.ConfigurationRecordersStatus[0].Recording))
+	}
+	chans, err := cfg(s).DescribeDeliveryChannels(ctx, &configservice.DescribeDeliveryChannelsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chans.DeliveryChannels {
+		parts = append(parts, "channel "+aws.ToString(c.Name)+" s3://"+aws.ToString(c.S3BucketName)+"/"+aws.ToString(c.S3KeyPrefix))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+const running = "recorder default role=" + roleARN + " all=true recording=true; channel default s3://" + bucket + "/"
+
+func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, topic string, params map[string]string) *engine.Engine {
+	t.Helper()
+	e, err := engine.New(engine.Config{Mode: mode, TopicARN: topic, Params: map[string]map[string]string{"config-tampering": params}}, s, configtamper.Rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	e.Metrics = io.Discard
+	return e
+}
+
+// handle runs one payload and returns its single decision and the calls made.
+func handle(t *testing.T, e *engine.Engine, raw []byte) (engine.Result, []string) {
+	t.Helper()
+	srv := mototest.Shared(t)
+	if err := srv.StartRecording(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(context.Background(), raw)
+	calls, cerr := srv.Calls()
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil {
+		t.Fatalf("handle: %v (%+v)", err, res)
+	}
+	if len(res.Decisions) != 1 {
+		t.Fatalf("decisions = %+v", res.Decisions)
+	}
+	return *res, calls
+}
+
+func outcomes(d rule.Action) string { return string(d.Outcome) + " " + d.API }
+
+func actionsOf(res engine.Result) []string {
+	var out []string
+	for _, a := range res.Decisions[0].Actions {
+		out = append(out, outcomes(a))
+	}
+	return out
+}
+
+var describes = []string{"StarlingDoveService.DescribeConfigurationRecorders", "StarlingDoveService.DescribeConfigurationRecorderStatus", "StarlingDoveService.DescribeDeliveryChannels"}
+
+func TestStoppedRecorderIsStartedAndDuplicateIsNoOp(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	stop(t, s)
+	e := newEngine(t, s, engine.Enforce, "", nil)
+	res, calls := handle(t, e, sample(t, "config-stop-configuration-recorder.json"))
+	if got := actionsOf(res); !slices.Equal(got, []string{"applied config:StartConfigurationRecorder"}) {
+		t.Fatalf("actions = %v (%+v)", got, res.Decisions[0])
+	}
+	if want := append(slices.Clone(describes), "StarlingDoveService.StartConfigurationRecorder"); !slices.Equal(calls, want) {
+		t.Fatalf("calls = %v\nwant    %v", calls, want)
+	}
+	if got := state(t, s); got != running {
+		t.Fatalf("state = %s", got)
+	}
+	// The same event again: the recorder records, so nothing to do.
+	res, calls = handle(t, e, sample(t, "config-stop-configuration-recorder.json"))
+	if d := res.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 {
+		t.Fatalf("duplicate = %+v", d)
+	}
+	if !slices.Equal(calls, describes) {
+		t.Fatalf("duplicate calls = %v", calls)
+	}
+}
+
+func TestReportModeChangesNothing(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	stop(t, s)
+	before := state(t, s)
+	res, _ := handle(t, newEngine(t, s, engine.Report, "", baseline), sample(t, "config-stop-configuration-recorder.json"))
+	if got := actionsOf(res); !slices.Equal(got, []string{"planned config:StartConfigurationRecorder"}) {
+		t.Fatalf("actions = %v", got)
+	}
+	if got := state(t, s); got != before {
+		t.Fatalf("report mode changed %s into %s", before, got)
+	}
+}
+
+// A deleted delivery channel is alerted and, with the baseline, recreated
+// and the recorder restarted; undo puts the region back as the intruder
+// left it.
+func TestDeletedChannelIsRestoredFromBaselineAndUndone(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	stop(t, s)
+	if _, err := cfg(s).DeleteDeliveryChannel(context.Background(), &configservice.DeleteDeliveryChannelInput{DeliveryChannelName: aws.String("default")}); err != nil {
+		t.Fatal(err)
+	}
+	tampered := state(t, s)
+	topic := mototest.NewTopic(t, s, "rampart-alerts")
+	e := newEngine(t, s, engine.Enforce, topic.ARN, baseline)
+	res, calls := handle(t, e, sample(t, "config-delete-delivery-channel.json"))
+	want := []string{"applied sns:Publish", "applied config:PutDeliveryChannel", "applied config:StartConfigurationRecorder"}
+	if got := actionsOf(res); !slices.Equal(got, want) {
+		t.Fatalf("actions = %v (%+v)", got, res.Decisions[0])
+	}
+	wantCalls := append(slices.Clone(describes), "StarlingDoveService.PutDeliveryChannel", "StarlingDoveService.StartConfigurationRecorder", "Publish")
+	if !slices.Equal(calls, wantCalls) {
+		t.Fatalf("calls = %v\nwant    %v", calls, wantCalls)
+	}
+	if got := state(t, s); got != running+"config" {
+		t.Fatalf("state = %s", got)
+	}
+	n := topic.Received(t)
+	if len(n) != 1 || !strings.Contains(n[0].Message, "no delivery channel in us-east-1") || !strings.Contains(n[0].Message, "arn:aws:iam::123456789012:user/bob") {
+		t.Fatalf("notifications = %+v", n)
+	}
+	raw, _ := json.Marshal(res)
+	var back engine.Result
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	undone, err := e.Undo(context.Background(), back.Decisions)
+	if err != nil || len(undone) != 2 || undone[0].API != "config:StopConfigurationRecorder" || undone[1].API != "config:DeleteDeliveryChannel" {
+		t.Fatalf("undo = %+v, %v", undone, err)
+	}
+	if got := state(t, s); got != tampered {
+		t.Fatalf("after undo %s, want %s", got, tampered)
+	}
+}
+
+// Without a baseline the rule only alerts: it never invents where Config
+// should deliver or which role it should use.
+func TestDeletedRecorderWithoutBaselineAlertsOnly(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	stop(t, s)
+	if _, err := cfg(s).DeleteConfigurationRecorder(context.Background(), &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}); err != nil {
+		t.Fatal(err)
+	}
+	before := state(t, s)
+	topic := mototest.NewTopic(t, s, "rampart-alerts")
+	res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN, nil), sample(t, "config-delete-configuration-recorder.json"))
+	d := res.Decisions[0]
+	if got := actionsOf(res); !slices.Equal(got, []string{"applied sns:Publish"}) || !strings.Contains(d.Reason, "recorderRoleArn is not set") {
+		t.Fatalf("decision = %+v", d)
+	}
+	// No recorder, so no status call.
+	if want := []string{describes[0], describes[2], "Publish"}; !slices.Equal(calls, want) {
+		t.Fatalf("calls = %v", calls)
+	}
+	if got := state(t, s); got != before {
+		t.Fatalf("state changed: %s", got)
+	}
+	if n := topic.Received(t); len(n) != 1 || !strings.Contains(n[0].Subject, "config-tampering") {
+		t.Fatalf("notifications = %+v", n)
+	}
+}
+
+func TestDeletedRecorderIsRecreatedFromBaselineAndUndone(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	stop(t, s)
+	if _, err := cfg(s).DeleteConfigurationRecorder(context.Background(), &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}); err != nil {
+		t.Fatal(err)
+	}
+	tampered := state(t, s)
+	e := newEngine(t, s, engine.Enforce, "", baseline)
+	res, _ := handle(t, e, sample(t, "config-delete-configuration-recorder.json"))
+	want := []string{"skipped sns:Publish", "applied config:PutConfigurationRecorder", "applied config:StartConfigurationRecorder"}
+	if got := actionsOf(res); !slices.Equal(got, want) {
+		t.Fatalf("actions = %v", got)
+	}
+	if got := state(t, s); got != running {
+		t.Fatalf("state = %s", got)
+	}
+	if _, err := e.Undo(context.Background(), res.Decisions); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(t, s); got != tampered {
+		t.Fatalf("after undo %s, want %s", got, tampered)
+	}
+}
+
+// The scheduled sweep reads the region once and fixes what the events
+// missed.
+func TestSweep(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	e := newEngine(t, s, engine.Enforce, "", nil)
+	res, calls := handle(t, e, sweepEvent(t))
+	if d := res.Decisions[0]; d.Rule != "config-tampering" || d.Verdict != rule.Compliant || d.Resource != "default" {
+		t.Fatalf("decision = %+v", d)
+	}
+	if !slices.Equal(calls, describes) {
+		t.Fatalf("calls = %v", calls)
+	}
+	stop(t, s)
+	res, calls = handle(t, e, sweepEvent(t))
+	if got := actionsOf(res); !slices.Equal(got, []string{"applied config:StartConfigurationRecorder"}) {
+		t.Fatalf("actions = %v", got)
+	}
+	if len(calls) != 4 {
+		t.Fatalf("calls = %v", calls)
+	}
+	if got := state(t, s); got != running {
+		t.Fatalf("state = %s", got)
+	}
+}
+
+// rampart plan decides from the event alone and makes no call.
+func TestOfflinePlanMakesNoCall(t *testing.T) {
+	srv := mototest.Shared(t)
+	mototest.Session(t)
+	e := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce, "", baseline)
+	for file, want := range map[string][]string{
+		"config-stop-configuration-recorder.json":   {"planned config:StartConfigurationRecorder"},
+		"config-delete-configuration-recorder.json": {"planned sns:Publish", "planned config:PutConfigurationRecorder", "planned config:StartConfigurationRecorder"},
+		"config-delete-delivery-channel.json":       {"planned sns:Publish", "planned config:PutDeliveryChannel", "planned config:StartConfigurationRecorder"},
+	} {
+		if err := srv.StartRecording(); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(context.Background(), sample(t, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls, err := srv.Calls()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 0 {
+			t.Fatalf("%s: offline calls = %v", file, calls)
+		}
+		if got := actionsOf(*res); !slices.Equal(got, want) {
+			t.Fatalf("%s: actions = %v, want %v", file, got, want)
+		}
+	}
+}
+
+// Apply's AWS error handling: a second undo finds nothing to do; starting a
+// recorder that is gone is an error, not a no-op.
+func TestApplyErrors(t *testing.T) {
+	s := mototest.Session(t)
+	ctx := context.Background()
+	del := rule.NewAction("config:DeleteDeliveryChannel", "default", "", map[string]string{"deliveryChannelName": "default"}, nil)
+	if err := configtamper.Rule.Apply(ctx, s, del); !errorsIsNoOp(err) {
+		t.Fatalf("delete of a missing channel = %v, want ErrNoOp", err)
+	}
+	stopA := rule.NewAction("config:StopConfigurationRecorder", "default", "", map[string]string{"recorderName": "default"}, nil)
+	if err := configtamper.Rule.Apply(ctx, s, stopA); !errorsIsNoOp(err) {
+		t.Fatalf("stop of a missing recorder = %v, want ErrNoOp", err)
+	}
+	start := rule.NewAction("config:StartConfigurationRecorder", "default", "", map[string]string{"recorderName": "default"}, nil)
+	if err := configtamper.Rule.Apply(ctx, s, start); err == nil || errorsIsNoOp(err) || !awsclient.HasCode(err, "NoSuchConfigurationRecorderException") {
+		t.Fatalf("start of a missing recorder = %v", err)
+	}
+	if err := configtamper.Rule.Apply(ctx, s, rule.NewAction("config:DeleteConfigRule", "x", "", map[string]string{}, nil)); err == nil {
+		t.Fatal("an unknown API was applied")
+	}
+}
+
+func errorsIsNoOp(err error) bool { return errors.Is(err, rule.ErrNoOp) }
