@@ -9,7 +9,7 @@ GOARCH    ?= arm64
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD     := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc
 
-.PHONY: help build test unit lint synth deploy demo bench fuzz clean
+.PHONY: help build rampart test unit lint synth deploy demo bench fuzz catalog clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -50,6 +50,11 @@ fuzz: ## fuzz the decoders (FUZZTIME=30s each by default)
 		pkg=$$(grep -rlE "^func $$target\(" --include='*_test.go' pkg | xargs dirname); \
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $${FUZZTIME:-30s} ./$$pkg || exit 1; \
 	done
+
+catalog: ## regenerate the README's rule catalog from the rule metadata
+	$(GO) run ./cmd/rampart rules --markdown > .catalog.md
+	awk '/<!-- catalog:start -->/{print; system("cat .catalog.md"); skip=1; next} /<!-- catalog:end -->/{skip=0} !skip' README.md > README.md.new
+	mv README.md.new README.md && rm -f .catalog.md
 
 clean: ## remove build output
 	rm -rf dist cdk.out rampart
