@@ -1,0 +1,319 @@
+package eipattached_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/mototest"
+	"github.com/rampart-aws/rampart/pkg/report"
+	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/rules/eipattached"
+)
+
+func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
+
+var ctx = context.Background()
+
+// configEvent is a real-shaped Config invocation from events/config aimed at
+// this rule, with the test-mode token (moto 5.2.1 accepts PutEvaluations
+// only in test mode) and the item's resource ID replaced.
+func configEvent(t *testing.T, file, id string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("../../../events/config/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev, inv map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(ev["invokingEvent"].(string)), &inv); err != nil {
+		t.Fatal(err)
+	}
+	ev["configRuleName"], ev["resultToken"], ev["ruleParameters"] = "rampart-eip-attached", "TESTMODE", "{}"
+	if item, ok := inv["configurationItem"].(map[string]any); ok && id != "" {
+		item["resourceId"] = id
+		item["configuration"].(map[string]any)["allocationId"] = id
+	}
+	b, _ := json.Marshal(inv)
+	ev["invokingEvent"] = string(b)
+	out, _ := json.Marshal(ev)
+	return out
+}
+
+type recorder struct {
+	next  report.Evaluator
+	evals []cfgtypes.Evaluation
+}
+
+func (r *recorder) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
+	r.evals = append(r.evals, evals...)
+	return r.next.PutEvaluations(ctx, token, evals)
+}
+
+func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *recorder) {
+	t.Helper()
+	e, err := engine.New(engine.Config{Mode: mode}, s, eipattached.Rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	rec := &recorder{next: e.Evaluator}
+	e.Evaluator = rec
+	return e, rec
+}
+
+func handle(t *testing.T, e *engine.Engine, raw []byte) report.Decision {
+	t.Helper()
+	res, err := e.Handle(ctx, raw)
+	if err != nil {
+		t.Fatalf("handle: %v (%+v)", err, res)
+	}
+	if len(res.Decisions) != 1 {
+		t.Fatalf("decisions = %+v", res.Decisions)
+	}
+	return res.Decisions[0]
+}
+
+func allocate(t *testing.T, s *awsclient.Session) string {
+	t.Helper()
+	out, err := awsclient.Client(s, ec2.NewFromConfig).AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.AllocationId)
+}
+
+func tag(t *testing.T, s *awsclient.Session, id, key, value string) {
+	t.Helper()
+	if _, err := awsclient.Client(s, ec2.NewFromConfig).CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id},
+		Tags: []ec2types.Tag{{Key: aws.String(key), Value: aws.String(value)}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// address reads the address back: nil when released.
+func address(t *testing.T, s *awsclient.Session, id string) *ec2types.Address {
+	t.Helper()
+	out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeAddresses(ctx, &ec2.DescribeAddressesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range out.Addresses {
+		if aws.ToString(a.AllocationId) == id {
+			return &a
+		}
+	}
+	return nil
+}
+
+func tagValue(a *ec2types.Address, key string) (string, bool) {
+	for _, tg := range a.Tags {
+		if aws.ToString(tg.Key) == key {
+			return aws.ToString(tg.Value), true
+		}
+	}
+	return "", false
+}
+
+func associate(t *testing.T, s *awsclient.Session, id string) {
+	t.Helper()
+	c := awsclient.Client(s, ec2.NewFromConfig)
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AssociateAddress(ctx, &ec2.AssociateAddressInput{AllocationId: aws.String(id), InstanceId: run.Instances[0].InstanceId}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func record(t *testing.T) *mototest.Server {
+	t.Helper()
+	srv := mototest.Shared(t)
+	if err := srv.StartRecording(); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func TestTagThenReleaseAfterGrace(t *testing.T) {
+	s := mototest.Session(t)
+	id := allocate(t, s)
+	e, rec := newEngine(t, s, engine.Enforce)
+	event := configEvent(t, "eip-change-notification.json", id)
+
+	// First seen unattached: tagged with the time, not released.
+	srv := record(t)
+	d := handle(t, e, event)
+	got, _ := srv.Calls()
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:CreateTags" || d.Actions[0].Outcome != rule.Applied {
+		t.Fatalf("first = %+v", d)
+	}
+	if want := []string{"DescribeAddresses", "CreateTags", "StarlingDoveService.PutEvaluations"}; !slices.Equal(got, want) {
+		t.Fatalf("API calls = %v, want %v", got, want)
+	}
+	a := address(t, s, id)
+	since, ok := tagValue(a, eipattached.TagPending)
+	if stamp, err := time.Parse(time.RFC3339, since); !ok || err != nil || time.Since(stamp) > time.Minute {
+		t.Fatalf("pending tag = %q (%v)", since, ok)
+	}
+	if !strings.Contains(aws.ToString(rec.evals[0].Annotation), "applied ec2:CreateTags") {
+		t.Fatalf("annotation = %q", aws.ToString(rec.evals[0].Annotation))
+	}
+
+	// Seen again within the grace period: still a violation, nothing done.
+	d = handle(t, e, event)
+	if d.Verdict != rule.Violation || len(d.Actions) != 0 || address(t, s, id) == nil {
+		t.Fatalf("within grace = %+v", d)
+	}
+	if v, _ := tagValue(address(t, s, id), eipattached.TagPending); v != since {
+		t.Fatalf("the tag moved: %q → %q", since, v)
+	}
+
+	// The grace period has passed (the tag says 73h ago): released.
+	tag(t, s, id, eipattached.TagPending, time.Now().Add(-73*time.Hour).UTC().Format(time.RFC3339))
+	srv = record(t)
+	d = handle(t, e, event)
+	got, _ = srv.Calls()
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:ReleaseAddress" || d.Actions[0].Outcome != rule.Applied || d.Actions[0].Undo != nil {
+		t.Fatalf("after grace = %+v", d)
+	}
+	if !strings.Contains(d.Actions[0].Reason, "cannot be undone") {
+		t.Fatalf("release reason = %q", d.Actions[0].Reason)
+	}
+	if want := []string{"DescribeAddresses", "DescribeAddresses", "ReleaseAddress", "StarlingDoveService.PutEvaluations"}; !slices.Equal(got, want) {
+		t.Fatalf("API calls = %v, want %v", got, want)
+	}
+	if address(t, s, id) != nil {
+		t.Fatal("the address was not released")
+	}
+	// Late duplicate: the address is gone.
+	if d = handle(t, e, event); d.Verdict != rule.NotApplicable {
+		t.Fatalf("after release = %+v", d)
+	}
+}
+
+func TestExemptAddressIsNeverReleased(t *testing.T) {
+	s := mototest.Session(t)
+	id := allocate(t, s)
+	tag(t, s, id, eipattached.TagPending, time.Now().Add(-1000*time.Hour).UTC().Format(time.RFC3339))
+	tag(t, s, id, "rampart:exempt", "standby IP for DR; owner=net@example.com")
+	e, rec := newEngine(t, s, engine.Enforce)
+	d := handle(t, e, configEvent(t, "eip-change-notification.json", id))
+	if d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "standby IP for DR") || len(d.Actions) != 0 {
+		t.Fatalf("decision = %+v", d)
+	}
+	if rec.evals[0].ComplianceType != cfgtypes.ComplianceTypeNotApplicable || !strings.Contains(aws.ToString(rec.evals[0].Annotation), "exempt") {
+		t.Fatalf("evaluation = %+v", rec.evals[0])
+	}
+	if address(t, s, id) == nil {
+		t.Fatal("an exempt address was released")
+	}
+}
+
+func TestApplyRechecksBeforeReleasing(t *testing.T) {
+	s := mototest.Session(t)
+	id := allocate(t, s)
+	old := time.Now().Add(-100 * time.Hour).UTC().Format(time.RFC3339)
+	tag(t, s, id, eipattached.TagPending, old)
+	f, err := eipattached.Rule.Evaluate(ctx, s, rule.Target{Type: eipattached.ResourceType, ID: id}, rule.Params{eipattached.ParamGrace: "72"})
+	if err != nil || len(f.Actions) != 1 || f.Actions[0].API != "ec2:ReleaseAddress" {
+		t.Fatalf("finding = %+v, %v", f, err)
+	}
+	release := f.Actions[0]
+
+	// Exempted between evaluation and apply: kept.
+	tag(t, s, id, "rampart:exempt", "keep")
+	if err := eipattached.Rule.Apply(ctx, s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+		t.Fatalf("exempt: err = %v", err)
+	}
+	if _, err := awsclient.Client(s, ec2.NewFromConfig).DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id},
+		Tags: []ec2types.Tag{{Key: aws.String("rampart:exempt")}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The mark was renewed: kept.
+	tag(t, s, id, eipattached.TagPending, time.Now().UTC().Format(time.RFC3339))
+	if err := eipattached.Rule.Apply(ctx, s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+		t.Fatalf("renewed mark: err = %v", err)
+	}
+	tag(t, s, id, eipattached.TagPending, old)
+	// Attached again: kept.
+	associate(t, s, id)
+	if err := eipattached.Rule.Apply(ctx, s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+		t.Fatalf("attached: err = %v", err)
+	}
+}
+
+func TestAttachedAddressLosesTheStaleTag(t *testing.T) {
+	s := mototest.Session(t)
+	id := allocate(t, s)
+	since := time.Now().Add(-5 * time.Hour).UTC().Format(time.RFC3339)
+	tag(t, s, id, eipattached.TagPending, since)
+	associate(t, s, id)
+	e, _ := newEngine(t, s, engine.Enforce)
+	event := configEvent(t, "eip-change-notification.json", id)
+	d := handle(t, e, event)
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:DeleteTags" || d.Actions[0].Outcome != rule.Applied {
+		t.Fatalf("decision = %+v", d)
+	}
+	if _, ok := tagValue(address(t, s, id), eipattached.TagPending); ok {
+		t.Fatal("the stale tag is still there")
+	}
+	if d = handle(t, e, event); d.Verdict != rule.Compliant {
+		t.Fatalf("second delivery = %+v", d)
+	}
+	// Undo puts the tag back.
+	raw, _ := json.Marshal([]report.Decision{{Rule: "eip-attached", Actions: []rule.Action{{API: "ec2:DeleteTags", Outcome: rule.Applied,
+		Undo: &rule.Action{API: "ec2:CreateTags", Target: id, Params: json.RawMessage(`{"allocationId":"` + id + `","key":"` + eipattached.TagPending + `","value":"` + since + `"}`)}}}}})
+	var ds []report.Decision
+	_ = json.Unmarshal(raw, &ds)
+	if _, err := e.Undo(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := tagValue(address(t, s, id), eipattached.TagPending); v != since {
+		t.Fatalf("after undo the tag = %q", v)
+	}
+}
+
+func TestScheduledSweepOneCall(t *testing.T) {
+	s := mototest.Session(t)
+	idle, used := allocate(t, s), allocate(t, s)
+	associate(t, s, used)
+	e, rec := newEngine(t, s, engine.Report)
+	srv := record(t)
+	res, err := e.Handle(ctx, configEvent(t, "scheduled-notification.json", ""))
+	got, _ := srv.Calls()
+	if err != nil || len(res.Decisions) != 2 || len(rec.evals) != 2 {
+		t.Fatalf("result = %+v, %v", res, err)
+	}
+	for _, d := range res.Decisions {
+		want := map[string]rule.Verdict{idle: rule.Violation, used: rule.Compliant}[d.Resource]
+		if d.Verdict != want {
+			t.Fatalf("%s: %+v", d.Resource, d)
+		}
+		if d.Resource == idle && (len(d.Actions) != 1 || d.Actions[0].Outcome != rule.Planned) {
+			t.Fatalf("report mode: %+v", d)
+		}
+	}
+	if want := []string{"DescribeAddresses", "StarlingDoveService.PutEvaluations"}; !slices.Equal(got, want) {
+		t.Fatalf("API calls = %v, want %v", got, want)
+	}
+	if _, ok := tagValue(address(t, s, idle), eipattached.TagPending); ok {
+		t.Fatal("report mode tagged the address")
+	}
+}
