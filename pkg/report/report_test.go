@@ -72,10 +72,10 @@ func TestNotificationHasTheFiveWs(t *testing.T) {
 	msg := Message(&d)
 	for _, want := range []string{
 		"arn:aws:iam::123456789012:user/mallory", "AKIAEXAMPLE", "MFA no", // who
-		"2026-11-26 10:00:00 UTC",              // when
-		"ec2:AuthorizeSecurityGroupIngress",    // what
-		"198.51.100.7", "aws-cli/2.15.0",       // where from
-		"AWS::EC2::SecurityGroup sg-1",         // which resource
+		"2026-11-26 10:00:00 UTC",           // when
+		"ec2:AuthorizeSecurityGroupIngress", // what
+		"198.51.100.7", "aws-cli/2.15.0",    // where from
+		"AWS::EC2::SecurityGroup sg-1",                                                      // which resource
 		"applied ec2:RevokeSecurityGroupIngress", "undo: ec2:AuthorizeSecurityGroupIngress", // what Rampart did
 	} {
 		if !strings.Contains(msg, want) {

@@ -159,3 +159,130 @@ func TestUndoRestores(t *testing.T) {
 		t.Fatalf("after undo %v, want %v", got, before)
 	}
 }
+
+// TestFewestCalls: a remediation is one describe and one revoke; a duplicate
+// delivery is one describe.
+func TestFewestCalls(t *testing.T) {
+	s := mototest.Session(t)
+	id := seed(t, s)
+	e := newEngine(t, s, engine.Enforce)
+	srv := mototest.Shared(t)
+	for _, want := range [][]string{
+		{"DescribeSecurityGroups", "RevokeSecurityGroupIngress"},
+		{"DescribeSecurityGroups"},
+	} {
+		if err := srv.StartRecording(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Handle(context.Background(), authorizeEvent(id, sshWorldItem)); err != nil {
+			t.Fatal(err)
+		}
+		calls, err := srv.Calls()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(calls, want) {
+			t.Fatalf("calls = %v, want %v", calls, want)
+		}
+	}
+}
+
+func TestReportModeAndMalformedInputChangeNothing(t *testing.T) {
+	s := mototest.Session(t)
+	id := seed(t, s)
+	before := ingress(t, s, id)
+	res, err := newEngine(t, s, engine.Report).Handle(context.Background(), authorizeEvent(id, sshWorldItem))
+	if err != nil || res.Decisions[0].Actions[0].Outcome != rule.Planned {
+		t.Fatalf("report: %v %+v", err, res)
+	}
+	srv := mototest.Shared(t)
+	if err := srv.StartRecording(); err != nil {
+		t.Fatal(err)
+	}
+	bad := authorizeEvent(id, `{"ipProtocol":"tcp","fromPort":"ssh","toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}`)
+	if _, err := newEngine(t, s, engine.Enforce).Handle(context.Background(), bad); err == nil {
+		t.Fatal("malformed input accepted")
+	}
+	if calls, _ := srv.Calls(); len(calls) != 0 {
+		t.Fatalf("malformed input made calls: %v", calls)
+	}
+	if got := ingress(t, s, id); !slices.Equal(got, before) {
+		t.Fatalf("state changed: %v", got)
+	}
+}
+
+func TestConfigSweepFixesTheWholeGroup(t *testing.T) {
+	s := mototest.Session(t)
+	id := seed(t, s)
+	e := newEngine(t, s, engine.Enforce)
+	ev := fmt.Appendf(nil, `{"invokingEvent":%q,"ruleParameters":"{}","resultToken":"TESTMODE","eventLeftScope":false,"configRuleName":"rampart-sg-open-world"}`,
+		`{"messageType":"ScheduledNotification","notificationCreationTime":"2026-11-26T10:00:00.000Z"}`)
+	res, err := e.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	violations := 0
+	for _, d := range res.Decisions {
+		if d.Verdict == rule.Violation {
+			violations++
+		}
+	}
+	if violations != 1 {
+		t.Fatalf("decisions = %+v", res.Decisions)
+	}
+	want := []string{"tcp 22-22 10.0.0.0/8", "tcp 443-443 0.0.0.0/0", "tcp 8080-8080 sg"}
+	if got := ingress(t, s, id); !slices.Equal(got, want) {
+		t.Fatalf("after sweep %v, want %v", got, want)
+	}
+}
+
+// BenchmarkRemediation is the per-event handler time against moto: decode,
+// describe, revoke, report. (moto's latency dominates; AWS's is similar.)
+func BenchmarkRemediation(b *testing.B) {
+	s := mototest.Session(b)
+	ctx := context.Background()
+	client := awsclient.Client(s, ec2.NewFromConfig)
+	vpc, err := client.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sg, err := client.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("bench"), Description: aws.String("b"), VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := aws.ToString(sg.GroupId)
+	e, err := engine.New(engine.Config{Mode: engine.Enforce}, s, sgopen.OpenWorld)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	perm := []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
+	ev := authorizeEvent(id, sshWorldItem)
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := client.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: perm}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		res, err := e.Handle(ctx, ev)
+		if err != nil || res.Decisions[0].Actions[0].Outcome != rule.Applied {
+			b.Fatalf("%v %+v", err, res)
+		}
+	}
+}
+
+// BenchmarkPlan is the offline decision alone: decode, target, evaluate.
+func BenchmarkPlan(b *testing.B) {
+	e, err := engine.New(engine.Config{}, awsclient.NewOffline("us-east-1"), sgopen.OpenWorld)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	ev := authorizeEvent("sg-0123456789abcdef0", sshWorldItem)
+	for b.Loop() {
+		if _, err := e.Handle(context.Background(), ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -219,5 +220,59 @@ func TestReportModeAndOwnRoleChangeNothing(t *testing.T) {
 	}
 	if logging, _ := status(t, ct); logging {
 		t.Fatal("report mode or own role restarted logging")
+	}
+}
+
+// TestCallsPerRemediation: StopLogging is fixed with GetTrail, ListTags,
+// GetTrailStatus and StartLogging — the tags are read for the exemption check.
+func TestCallsPerRemediation(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
+	srv := mototest.Shared(t)
+	if err := srv.StartRecording(); err != nil {
+		t.Fatal(err)
+	}
+	handle(t, newEngine(t, s, engine.Config{Mode: engine.Enforce}), event("StopLogging", `{"name":"`+trail+`"}`, mallory))
+	calls, err := srv.Calls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range calls {
+		names = append(names, c[strings.LastIndex(c, ".")+1:])
+	}
+	if want := "GetTrail,ListTags,GetTrailStatus,StartLogging"; strings.Join(names, ",") != want {
+		t.Fatalf("calls = %v, want %s", names, want)
+	}
+}
+
+func BenchmarkStopLoggingRemediation(b *testing.B) {
+	s := mototest.Session(b)
+	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		b.Fatal(err)
+	}
+	ct := awsclient.Client(s, cloudtrail.NewFromConfig)
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(trail), S3BucketName: aws.String(bucket), IsMultiRegionTrail: aws.Bool(true)}); err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{Mode: engine.Enforce}, s, trailintegrity.Rule)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	ev := event("StopLogging", `{"name":"`+trail+`"}`, mallory)
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trail)}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if res, err := e.Handle(ctx, ev); err != nil || res.Decisions[0].Actions[0].Outcome != rule.Applied {
+			b.Fatalf("%v %+v", err, res)
+		}
 	}
 }
