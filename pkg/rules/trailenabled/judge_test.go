@@ -9,7 +9,9 @@ import (
 
 func TestJudge(t *testing.T) {
 	const acct, region = "123456789012", "us-east-1"
-	arn := func(region, acct, name string) string { return "arn:aws:cloudtrail:" + region + ":" + acct + ":trail/" + name }
+	arn := func(region, acct, name string) string {
+		return "arn:aws:cloudtrail:" + region + ":" + acct + ":trail/" + name
+	}
 	good := trail{Name: "main", ARN: arn(region, acct, "main"), HomeRegion: region, MultiRegion: true, Bucket: "logs",
 		Topic: "arn:aws:sns:us-east-1:123456789012:trail", Logs: "arn:aws:logs:us-east-1:123456789012:log-group:trail:*", Logging: true}
 	stopped := good
