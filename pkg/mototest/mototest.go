@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -201,7 +202,9 @@ var shared *Server
 // When moto_server is missing the tests fail (CI installs it), unless
 // RAMPART_SKIP_MOTO=1 is set for a quick offline run.
 func Main(m *testing.M) int {
-	if os.Getenv("RAMPART_SKIP_MOTO") == "1" {
+	flag.Parse()
+	// Fuzzing exercises pure decoders: its workers need no server.
+	if os.Getenv("RAMPART_SKIP_MOTO") == "1" || flag.Lookup("test.fuzz").Value.String() != "" {
 		return m.Run()
 	}
 	s, err := Start()
