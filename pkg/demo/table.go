@@ -1,0 +1,201 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rampart-aws/rampart/pkg/rule"
+)
+
+// columns of the demo table, with their widths in characters.
+var columns = []struct {
+	title string
+	width int
+}{
+	{"RESOURCE", 22}, {"RULE", 20}, {"WHAT WAS WRONG", 32}, {"WHAT RAMPART DID", 34}, {"BEFORE → AFTER", 34},
+}
+
+// Print writes the demo's table and summary.
+func Print(w io.Writer, s *Summary) {
+	header := make([][]string, len(columns))
+	for i, c := range columns {
+		header[i] = []string{c.title}
+	}
+	fmt.Fprintln(w)
+	writeRow(w, header)
+	rule := make([][]string, len(columns))
+	for i, c := range columns {
+		rule[i] = []string{strings.Repeat("─", c.width)}
+	}
+	writeRow(w, rule)
+	for i, o := range s.Outcomes {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		writeRow(w, Row(o))
+	}
+	fmt.Fprintln(w)
+	fixed, kept := 0, 0
+	for _, o := range s.Outcomes {
+		if o.Err == nil {
+			fixed++
+		}
+		for _, l := range o.After {
+			if slices.Contains(o.Before, l) {
+				kept++
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d of %d insecure resources fixed in enforce mode; %d legitimate settings and rules left as they were.\n", fixed, len(s.Outcomes), kept)
+	fmt.Fprintf(w, "Every event delivered a second time (%d invocations): %d changes, %d errors — duplicates are no-ops.\n", s.Replays, s.ReplayChanges, s.ReplayErrors)
+	for _, t := range s.Timings {
+		fmt.Fprintf(w, "%-14s under the RIE: cold start %s, warm median %s (%d invocations)\n", t.Function, ms(t.Cold), ms(t.Warm), t.Invocations)
+	}
+	fmt.Fprintf(w, "Wall time %s (build %s).\n", s.Wall.Round(100*time.Millisecond), s.Build.Round(100*time.Millisecond))
+	for _, o := range s.Outcomes {
+		if o.Err != nil {
+			fmt.Fprintf(w, "FAILED %q: %v\n", o.Scenario.Name, o.Err)
+		}
+	}
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// Row is one outcome as table cells (lines per column).
+func Row(o Outcome) [][]string {
+	ds := acted(o)
+	var rules, wrong, did []string
+	for _, d := range ds {
+		if !slices.Contains(rules, d.Rule) {
+			rules = append(rules, d.Rule)
+		}
+		if d.Reason != "" && !slices.Contains(wrong, d.Reason) {
+			wrong = append(wrong, d.Reason)
+		}
+		for _, a := range d.Actions {
+			did = append(did, describeAction(a))
+		}
+		if d.Error != "" {
+			did = append(did, "error: "+d.Error)
+		}
+	}
+	if len(did) == 0 {
+		did = []string{"nothing"}
+	}
+	if o.Err != nil {
+		did = append(did, "UNEXPECTED: "+o.Err.Error())
+	}
+	return [][]string{{o.Fixture.Label}, rules, wrong, did, Diff(o.Before, o.After)}
+}
+
+func describeAction(a rule.Action) string {
+	what := a.Reason
+	if what == "" {
+		what = a.API
+	}
+	s := fmt.Sprintf("%s: %s (%s)", a.Outcome, what, a.API)
+	if a.Error != "" {
+		s += " — " + a.Error
+	}
+	return s
+}
+
+// Diff shows state lines before → after: "key: old → new" for "key: value"
+// lines whose value changed, "line → removed" and "+ line" for set members,
+// and unchanged lines as they are.
+func Diff(before, after []string) []string {
+	var out []string
+	key := func(l string) string {
+		k, _, ok := strings.Cut(l, ": ")
+		if !ok {
+			return ""
+		}
+		return k
+	}
+	for _, b := range before {
+		switch {
+		case slices.Contains(after, b):
+			out = append(out, b)
+		case key(b) != "":
+			i := slices.IndexFunc(after, func(a string) bool { return key(a) == key(b) })
+			if i >= 0 {
+				_, nv, _ := strings.Cut(after[i], ": ")
+				out = append(out, b+" → "+nv)
+			} else {
+				out = append(out, b+" → removed")
+			}
+		default:
+			out = append(out, b+" → removed")
+		}
+	}
+	for _, a := range after {
+		if slices.Contains(before, a) {
+			continue
+		}
+		if k := key(a); k != "" && slices.ContainsFunc(before, func(b string) bool { return key(b) == k }) {
+			continue
+		}
+		out = append(out, "+ "+a)
+	}
+	return out
+}
+
+// writeRow writes cells side by side, wrapping each to its column's width.
+func writeRow(w io.Writer, cells [][]string) {
+	wrapped := make([][]string, len(cells))
+	height := 0
+	for i, c := range cells {
+		for _, line := range c {
+			wrapped[i] = append(wrapped[i], wrap(line, columns[i].width)...)
+		}
+		height = max(height, len(wrapped[i]))
+	}
+	for l := 0; l < height; l++ {
+		var b strings.Builder
+		for i := range cells {
+			cell := ""
+			if l < len(wrapped[i]) {
+				cell = wrapped[i][l]
+			}
+			if i == len(cells)-1 {
+				b.WriteString(cell)
+				break
+			}
+			b.WriteString(cell)
+			b.WriteString(strings.Repeat(" ", columns[i].width-utf8.RuneCountInString(cell)+2))
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
+
+// wrap breaks a line into pieces of at most width runes, at spaces where it
+// can; continuation lines are indented by two spaces.
+func wrap(line string, width int) []string {
+	var out []string
+	indent := ""
+	for utf8.RuneCountInString(indent+line) > width {
+		r := []rune(indent + line)
+		cut := -1
+		for i := width; i > len(indent); i-- {
+			if r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			out = append(out, string(r[:width]))
+			line = string(r[width:])
+		} else {
+			out = append(out, string(r[:cut]))
+			line = strings.TrimLeft(string(r[cut:]), " ")
+		}
+		indent = "  "
+	}
+	return append(out, indent+line)
+}
