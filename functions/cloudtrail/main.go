@@ -4,9 +4,10 @@ package main
 
 import (
 	"github.com/rampart-aws/rampart/pkg/lambdafn"
+	"github.com/rampart-aws/rampart/pkg/rules/trailenabled"
 	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
 )
 
 func main() {
-	lambdafn.Start(trailintegrity.Rule)
+	lambdafn.Start(trailintegrity.Rule, trailenabled.Rule)
 }

@@ -7,8 +7,14 @@ package catalog
 import (
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/configtamper"
+	"github.com/rampart-aws/rampart/pkg/rules/ebsdefault"
+	"github.com/rampart-aws/rampart/pkg/rules/ebsencrypted"
+	"github.com/rampart-aws/rampart/pkg/rules/eipattached"
+	"github.com/rampart-aws/rampart/pkg/rules/instancevpc"
+	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
 	"github.com/rampart-aws/rampart/pkg/rules/signin"
+	"github.com/rampart-aws/rampart/pkg/rules/trailenabled"
 	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
 )
 
@@ -21,6 +27,12 @@ func All() []rule.Rule {
 		trailintegrity.Rule,
 		signin.Rule,
 		configtamper.Rule,
+		instancevpc.Rule,
+		ebsencrypted.Rule,
+		ebsdefault.Rule,
+		trailenabled.Rule,
+		eipattached.Rule,
+		requiredtags.Rule,
 	}
 }
 

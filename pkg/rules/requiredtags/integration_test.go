@@ -233,7 +233,7 @@ func TestBucketTagsAreMergedAndUndoRestoresTheSet(t *testing.T) {
 	if err := srv.StartRecording(); err != nil {
 		t.Fatal(err)
 	}
-	ds := handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::S3::Bucket", "lake-raw", nil))
+	ds := handle(t, e, configEvent(t, "s3-bucket-change-notification.json", "AWS::S3::Bucket", "lake-raw", nil))
 	calls, _ := srv.Calls()
 	// GetBucketTagging to evaluate, again right before the merge, PutBucketTagging, PutEvaluations.
 	if len(calls) != 4 || calls[3] != "StarlingDoveService.PutEvaluations" {

@@ -1,0 +1,12 @@
+// Command tags is the Lambda that checks resources for the required tags and,
+// when the deployment sets defaults, adds the missing ones.
+package main
+
+import (
+	"github.com/rampart-aws/rampart/pkg/lambdafn"
+	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
+)
+
+func main() {
+	lambdafn.Start(requiredtags.Rule)
+}
