@@ -61,7 +61,7 @@ var meta = rule.Meta{
 	Title:     "Elastic IPs are attached",
 	Severity:  rule.Low,
 	Rationale: "An unattached Elastic IP is billed by the hour and is usually a leftover; DNS records that still point at it can be taken over once it is released elsewhere, so it should be cleaned up deliberately.",
-	Remediation: "Tags an unattached address " + TagPending + "=<time> when first seen, and releases it once the grace period has passed (never with the exemption tag); " +
+	Remediation: "Tags an unattached address " + TagPending + " with the time when first seen, and releases it once the grace period has passed (never with the exemption tag); " +
 		"removes the tag when the address is attached again.",
 	ResourceType: ResourceType,
 	Function:     "ec2",
