@@ -12,10 +12,13 @@ import (
 	"github.com/rampart-aws/rampart/pkg/rules/eipattached"
 	"github.com/rampart-aws/rampart/pkg/rules/instancevpc"
 	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
+	"github.com/rampart-aws/rampart/pkg/rules/rootkeys"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
 	"github.com/rampart-aws/rampart/pkg/rules/signin"
+	"github.com/rampart-aws/rampart/pkg/rules/stalecreds"
 	"github.com/rampart-aws/rampart/pkg/rules/trailenabled"
 	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
+	"github.com/rampart-aws/rampart/pkg/rules/vpcflowlogs"
 )
 
 // All is every registered rule, in catalog order.
@@ -27,12 +30,15 @@ func All() []rule.Rule {
 		trailintegrity.Rule,
 		signin.Rule,
 		configtamper.Rule,
+		stalecreds.Rule,
+		rootkeys.Rule,
 		instancevpc.Rule,
 		ebsencrypted.Rule,
 		ebsdefault.Rule,
 		trailenabled.Rule,
 		eipattached.Rule,
 		requiredtags.Rule,
+		vpcflowlogs.Rule,
 	}
 }
 
