@@ -1,6 +1,6 @@
 // Command ec2 is the Lambda that keeps EC2 resources in line: instances in a
-// VPC, attached volumes encrypted, EBS encryption by default on, and no idle
-// Elastic IPs.
+// VPC, attached volumes encrypted, EBS encryption by default on, no idle
+// Elastic IPs, and a flow log on every VPC.
 package main
 
 import (
@@ -9,8 +9,9 @@ import (
 	"github.com/rampart-aws/rampart/pkg/rules/ebsencrypted"
 	"github.com/rampart-aws/rampart/pkg/rules/eipattached"
 	"github.com/rampart-aws/rampart/pkg/rules/instancevpc"
+	"github.com/rampart-aws/rampart/pkg/rules/vpcflowlogs"
 )
 
 func main() {
-	lambdafn.Start(instancevpc.Rule, ebsencrypted.Rule, ebsdefault.Rule, eipattached.Rule)
+	lambdafn.Start(instancevpc.Rule, ebsencrypted.Rule, ebsdefault.Rule, eipattached.Rule, vpcflowlogs.Rule)
 }
