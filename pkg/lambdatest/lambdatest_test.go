@@ -72,7 +72,7 @@ func TestMutating(t *testing.T) {
 		"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetTrailStatus",
 		"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StartLogging",
 		"GET /bucket?policy", "PUT /bucket?publicAccessBlock", "HEAD /bucket", "DELETE /bucket?policy",
-		"ListTags", "LookupEvents", "PutEvaluations",
+		"ListTags", "LookupEvents", "PutEvaluations", "GenerateCredentialReport", "BatchGetResourceConfig",
 	}
 	want := []string{"RevokeSecurityGroupIngress", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StartLogging",
 		"PUT /bucket?publicAccessBlock", "DELETE /bucket?policy", "PutEvaluations"}

@@ -3,6 +3,7 @@ package lambdatest
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,8 +90,9 @@ func Run(t testing.TB, function string, env map[string]string) *Function {
 }
 
 // Mutating keeps the calls (as mototest.Server.Calls names them) that can
-// change state: everything but Describe*, Get*, List*, Head* and Lookup*
-// actions and GET or HEAD requests of REST protocols.
+// change state: everything but Describe*, Get*, List*, Head*, Lookup*,
+// BatchGet* and the few other actions IAM classes as reads
+// (GenerateCredentialReport …), and GET or HEAD requests of REST protocols.
 func Mutating(calls []string) []string {
 	var out []string
 	for _, c := range calls {
@@ -109,10 +111,15 @@ func readOnly(call string) bool {
 	if i := strings.LastIndexAny(call, "."); i >= 0 {
 		action = call[i+1:] // X-Amz-Target: "Service_20131101.GetTrail"
 	}
-	for _, p := range []string{"Describe", "Get", "List", "Head", "Lookup"} {
+	for _, p := range []string{"Describe", "Get", "List", "Head", "Lookup", "BatchGet"} {
 		if strings.HasPrefix(action, p) {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(readActions, action)
 }
+
+// readActions are actions IAM's access level calls Read although their
+// names do not say so.
+var readActions = []string{"GenerateCredentialReport", "GenerateServiceLastAccessedDetails",
+	"GenerateOrganizationsAccessReport", "SimulatePrincipalPolicy", "SimulateCustomPolicy"}
