@@ -152,7 +152,7 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 	srv := mototest.Shared(t)
 	mototest.Session(t) // reset
 	e := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce, "arn:aws:sns:us-east-1:123456789012:unused")
-	for _, file := range []string{"console-login-root.json", "console-login-iam-no-mfa.json", "console-login-failure.json"} {
+	for _, file := range []string{"console-login-root.json", "console-login-iam-no-mfa.json", "console-login-failure.json", "console-login-iam-mfa.json", "console-login-federated-sso.json"} {
 		if err := srv.StartRecording(); err != nil {
 			t.Fatal(err)
 		}
@@ -208,5 +208,23 @@ func TestExemptPrincipal(t *testing.T) {
 	res, _ := handle(t, e, sample(t, "console-login-iam-no-mfa.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "break-glass") || len(d.Actions) != 0 {
 		t.Fatalf("decision = %+v", d)
+	}
+}
+
+// Sign-ins with MFA, and federated ones, are judged and publish nothing.
+func TestCompliantSignInsPublishNothing(t *testing.T) {
+	for file, want := range map[string]rule.Verdict{"console-login-iam-mfa.json": rule.Compliant, "console-login-federated-sso.json": rule.NotApplicable} {
+		s := mototest.Session(t)
+		topic := mototest.NewTopic(t, s, "rampart-alerts")
+		res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), sample(t, file))
+		if d := res.Decisions[0]; d.Verdict != want || len(d.Actions) != 0 {
+			t.Fatalf("%s: decision = %+v", file, d)
+		}
+		if len(calls) != 0 {
+			t.Fatalf("%s: calls = %v", file, calls)
+		}
+		if n := topic.Received(t); len(n) != 0 {
+			t.Fatalf("%s: notifications = %+v", file, n)
+		}
 	}
 }

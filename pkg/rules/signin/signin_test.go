@@ -64,6 +64,8 @@ func TestSampleEvents(t *testing.T) {
 		{"console-login-root-doc-spelling.json", "arn:aws:iam::123456789012:root", accountType, rule.Violation, true, "root user"},
 		{"console-login-iam-no-mfa.json", "arn:aws:iam::123456789012:user/alice", userType, rule.Violation, true, "without MFA"},
 		{"console-login-failure.json", "mallory", userType, rule.Ignored, false, FailedPrefix + " by mallory from 185.220.101.34 (Failed authentication)"},
+		{"console-login-iam-mfa.json", "arn:aws:iam::123456789012:user/alice", userType, rule.Compliant, false, "signed in from 198.51.100.23 with MFA"},
+		{"console-login-federated-sso.json", "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_4f3a2b1c0d9e8f7a/carol@example.com", roleType, rule.NotApplicable, false, "AssumedRole sign-in from 203.0.113.80"},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
