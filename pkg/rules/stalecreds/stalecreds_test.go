@@ -245,3 +245,22 @@ func TestFetchReportPolls(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// FuzzParseReport: whatever IAM (or an emulator) returns, the parser errs
+// or yields rows; it never panics.
+func FuzzParseReport(f *testing.F) {
+	raw, err := os.ReadFile("testdata/credential-report.csv")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add([]byte("user,arn\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rows, err := ParseReport(in)
+		if err == nil {
+			for _, r := range rows {
+				_ = fromRow(r)
+			}
+		}
+	})
+}
