@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/rules/instancevpc"
 	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
 	"github.com/rampart-aws/rampart/pkg/rules/rootkeys"
+	"github.com/rampart-aws/rampart/pkg/rules/s3public"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
 	"github.com/rampart-aws/rampart/pkg/rules/signin"
 	"github.com/rampart-aws/rampart/pkg/rules/stalecreds"
@@ -39,6 +40,8 @@ func All() []rule.Rule {
 		eipattached.Rule,
 		requiredtags.Rule,
 		vpcflowlogs.Rule,
+		s3public.AccountBlock,
+		s3public.BucketAccess,
 	}
 }
 
