@@ -70,6 +70,8 @@ func Scenarios() []Scenario {
 	return slices.Concat(
 		securityGroupScenarios,
 		cloudTrailScenarios,
+		ec2Scenarios,
+		configScenarios,
 	)
 }
 

@@ -151,7 +151,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 
-	progress("seeding an insecure account: %d resources", len(scs))
+	progress("seeding an insecure account: %s", plural(len(scs), "resource"))
 	outcomes := make([]Outcome, len(scs))
 	payloads := make([][][]byte, len(scs))
 	for i, sc := range scs {
@@ -190,7 +190,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		for _, sc := range groups[fn] {
 			n += len(sc.Events)
 		}
-		progress("%s: replaying %d events through its bootstrap under the RIE (enforce mode)", fn, n)
+		progress("%s: replaying %s through its bootstrap under the RIE (enforce mode)", fn, plural(n, "event"))
 		for _, sc := range groups[fn] {
 			i := index(sc)
 			out := &outcomes[i]
@@ -231,8 +231,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum.ReplayChanges = len(lambdatest.Mutating(calls))
-	progress("replayed all %d events again (a duplicate delivery): %d mutating calls", sum.Replays, sum.ReplayChanges)
+	sum.ReplayChanges = len(lambdatest.Changes(calls))
+	progress("replayed all %d events again (a duplicate delivery): %d changes", sum.Replays, sum.ReplayChanges)
 
 	for _, fn := range fnNames {
 		f := fns[fn]
@@ -265,6 +265,13 @@ func invoke(ctx context.Context, f *lambdatest.Function, payload []byte) ([]repo
 		return r.Decisions, fmt.Errorf("rejected: %s", r.Rejected)
 	}
 	return r.Decisions, nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // SameState compares state lines regardless of order.

@@ -16,7 +16,7 @@ var columns = []struct {
 	title string
 	width int
 }{
-	{"RESOURCE", 22}, {"RULE", 20}, {"WHAT WAS WRONG", 32}, {"WHAT RAMPART DID", 34}, {"BEFORE → AFTER", 34},
+	{"RESOURCE", 22}, {"RULE", 22}, {"WHAT WAS WRONG", 32}, {"WHAT RAMPART DID", 34}, {"BEFORE → AFTER", 36},
 }
 
 // Print writes the demo's table and summary.
@@ -79,7 +79,7 @@ func Row(o Outcome) [][]string {
 			wrong = append(wrong, d.Reason)
 		}
 		for _, a := range d.Actions {
-			did = append(did, describeAction(a))
+			did = append(did, describeAction(a)...)
 		}
 		if d.Error != "" {
 			did = append(did, "error: "+d.Error)
@@ -94,16 +94,17 @@ func Row(o Outcome) [][]string {
 	return [][]string{{o.Fixture.Label}, rules, wrong, did, Diff(o.Before, o.After)}
 }
 
-func describeAction(a rule.Action) string {
+// describeAction is an action as lines: what and how it went, then the API.
+func describeAction(a rule.Action) []string {
 	what := a.Reason
 	if what == "" {
 		what = a.API
 	}
-	s := fmt.Sprintf("%s: %s (%s)", a.Outcome, what, a.API)
+	lines := []string{fmt.Sprintf("%s: %s", a.Outcome, what), "  via " + a.API}
 	if a.Error != "" {
-		s += " — " + a.Error
+		lines = append(lines, "  "+a.Error)
 	}
-	return s
+	return lines
 }
 
 // Diff shows state lines before → after: "key: old → new" for "key: value"

@@ -79,6 +79,10 @@ func TestMutating(t *testing.T) {
 	if got := Mutating(calls); !slices.Equal(got, want) {
 		t.Fatalf("Mutating = %v\nwant       %v", got, want)
 	}
+	want = slices.DeleteFunc(want, func(c string) bool { return c == "PutEvaluations" })
+	if got := Changes(append(calls, "StarlingDoveService.PutEvaluations", "Publish")); !slices.Equal(got, want) {
+		t.Fatalf("Changes = %v\nwant      %v", got, want)
+	}
 }
 
 func TestDeploymentEnvIsWhatTheEngineReads(t *testing.T) {

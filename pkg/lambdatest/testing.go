@@ -103,6 +103,22 @@ func Mutating(calls []string) []string {
 	return out
 }
 
+// Changes keeps the Mutating calls that can change a resource: all but
+// Rampart's reporting (Config PutEvaluations, SNS Publish).
+func Changes(calls []string) []string {
+	var out []string
+	for _, c := range Mutating(calls) {
+		action := c
+		if i := strings.LastIndexAny(c, "."); i >= 0 {
+			action = c[i+1:]
+		}
+		if action != "PutEvaluations" && action != "Publish" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func readOnly(call string) bool {
 	if method, _, ok := strings.Cut(call, " "); ok && strings.ToUpper(method) == method {
 		return method == "GET" || method == "HEAD"
