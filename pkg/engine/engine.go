@@ -246,9 +246,11 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		d.Reason = ex.describe(source) + "; finding: " + f.Reason
 		return
 	}
-	if f.Verdict != rule.Violation {
+	if f.Verdict != rule.Violation && len(f.Actions) == 0 {
 		return
 	}
+	// A compliant finding may carry housekeeping actions (removing a marker
+	// tag a rule set earlier): applied like any plan, without a notification.
 	d.Actions = append(d.Actions, f.Actions...)
 	mode := e.mode(m.ID)
 	failed := false
@@ -273,7 +275,9 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 			}
 		}
 	}
-	e.notify(ctx, d)
+	if f.Verdict == rule.Violation || slices.ContainsFunc(d.Actions, func(a rule.Action) bool { return a.API == rule.AlertAPI }) {
+		e.notify(ctx, d)
+	}
 }
 
 func (e *Engine) evaluate(ctx context.Context, r rule.Rule, t rule.Target, p rule.Params) (f rule.Finding, err error) {

@@ -482,3 +482,23 @@ func TestNewRejectsBadParameters(t *testing.T) {
 		t.Fatal("duplicate rule accepted")
 	}
 }
+
+type housekeeping struct{ *fakeRule }
+
+func (h housekeeping) Evaluate(context.Context, *awsclient.Session, rule.Target, rule.Params) (rule.Finding, error) {
+	return rule.Finding{Verdict: rule.Compliant, Reason: "attached again", Actions: []rule.Action{
+		rule.NewAction("test:Fix", "r1", "remove the marker tag", map[string]string{"id": "r1"}, nil)}}, nil
+}
+
+func TestHousekeepingOnCompliantFindings(t *testing.T) {
+	f := newFake("fake")
+	e, n, _ := newEngine(t, Config{Mode: Enforce}, false, housekeeping{f})
+	res, err := e.Handle(context.Background(), call("r1", alice, opsRole, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Decisions[0]
+	if d.Verdict != rule.Compliant || d.Actions[0].Outcome != rule.Applied || len(f.applied) != 1 || len(n.sent) != 0 {
+		t.Fatalf("decision %+v applied %v notified %v", d, f.applied, n.sent)
+	}
+}

@@ -191,7 +191,9 @@ type Target struct {
 type Finding struct {
 	Verdict Verdict
 	Reason  string
-	// Actions is the plan that brings the resource back to compliance.
+	// Actions is the plan that brings the resource back to compliance. On a
+	// non-violation they are housekeeping (e.g. removing a marker tag the
+	// rule set earlier), applied without a notification.
 	Actions []Action
 	// Resource, when set, is the canonical ID to report (e.g. a trail ARN).
 	Resource string
