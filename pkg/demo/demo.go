@@ -72,6 +72,7 @@ func Scenarios() []Scenario {
 		cloudTrailScenarios,
 		ec2Scenarios,
 		configScenarios,
+		s3Scenarios,
 	)
 }
 

@@ -53,9 +53,7 @@ var ec2Scenarios = []Scenario{
 				return Fixture{}, fmt.Errorf("disable EBS encryption by default: %w", err)
 			}
 			return Fixture{ID: id, Label: id + " (api-root)", Replace: map[string]string{
-				eventVolumeID: id, eventInstanceID: inst, eventConfigToken: testModeToken,
-				// Config invokes the function with the name infra gives the rule.
-				"rampart-ebs-encrypted": "rampart-ebs-attached-encrypted"}}, nil
+				eventVolumeID: id, eventInstanceID: inst, eventConfigToken: testModeToken}}, nil
 		},
 		State: func(ctx context.Context, s *awsclient.Session, f Fixture) ([]string, error) {
 			c := awsclient.Client(s, ec2.NewFromConfig)

@@ -16,7 +16,7 @@ var columns = []struct {
 	title string
 	width int
 }{
-	{"RESOURCE", 22}, {"RULE", 22}, {"WHAT WAS WRONG", 32}, {"WHAT RAMPART DID", 34}, {"BEFORE → AFTER", 36},
+	{"RESOURCE", 22}, {"RULE", 20}, {"WHAT WAS WRONG", 30}, {"WHAT RAMPART DID", 34}, {"BEFORE → AFTER", 36},
 }
 
 // Print writes the demo's table and summary.
@@ -100,7 +100,7 @@ func describeAction(a rule.Action) []string {
 	if what == "" {
 		what = a.API
 	}
-	lines := []string{fmt.Sprintf("%s: %s", a.Outcome, what), "  via " + a.API}
+	lines := []string{fmt.Sprintf("%s: %s", a.Outcome, what), "  " + a.API}
 	if a.Error != "" {
 		lines = append(lines, "  "+a.Error)
 	}
@@ -175,27 +175,38 @@ func writeRow(w io.Writer, cells [][]string) {
 	}
 }
 
-// wrap breaks a line into pieces of at most width runes, at spaces where it
-// can; continuation lines are indented by two spaces.
+// wrap breaks a line into pieces of at most width runes: at the last space
+// that fits, else after the last '-', ':', '/' or ',' that fits, else
+// anywhere. Continuation lines are indented by two spaces.
 func wrap(line string, width int) []string {
 	var out []string
 	indent := ""
 	for utf8.RuneCountInString(indent+line) > width {
 		r := []rune(indent + line)
+		start := len(indent) // break only after the line's leading spaces
+		for start < len(r) && r[start] == ' ' {
+			start++
+		}
 		cut := -1
-		for i := width; i > len(indent); i-- {
+		for i := width; i > start; i-- {
 			if r[i] == ' ' {
 				cut = i
 				break
 			}
 		}
 		if cut < 0 {
-			out = append(out, string(r[:width]))
-			line = string(r[width:])
-		} else {
-			out = append(out, string(r[:cut]))
-			line = strings.TrimLeft(string(r[cut:]), " ")
+			for i := width - 1; i > start; i-- {
+				if strings.ContainsRune("-:/,", r[i]) {
+					cut = i + 1
+					break
+				}
+			}
 		}
+		if cut < 0 {
+			cut = width
+		}
+		out = append(out, strings.TrimRight(string(r[:cut]), " "))
+		line = strings.TrimLeft(string(r[cut:]), " ")
 		indent = "  "
 	}
 	return append(out, indent+line)
