@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
 	"github.com/rampart-aws/rampart/pkg/rules/signin"
 	"github.com/rampart-aws/rampart/pkg/rules/stalecreds"
+	"github.com/rampart-aws/rampart/pkg/rules/trailbucket"
 	"github.com/rampart-aws/rampart/pkg/rules/trailenabled"
 	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
 	"github.com/rampart-aws/rampart/pkg/rules/vpcflowlogs"
@@ -42,6 +43,7 @@ func All() []rule.Rule {
 		vpcflowlogs.Rule,
 		s3public.AccountBlock,
 		s3public.BucketAccess,
+		trailbucket.Rule,
 	}
 }
 

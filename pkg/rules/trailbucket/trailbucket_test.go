@@ -1,0 +1,383 @@
+package trailbucket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/iampolicy"
+	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/trigger"
+)
+
+const sampleBucket = "aws-cloudtrail-logs-123456789012-3f9c1a2b"
+
+func decodeFile(t testing.TB, name string) *trigger.APICall {
+	t.Helper()
+	raw, err := os.ReadFile("../../../events/cloudtrail/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trigger.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Call
+}
+
+func ids(rules []s3types.LifecycleRule) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, aws.ToString(r.ID))
+	}
+	return out
+}
+
+func TestTargetsOnSampleEvents(t *testing.T) {
+	for _, c := range []struct {
+		file   string
+		aspect aspect
+		rules  []string
+	}{
+		{"s3-put-bucket-lifecycle-short-expiry.json", aspectLifecycle, []string{"expire-logs-weekly"}},
+		{"s3-put-bucket-lifecycle-list.json", aspectLifecycle, []string{"archive-after-90", "expire-cloudtrail"}},
+		{"s3-put-bucket-lifecycle-stratus.json", aspectLifecycle, []string{"nuke-cloudtrail-logs-after-1-day"}},
+		{"s3-put-bucket-policy-deny-cloudtrail.json", aspectPolicy, nil},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			ts, err := Rule.Targets(decodeFile(t, c.file), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := ts[0].Evidence.(evidence)
+			if len(ts) != 1 || ts[0].ID != sampleBucket || ev.Aspect != c.aspect || !slices.Equal(ids(ev.Rules), c.rules) || ev.Account != "123456789012" {
+				t.Fatalf("targets = %+v", ts)
+			}
+			if c.aspect == aspectPolicy && len(ev.Policy.Statement) != 2 {
+				t.Fatalf("policy = %+v", ev.Policy)
+			}
+		})
+	}
+	// The short-expiry sample's Filter is "", the empty filter.
+	ts, _ := Rule.Targets(decodeFile(t, "s3-put-bucket-lifecycle-short-expiry.json"), nil)
+	if r := ts[0].Evidence.(evidence).Rules[0]; r.Filter == nil || r.Filter.Prefix != nil || aws.ToInt32(r.Expiration.Days) != 7 {
+		t.Fatalf("rule = %+v", r)
+	}
+}
+
+func call(event, req string) *trigger.APICall {
+	return &trigger.APICall{EventName: event, EventSource: "s3.amazonaws.com", Region: "us-east-1", Account: "123456789012",
+		Request: json.RawMessage(req), Response: json.RawMessage("null")}
+}
+
+func TestLifecycleShapes(t *testing.T) {
+	for _, c := range []struct {
+		name, req string
+		check     func(r s3types.LifecycleRule) bool
+		err       string
+	}{
+		{"legacy top-level prefix, numbers as strings",
+			`{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Prefix":"AWSLogs/","Status":"Enabled","Expiration":{"Days":"30"}}}}`,
+			func(r s3types.LifecycleRule) bool {
+				return aws.ToString(r.Prefix) == "AWSLogs/" && aws.ToInt32(r.Expiration.Days) == 30
+			}, ""},
+		{"And with a single Tag object and a size",
+			`{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Status":"Enabled","Filter":{"And":{"Prefix":"tmp/","Tag":{"Key":"k","Value":"v"},"ObjectSizeGreaterThan":"1024"}},"Expiration":{"Days":1}}}}`,
+			func(r s3types.LifecycleRule) bool {
+				return len(r.Filter.And.Tags) == 1 && aws.ToString(r.Filter.And.Prefix) == "tmp/" && aws.ToInt64(r.Filter.And.ObjectSizeGreaterThan) == 1024
+			}, ""},
+		{"And with a Tag list, transitions list, date, delete marker, noncurrent, abort",
+			`{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Status":"Enabled","Filter":{"And":{"Tag":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}]}},` +
+				`"Expiration":{"Date":"2027-01-01T00:00:00Z","ExpiredObjectDeleteMarker":"false"},"Transition":[{"Days":30,"StorageClass":"STANDARD_IA"},{"Days":90,"StorageClass":"GLACIER"}],` +
+				`"NoncurrentVersionExpiration":{"NoncurrentDays":60,"NewerNoncurrentVersions":3},"NoncurrentVersionTransition":{"NoncurrentDays":10,"StorageClass":"GLACIER"},"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":7}}}}`,
+			func(r s3types.LifecycleRule) bool {
+				return len(r.Filter.And.Tags) == 2 && len(r.Transitions) == 2 && r.Expiration.Date.Year() == 2027 && !aws.ToBool(r.Expiration.ExpiredObjectDeleteMarker) &&
+					aws.ToInt32(r.NoncurrentVersionExpiration.NewerNoncurrentVersions) == 3 && len(r.NoncurrentVersionTransitions) == 1 &&
+					aws.ToInt32(r.AbortIncompleteMultipartUpload.DaysAfterInitiation) == 7
+			}, ""},
+		{"Filter with a tag", `{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"Status":"Disabled","Filter":{"Tag":{"Key":"k","Value":"v"}},"Expiration":{"Days":1}}}}`,
+			func(r s3types.LifecycleRule) bool {
+				return r.ID == nil && r.Filter.Tag != nil && r.Status == s3types.ExpirationStatusDisabled
+			}, ""},
+		{"bad status", `{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Status":"Sometimes"}}}`, nil, "Status"},
+		{"bad date", `{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Status":"Enabled","Expiration":{"Date":"soon"}}}}`, nil, "date"},
+		{"bad filter string", `{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Status":"Enabled","Filter":"x"}}}`, nil, "filter"},
+		{"no configuration", `{"bucketName":"b-1","lifecycle":""}`, nil, "no LifecycleConfiguration"},
+		{"no bucket", `{"LifecycleConfiguration":{"Rule":[]}}`, nil, "no bucketName"},
+		{"days not a number", `{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Status":"Enabled","Expiration":{"Days":"one"}}}}`, nil, "requestParameters"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts, err := Rule.Targets(call("PutBucketLifecycle", c.req), nil)
+			if c.err != "" {
+				if !errors.Is(err, trigger.ErrInput) || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("err = %v, want ErrInput with %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := ts[0].Evidence.(evidence).Rules[0]; !c.check(r) {
+				raw, _ := json.Marshal(r)
+				t.Fatalf("rule = %s", raw)
+			}
+		})
+	}
+	for _, req := range []string{`{"bucketName":"b-1"}`, `{"bucketName":"b-1","bucketPolicy":{"Statement":[{"Effect":"x"}]}}`} {
+		if _, err := Rule.Targets(call("PutBucketPolicy", req), nil); !errors.Is(err, trigger.ErrInput) {
+			t.Errorf("%s: err = %v", req, err)
+		}
+	}
+	if ts, err := Rule.Targets(call("PutBucketAcl", `{}`), nil); ts != nil || err != nil {
+		t.Fatalf("another event: %v %v", ts, err)
+	}
+}
+
+var now = time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
+
+func lc(id, status, prefix string, days int32, tagged bool) s3types.LifecycleRule {
+	r := s3types.LifecycleRule{ID: aws.String(id), Status: s3types.ExpirationStatus(status), Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String(prefix)}}
+	if tagged {
+		r.Filter = &s3types.LifecycleRuleFilter{And: &s3types.LifecycleRuleAndOperator{Prefix: aws.String(prefix), Tags: []s3types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}}
+	}
+	if days > 0 {
+		r.Expiration = &s3types.LifecycleExpiration{Days: aws.Int32(days)}
+	}
+	return r
+}
+
+func TestExpiresLogs(t *testing.T) {
+	paths := []logPath{{Trail: "main", Prefix: "AWSLogs/", Account: "123456789012"}}
+	prefixed := []logPath{{Trail: "org", Prefix: "audit/AWSLogs/", Account: "123456789012"}}
+	date := func(d time.Time) s3types.LifecycleRule {
+		return s3types.LifecycleRule{ID: aws.String("d"), Status: s3types.ExpirationStatusEnabled, Expiration: &s3types.LifecycleExpiration{Date: &d}}
+	}
+	for _, c := range []struct {
+		name  string
+		r     s3types.LifecycleRule
+		paths []logPath
+		want  bool
+	}{
+		{"whole bucket, 7 days", lc("a", "Enabled", "", 7, false), paths, true},
+		{"log prefix, 3 days", lc("a", "Enabled", "AWSLogs/123456789012/CloudTrail/", 3, false), paths, true},
+		{"parent of the log prefix", lc("a", "Enabled", "AWS", 3, false), paths, true},
+		{"other prefix", lc("a", "Enabled", "tmp/", 1, false), paths, false},
+		{"disabled", lc("a", "Disabled", "", 1, false), paths, false},
+		{"exactly the retention", lc("a", "Enabled", "", 365, false), paths, false},
+		{"longer than the retention", lc("a", "Enabled", "", 400, false), paths, false},
+		{"tag-filtered", lc("a", "Enabled", "", 1, true), paths, false},
+		{"no expiration (a transition)", lc("a", "Enabled", "", 0, false), paths, false},
+		{"stratus literal star", lc("nuke", "Enabled", "*", 1, false), paths, true},
+		{"key prefix of the trail", lc("a", "Enabled", "audit/", 30, false), prefixed, true},
+		{"default prefix under a key-prefixed trail", lc("a", "Enabled", "AWSLogs/", 30, false), prefixed, false},
+		{"expiry date within the retention", date(now.AddDate(0, 1, 0)), paths, true},
+		{"expiry date beyond the retention", date(now.AddDate(2, 0, 0)), paths, false},
+		{"legacy top-level prefix", s3types.LifecycleRule{ID: aws.String("l"), Status: "Enabled", Prefix: aws.String("AWSLogs/"), Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(1)}}, paths, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			why, got := expiresLogs(c.r, c.paths, 365, now)
+			if got != c.want {
+				t.Fatalf("expiresLogs = %v (%s), want %v", got, why, c.want)
+			}
+		})
+	}
+}
+
+func policy(t *testing.T, js string) *iampolicy.Document {
+	t.Helper()
+	d, err := iampolicy.Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDeniesDelivery(t *testing.T) {
+	paths := []logPath{{Trail: "main", Prefix: "AWSLogs/", Account: "123456789012"}}
+	const b = "logs"
+	allow := `{"Sid":"AWSCloudTrailWrite","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/AWSLogs/123456789012/*"}`
+	for _, c := range []struct {
+		name, stmt string
+		want       string
+	}{
+		{"allow only", allow, ""},
+		{"deny PutObject to CloudTrail", `{"Sid":"x","Effect":"Deny","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"}`, "s3:PutObject"},
+		{"deny GetBucketAcl to everyone", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::logs"}`, "s3:GetBucketAcl"},
+		{"deny s3:* to everyone", `{"Sid":"x","Effect":"Deny","Principal":{"AWS":"*"},"Action":"s3:*","Resource":["arn:aws:s3:::logs","arn:aws:s3:::logs/*"]}`, "s3:GetBucketAcl and s3:PutObject"},
+		{"deny on another prefix", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/private/*"}`, ""},
+		{"deny to another service", `{"Sid":"x","Effect":"Deny","Principal":{"Service":"config.amazonaws.com"},"Action":"s3:*","Resource":"arn:aws:s3:::logs/*"}`, ""},
+		{"TLS-only deny", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::logs/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}`, ""},
+		{"deny unless an AWS service", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::logs/*","Condition":{"Bool":{"aws:PrincipalIsAWSService":false}}}`, ""},
+		{"deny outside the organisation", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}`, "conditionally, on aws:principalorgid"},
+		{"NotPrincipal sparing CloudTrail", `{"Sid":"x","Effect":"Deny","NotPrincipal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:*","Resource":"arn:aws:s3:::logs/*"}`, ""},
+		{"NotAction sparing PutObject", `{"Sid":"x","Effect":"Deny","Principal":"*","NotAction":["s3:PutObject","s3:GetBucketAcl"],"Resource":"*"}`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc := policy(t, `{"Statement":[`+allow+`,`+c.stmt+`]}`)
+			got := strings.Join(deniesDelivery(doc, b, paths), "; ")
+			if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+				t.Fatalf("deniesDelivery = %q, want %q", got, c.want)
+			}
+		})
+	}
+	if deniesDelivery(nil, b, paths) != nil {
+		t.Fatal("no policy, no denial")
+	}
+}
+
+func TestJudgePlan(t *testing.T) {
+	paths := []logPath{{Trail: "main", Prefix: "AWSLogs/", Account: "123456789012"}}
+	rules := []s3types.LifecycleRule{lc("keep-tmp", "Enabled", "tmp/", 1, false), lc("nuke", "Enabled", "", 1, false), lc("archive", "Enabled", "", 0, false)}
+	deny := policy(t, `{"Statement":{"Sid":"stop","Effect":"Deny","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"*"}}`)
+	f := judge("logs", rules, "all_storage_classes_128K", deny, paths, 365, now, "")
+	if f.Verdict != rule.Violation || len(f.Actions) != 2 || f.Actions[0].API != apiPutLifecycle || f.Actions[1].API != rule.AlertAPI {
+		t.Fatalf("finding = %+v", f)
+	}
+	var fix, undo lifecycleParams
+	if err := f.Actions[0].Decode(&fix); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Actions[0].Undo.Decode(&undo); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(fix.Remove), []string{"nuke"}) || fix.Restore != nil || !slices.Equal(ids(undo.Restore.Rules), []string{"keep-tmp", "nuke", "archive"}) ||
+		undo.Restore.MinSize != "all_storage_classes_128K" || len(undo.Remove) != 0 {
+		t.Fatalf("fix = %+v, undo = %+v", fix, undo)
+	}
+	// An event concerns one aspect: a lifecycle event does not alert on the policy.
+	if f := judge("logs", rules, "", deny, paths, 365, now, aspectLifecycle); len(f.Actions) != 1 || f.Actions[0].API != apiPutLifecycle {
+		t.Fatalf("lifecycle only = %+v", f)
+	}
+	if f := judge("logs", rules[:1], "", nil, paths, 365, now, ""); f.Verdict != rule.Compliant || len(f.Actions) != 0 {
+		t.Fatalf("compliant = %+v", f)
+	}
+}
+
+// The plan finds rules again at apply time by their JSON: the round trip
+// through the action's params must not change it.
+func TestCanonicalSurvivesParams(t *testing.T) {
+	d := now.AddDate(0, 2, 0)
+	r := s3types.LifecycleRule{ID: aws.String("x"), Status: "Enabled",
+		Filter:      &s3types.LifecycleRuleFilter{And: &s3types.LifecycleRuleAndOperator{Prefix: aws.String("p/"), Tags: []s3types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}, ObjectSizeGreaterThan: aws.Int64(5)}},
+		Expiration:  &s3types.LifecycleExpiration{Date: &d},
+		Transitions: []s3types.Transition{{Days: aws.Int32(30), StorageClass: s3types.TransitionStorageClassGlacier}}}
+	a := rule.NewAction(apiPutLifecycle, "b", "", lifecycleParams{Bucket: "b", Remove: []s3types.LifecycleRule{r}}, nil)
+	var back lifecycleParams
+	if err := a.Decode(&back); err != nil {
+		t.Fatal(err)
+	}
+	if canonical(back.Remove[0]) != canonical(r) {
+		t.Fatalf("%s\n%s", canonical(back.Remove[0]), canonical(r))
+	}
+}
+
+func TestOfflineDecisions(t *testing.T) {
+	s := awsclient.NewOffline("us-east-1")
+	p, err := meta.Resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file string
+		want []string
+	}{
+		{"s3-put-bucket-lifecycle-short-expiry.json", []string{apiPutLifecycle}},
+		{"s3-put-bucket-lifecycle-list.json", []string{apiPutLifecycle}},
+		{"s3-put-bucket-lifecycle-stratus.json", []string{apiPutLifecycle}},
+		{"s3-put-bucket-policy-deny-cloudtrail.json", []string{rule.AlertAPI}},
+		{"s3-put-bucket-policy-public.json", nil},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			ts, err := Rule.Targets(decodeFile(t, c.file), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := Rule.Evaluate(context.Background(), s, ts[0], p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var apis []string
+			for _, a := range f.Actions {
+				apis = append(apis, a.API)
+			}
+			if !slices.Equal(apis, c.want) {
+				t.Fatalf("plan = %v (%s: %s)", apis, f.Verdict, f.Reason)
+			}
+			if len(c.want) > 0 && (f.Verdict != rule.Violation || !strings.HasPrefix(f.Reason, "if a trail delivers")) {
+				t.Fatalf("finding = %+v", f)
+			}
+		})
+	}
+	// The list sample keeps its transition rule and removes the 3-day expiry.
+	ts, _ := Rule.Targets(decodeFile(t, "s3-put-bucket-lifecycle-list.json"), p)
+	f, _ := Rule.Evaluate(context.Background(), s, ts[0], p)
+	var fix lifecycleParams
+	if err := f.Actions[0].Decode(&fix); err != nil || !slices.Equal(ids(fix.Remove), []string{"expire-cloudtrail"}) {
+		t.Fatalf("fix = %+v, %v", fix, err)
+	}
+	if f, _ := Rule.Evaluate(context.Background(), s, rule.Target{ID: "b"}, p); f.Verdict != rule.NotApplicable {
+		t.Fatalf("no evidence = %+v", f)
+	}
+}
+
+func TestPathsTo(t *testing.T) {
+	trails := []cttypes.Trail{
+		{Name: aws.String("main"), S3BucketName: aws.String("logs"), TrailARN: aws.String("arn:aws:cloudtrail:us-east-1:123456789012:trail/main")},
+		{Name: aws.String("org"), S3BucketName: aws.String("logs"), S3KeyPrefix: aws.String("/audit/"), TrailARN: aws.String("arn:aws:cloudtrail:eu-west-1:210987654321:trail/org")},
+		{Name: aws.String("other"), S3BucketName: aws.String("elsewhere")},
+	}
+	got := pathsTo("logs", trails)
+	if len(got) != 2 || got[0] != (logPath{"main", "AWSLogs/", "123456789012"}) || got[1] != (logPath{"org", "audit/AWSLogs/", "210987654321"}) {
+		t.Fatalf("paths = %+v", got)
+	}
+}
+
+func TestParamsAndApplyChecks(t *testing.T) {
+	for _, v := range []string{"0", "-1", "forever", "36501"} {
+		if _, err := meta.Resolve(map[string]string{ParamRetention: v}); err == nil {
+			t.Errorf("retention %q accepted", v)
+		}
+	}
+	s := awsclient.NewOffline("us-east-1")
+	for _, a := range []rule.Action{
+		rule.NewAction("s3:PutBucketPolicy", "b", "", lifecycleParams{Bucket: "b", Restore: &lifecycleConfig{}}, nil),
+		rule.NewAction(apiPutLifecycle, "b", "", lifecycleParams{Bucket: "b"}, nil),
+		rule.NewAction(apiPutLifecycle, "b", "", lifecycleParams{Restore: &lifecycleConfig{}}, nil),
+		rule.NewAction(apiPutLifecycle, "b", "", lifecycleParams{Bucket: "b", Restore: &lifecycleConfig{}, Remove: []s3types.LifecycleRule{{}}}, nil),
+		{API: apiPutLifecycle, Target: "b"},
+	} {
+		if err := Rule.Apply(context.Background(), s, a); err == nil {
+			t.Errorf("accepted %s %s", a.API, a.Params)
+		}
+	}
+}
+
+func FuzzTargets(f *testing.F) {
+	for _, name := range []string{"s3-put-bucket-lifecycle-short-expiry.json", "s3-put-bucket-lifecycle-list.json",
+		"s3-put-bucket-lifecycle-stratus.json", "s3-put-bucket-policy-deny-cloudtrail.json"} {
+		c := decodeFile(f, name)
+		f.Add(c.EventName, []byte(c.Request))
+	}
+	f.Fuzz(func(t *testing.T, event string, req []byte) {
+		if !json.Valid(req) {
+			return
+		}
+		ts, err := Rule.Targets(call(event, string(req)), nil)
+		if err != nil && !errors.Is(err, trigger.ErrInput) {
+			t.Fatalf("error without ErrInput: %v", err)
+		}
+		for _, tg := range ts {
+			ev := tg.Evidence.(evidence)
+			_ = judge(tg.ID, ev.Rules, "", ev.Policy, []logPath{{Prefix: "AWSLogs/"}}, 365, now, "")
+		}
+	})
+}
