@@ -16,6 +16,7 @@ import (
 )
 
 func main() {
+	quietNode()
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	if err := run(app); err != nil {
@@ -38,4 +39,18 @@ func run(app awscdk.App) error {
 	}
 	_, err = NewRampartApp(app, catalog.All(), s)
 	return err
+}
+
+// quietNode silences the jsii runtime's banners about the Node.js release
+// (the machines run Node 20, past its end of life for jsii): they would bury
+// the synth's own output. Set the variables yourself to see them again.
+func quietNode() {
+	for k, v := range map[string]string{
+		"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION":  "1",
+		"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+	} {
+		if _, ok := os.LookupEnv(k); !ok {
+			os.Setenv(k, v)
+		}
+	}
 }
