@@ -168,9 +168,42 @@ func checkRules(rules []rule.Rule) error {
 	return nil
 }
 
-// planRegion derives one region's stack from the rules. A function none of
-// whose triggers fires in the region is left out of it.
-func planRegion(rules []rule.Rule, region string) regionPlan {
+// globalHome is the home region of a rule about a global resource, or ""
+// for a regional rule. A rule is global when its CloudTrail events are
+// pinned to a region (IAM, console sign-in: us-east-1), or when it judges IAM
+// resources. Its sweep then runs in one region only — its home if deployed,
+// else the first deployed region (the IAM API answers the same everywhere) —
+// rather than in every region, which would report every finding once per
+// region.
+func globalHome(m *rule.Meta, regions []string) string {
+	home := ""
+	switch {
+	case m.CloudTrail != nil && m.CloudTrail.Region != "":
+		home = m.CloudTrail.Region
+	case strings.HasPrefix(m.ResourceType, "AWS::IAM::"):
+		home = "us-east-1"
+	default:
+		return ""
+	}
+	if !slices.Contains(regions, home) && len(regions) > 0 {
+		return regions[0]
+	}
+	return home
+}
+
+// sweepsIn reports whether the rule's schedule runs in the region.
+func sweepsIn(m *rule.Meta, region string, regions []string) bool {
+	if m.Schedule == "" {
+		return false
+	}
+	home := globalHome(m, regions)
+	return home == "" || home == region
+}
+
+// planRegion derives one region's stack from the rules; regions are all the
+// deployed regions. A function none of whose triggers fires in the region is
+// left out of it.
+func planRegion(rules []rule.Rule, region string, regions []string) regionPlan {
 	byFn := map[string]*functionPlan{}
 	var names []string
 	for _, r := range rules {
@@ -188,7 +221,7 @@ func planRegion(rules []rule.Rule, region string) regionPlan {
 		if m.Config != nil {
 			f.ConfigRules = append(f.ConfigRules, r)
 		}
-		if m.Schedule != "" {
+		if sweepsIn(m, region, regions) {
 			f.Sweeps = append(f.Sweeps, r)
 		}
 		for _, a := range append(slices.Clone(m.ReadActions), m.WriteActions...) {
@@ -214,7 +247,7 @@ func planRegion(rules []rule.Rule, region string) regionPlan {
 func ownRoleNames(rules []rule.Rule, regions []string, extra []string) []string {
 	var out []string
 	for _, region := range regions {
-		for _, f := range planRegion(rules, region).Functions {
+		for _, f := range planRegion(rules, region, regions).Functions {
 			out = append(out, roleName(f.Name, region))
 		}
 	}

@@ -61,7 +61,15 @@ func fakeRules() []rule.Rule {
 			ResourceType: "AWS::IAM::User",
 			CloudTrail: &rule.CloudTrailTrigger{Source: "signin.amazonaws.com", DetailType: trigger.DetailSignIn,
 				Events: []string{"ConsoleLogin"}, Region: "us-east-1"},
+			Schedule:    "rate(12 hours)",
 			ReadActions: []string{"iam:GetAccountSummary"},
+		}},
+		&fakeRule{rule.Meta{
+			ID: "fake-stale-keys", Title: "Access keys rotate", Function: "identity",
+			ResourceType: "AWS::IAM::User",
+			Schedule:     "rate(1 day)",
+			ReadActions:  []string{"iam:ListUsers", "iam:ListAccessKeys"},
+			WriteActions: []string{"iam:UpdateAccessKey"},
 		}},
 		&fakeRule{rule.Meta{
 			ID: "fake-sg-open", Title: "Security groups are closed", Function: "network",
@@ -101,8 +109,9 @@ func TestEventSource(t *testing.T) {
 
 func TestPlanRegion(t *testing.T) {
 	rules := fakeRules()
-	east := planRegion(rules, "us-east-1")
-	west := planRegion(rules, "eu-west-1")
+	both := []string{"us-east-1", "eu-west-1"}
+	east := planRegion(rules, "us-east-1", both)
+	west := planRegion(rules, "eu-west-1", both)
 	names := func(p regionPlan) (out []string) {
 		for _, f := range p.Functions {
 			out = append(out, f.Name)
@@ -112,9 +121,24 @@ func TestPlanRegion(t *testing.T) {
 	if got := names(east); !slices.Equal(got, []string{"identity", "network", "storage"}) {
 		t.Errorf("us-east-1 functions = %v", got)
 	}
-	// identity's only trigger is delivered in us-east-1.
+	// identity's rules are global: their events arrive, and their sweeps
+	// run, in us-east-1 only.
 	if got := names(west); !slices.Equal(got, []string{"network", "storage"}) {
 		t.Errorf("eu-west-1 functions = %v", got)
+	}
+	if got := len(east.Functions[0].Sweeps); got != 2 {
+		t.Errorf("us-east-1 identity sweeps = %d, want 2", got)
+	}
+	// Without us-east-1, the global sweeps run in the first region (the
+	// sign-in events have nowhere to go: unplacedRules reports them).
+	onlyWest := planRegion(rules, "eu-west-1", []string{"eu-west-1", "ap-south-1"})
+	if got := names(onlyWest); !slices.Equal(got, []string{"identity", "network", "storage"}) {
+		t.Errorf("eu-west-1 alone: functions = %v", got)
+	} else if f := onlyWest.Functions[0]; len(f.Sweeps) != 2 || len(f.EventRules) != 0 {
+		t.Errorf("eu-west-1 alone: identity has %d sweeps, %d event rules", len(f.Sweeps), len(f.EventRules))
+	}
+	if got := names(planRegion(rules, "ap-south-1", []string{"eu-west-1", "ap-south-1"})); !slices.Equal(got, []string{"network", "storage"}) {
+		t.Errorf("ap-south-1: functions = %v", got)
 	}
 	storage := east.Functions[2]
 	if want := []string{"ec2:DescribeVolumes", "s3:GetBucketAcl", "s3:GetBucketPolicy", "s3:PutPublicAccessBlock"}; !slices.Equal(storage.Actions, want) {
@@ -296,7 +320,7 @@ func TestFunctionEnv(t *testing.T) {
 			{Rule: "fake-bucket-public", Resource: "b", Reason: "site", Owner: "o", Expires: "2099-01-01"},
 		},
 	}
-	p := planRegion(fakeRules(), "us-east-1")
+	p := planRegion(fakeRules(), "us-east-1", []string{"us-east-1"})
 	network := p.Functions[1]
 	env, err := s.functionEnv(&network, []string{"r1", "r2"}, "arn:aws:sns:us-east-1:111122223333:t")
 	if err != nil {

@@ -49,7 +49,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 		return nil, err
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	rs := &RampartStack{Stack: stack, Plan: planRegion(props.Rules, props.Region), Functions: map[string]*RemediationFunction{}}
+	rs := &RampartStack{Stack: stack, Plan: planRegion(props.Rules, props.Region, s.Regions), Functions: map[string]*RemediationFunction{}}
 
 	key := awskms.NewKey(stack, jsii.String("NotificationsKey"), &awskms.KeyProps{
 		Description:       jsii.String("Rampart: encrypts the notifications topic"),

@@ -185,9 +185,29 @@ func deliveredIn(m *rule.Meta, region string) bool {
 	return m.CloudTrail != nil && (m.CloudTrail.Region == "" || m.CloudTrail.Region == region)
 }
 
+// sweptIn reports whether the rule's schedule runs in the region: in every
+// region, except for rules about global resources (events pinned to a
+// region, or IAM resources), swept once, in their home region if deployed
+// or else in the first region.
+func sweptIn(m *rule.Meta, region string) bool {
+	if m.Schedule == "" {
+		return false
+	}
+	home := ""
+	if m.CloudTrail != nil && m.CloudTrail.Region != "" {
+		home = m.CloudTrail.Region
+	} else if strings.HasPrefix(m.ResourceType, "AWS::IAM::") {
+		home = "us-east-1"
+	}
+	if home != "" && !slices.Contains(regions, home) {
+		home = regions[0]
+	}
+	return home == "" || home == region
+}
+
 // hasTriggerIn reports whether anything invokes the rule in the region.
 func hasTriggerIn(m *rule.Meta, region string) bool {
-	return deliveredIn(m, region) || m.Config != nil || m.Schedule != ""
+	return deliveredIn(m, region) || m.Config != nil || sweptIn(m, region)
 }
 
 func TestNoNagErrors(t *testing.T) {
@@ -323,6 +343,14 @@ func TestEverySweepHasItsSchedule(t *testing.T) {
 			for _, r := range a.rules {
 				m := r.Meta()
 				if m.Schedule == "" {
+					continue
+				}
+				if !sweptIn(m, region) {
+					for _, er := range resources(a.json[region], "AWS::Events::Rule") {
+						if props(er)["Name"] == "rampart-"+m.ID+"-sweep" {
+							t.Errorf("%s %s: %s is global but also swept here", name, region, m.ID)
+						}
+					}
 					continue
 				}
 				fn := functionID(t, a.json[region], m.Function)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# cfn-lint on every synthesized template (run synth.sh first). Errors fail;
+# warnings and informational findings are printed and do not.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+shopt -s nullglob
+templates=(cdk.out/*.template.json)
+if [ ${#templates[@]} -eq 0 ]; then
+	echo "no templates in cdk.out/: run make synth first" >&2
+	exit 1
+fi
+if ! command -v cfn-lint >/dev/null; then
+	echo "cfn-lint not found: pip install cfn-lint==1.51.0" >&2
+	exit 1
+fi
+# cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
+rc=0
+cfn-lint "${templates[@]}" || rc=$?
+if [ $((rc & 1)) -ne 0 ] || [ $((rc & 2)) -ne 0 ]; then
+	echo "cfn-lint: errors in the synthesized templates" >&2
+	exit 1
+fi
+echo "cfn-lint: ${#templates[@]} templates, no errors"
+# cdk-nag's report, for the record (its errors already failed the synth).
+for r in cdk.out/AwsSolutions-*-NagReport.csv; do
+	printf '%s: %s suppressed, %s non-compliant\n' "$(basename "$r")" \
+		"$(grep -c '"Suppressed"' "$r" || true)" "$(grep -c '"Non-Compliant"' "$r" || true)"
+done
