@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/catalog"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -365,5 +367,42 @@ func TestConfigParamsDropBlanks(t *testing.T) {
 	}
 	if len(p) != 1 || p["level"] != "lax" {
 		t.Errorf("params = %v, want level=lax and no blank allowedBuckets", p)
+	}
+}
+
+// The committed cdk.json must hold valid settings for the current catalog,
+// with no unknown rampart: key.
+func TestCdkJSONSettings(t *testing.T) {
+	b, err := os.ReadFile("../cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdkJSON struct {
+		App     string
+		Context map[string]any
+	}
+	if err := json.Unmarshal(b, &cdkJSON); err != nil {
+		t.Fatal(err)
+	}
+	if cdkJSON.App != "go run ./infra" {
+		t.Errorf("app = %q", cdkJSON.App)
+	}
+	if u := UnknownKeys(cdkJSON.Context); len(u) > 0 {
+		t.Errorf("unknown keys %v", u)
+	}
+	for _, k := range contextKeys {
+		if _, ok := cdkJSON.Context[k]; !ok {
+			t.Errorf("cdk.json lacks %s: list every setting with its default, as docs/deploy.md does", k)
+		}
+	}
+	s, err := ParseSettings(mapGetter(cdkJSON.Context), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(catalog.All()); err != nil {
+		t.Error(err)
+	}
+	if err := checkRules(catalog.All()); err != nil {
+		t.Error(err)
 	}
 }

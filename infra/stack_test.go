@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,7 +75,23 @@ func synth(t *testing.T, name string, rules []rule.Rule, s Settings) *synthed {
 		}
 	}
 	out.settings = s
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(dir, "cdk.out"))})
+	// The CDK feature flags of cdk.json, so the tests see what cdk synth makes.
+	flags := map[string]any{}
+	var cdkJSON struct{ Context map[string]any }
+	b, err := os.ReadFile("../cdk.json")
+	if err == nil {
+		err = json.Unmarshal(b, &cdkJSON)
+	}
+	if err != nil {
+		out.err = fmt.Errorf("cdk.json: %w", err)
+		t.Fatal(out.err)
+	}
+	for k, v := range cdkJSON.Context {
+		if !strings.HasPrefix(k, "rampart:") {
+			flags[k] = v
+		}
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(dir, "cdk.out")), Context: &flags})
 	out.stacks, out.err = NewRampartApp(app, rules, s)
 	if out.err != nil {
 		t.Fatal(out.err)
