@@ -19,6 +19,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/rampart-aws/rampart/pkg/rule"
 )
 
 // RemediationFunctionProps configure one Rampart Lambda function.
@@ -60,11 +62,22 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String(fmt.Sprintf("Rampart %s: exactly the actions its rules declare", p.Name)),
 	})
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("RuleActions"),
-		Actions:   jsii.Strings(p.Actions...),
-		Resources: jsii.Strings("*"),
-	}))
+	// A rule's alerts (rule.AlertAPI, sns:Publish) go through the engine's
+	// notifier to Rampart's topic: the Notify statement grants them there,
+	// not on every topic.
+	var ruleActions []string
+	for _, a := range p.Actions {
+		if a != rule.AlertAPI {
+			ruleActions = append(ruleActions, a)
+		}
+	}
+	if len(ruleActions) > 0 {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("RuleActions"),
+			Actions:   jsii.Strings(ruleActions...),
+			Resources: jsii.Strings("*"),
+		}))
+	}
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("Notify"),
 		Actions:   jsii.Strings("sns:Publish"),

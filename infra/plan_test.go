@@ -63,8 +63,9 @@ func fakeRules() []rule.Rule {
 			ResourceType: "AWS::IAM::User",
 			CloudTrail: &rule.CloudTrailTrigger{Source: "signin.amazonaws.com", DetailType: trigger.DetailSignIn,
 				Events: []string{"ConsoleLogin"}, Region: "us-east-1"},
-			Schedule:    "rate(12 hours)",
-			ReadActions: []string{"iam:GetAccountSummary"},
+			Schedule:     "rate(12 hours)",
+			ReadActions:  []string{"iam:GetAccountSummary"},
+			WriteActions: []string{rule.AlertAPI},
 		}},
 		&fakeRule{rule.Meta{
 			ID: "fake-stale-keys", Title: "Access keys rotate", Function: "identity",

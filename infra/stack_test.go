@@ -465,6 +465,22 @@ func TestEveryFunctionRoleHoldsExactlyItsRulesActions(t *testing.T) {
 	}
 }
 
+// Alerts publish to Rampart's topic only: no role may publish to any topic.
+func TestPublishOnlyToTheTopic(t *testing.T) {
+	for name, a := range apps(t) {
+		for _, region := range regions {
+			for id, p := range resources(a.json[region], "AWS::IAM::Policy") {
+				for _, st := range props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+					st := st.(map[string]any)
+					if strings.Contains(fmt.Sprint(st["Action"]), rule.AlertAPI) && fmt.Sprint(st["Resource"]) == "*" {
+						t.Errorf("%s %s: %s grants %s on every topic", name, region, id, rule.AlertAPI)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestNoWildcardActions(t *testing.T) {
 	for name, a := range apps(t) {
 		for _, region := range regions {
