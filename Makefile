@@ -40,7 +40,7 @@ deploy: ## cdk deploy (needs AWS credentials)
 	bash infra/scripts/deploy.sh
 
 demo: ## run Rampart locally: moto + the real Lambda binaries under the Runtime Interface Emulator
-	$(GO) run ./cmd/demo
+	CGO_ENABLED=0 $(GO) run -trimpath ./cmd/demo
 
 bench: ## Go benchmarks (handler time against moto)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
