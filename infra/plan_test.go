@@ -407,3 +407,39 @@ func TestCdkJSONSettings(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The example settings in docs/deploy.md must be valid for the catalog.
+func TestDeployDocExample(t *testing.T) {
+	b, err := os.ReadFile("../docs/deploy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range contextKeys {
+		if !strings.Contains(string(b), "| `"+k+"` |") {
+			t.Errorf("docs/deploy.md's settings reference lacks %s", k)
+		}
+	}
+	_, rest, ok := strings.Cut(string(b), "### Example")
+	if !ok {
+		t.Fatal("docs/deploy.md has no example section")
+	}
+	_, rest, _ = strings.Cut(rest, "```json\n")
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("docs/deploy.md's example has no json block")
+	}
+	var ctx map[string]any
+	if err := json.Unmarshal([]byte("{"+block+"}"), &ctx); err != nil {
+		t.Fatalf("example: %v", err)
+	}
+	if u := UnknownKeys(ctx); len(u) > 0 {
+		t.Errorf("example uses unknown keys %v", u)
+	}
+	s, err := ParseSettings(mapGetter(ctx), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(catalog.All()); err != nil {
+		t.Errorf("example: %v", err)
+	}
+}
