@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# cfn-lint on every synthesized template (run synth.sh first). Errors fail;
+# cfn-lint on every synthesized template in cdk.out/ (synthesized first by
+# synth.sh when there is none). Errors fail;
 # warnings and informational findings are printed and do not.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -7,8 +8,8 @@ cd "$(dirname "$0")/../.."
 shopt -s nullglob
 templates=(cdk.out/*.template.json)
 if [ ${#templates[@]} -eq 0 ]; then
-	echo "no templates in cdk.out/: run make synth first" >&2
-	exit 1
+	# Nothing synthesized yet (a clean clone): synth.sh synthesizes, then runs this.
+	exec bash infra/scripts/synth.sh
 fi
 if ! command -v cfn-lint >/dev/null; then
 	echo "cfn-lint not found: pip install cfn-lint==1.51.0" >&2
