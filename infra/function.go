@@ -116,10 +116,7 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 	for _, r := range p.Rules {
 		ids = append(ids, r.Meta().ID)
 	}
-	desc := "Rampart " + p.Name + ": " + strings.Join(ids, ", ")
-	if len(desc) > 256 {
-		desc = desc[:253] + "..."
-	}
+	desc := truncate("Rampart "+p.Name+": "+strings.Join(ids, ", "), 256)
 	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
 		FunctionName:  jsii.String(functionName(p.Name)),
 		Description:   jsii.String(desc),
