@@ -2,6 +2,7 @@
 export GOTOOLCHAIN := go1.27.3
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export GOFLAGS := -buildvcs=false
 
 GO        ?= go
@@ -25,13 +26,17 @@ rampart: ## the CLI, for this machine: ./rampart
 
 test: ## unit, integration (moto) and end-to-end (RIE) tests, and the infra tests
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 ./infra/...
 
 unit: ## the fast tests only (no moto)
 	RAMPART_SKIP_MOTO=1 $(GO) test -count=1 ./...
+	$(GO) test -count=1 ./infra/...
 
-lint: ## gofmt, go vet (and cfn-lint on the synthesized templates: make synth)
+lint: ## gofmt, go vet, and cfn-lint on the synthesized templates (synthesizes first if needed)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet ./infra/...
+	bash infra/scripts/lint.sh
 
 synth: ## synthesize the CDK app offline into cdk.out/
 	bash infra/scripts/synth.sh
