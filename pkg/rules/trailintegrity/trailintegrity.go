@@ -76,7 +76,9 @@ var meta = rule.Meta{
 		{Name: ParamBucket, Default: "", Description: "S3 bucket of the baseline trail (required to recreate it)"},
 	},
 	ReadActions:  []string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "cloudtrail:ListTags"},
-	WriteActions: []string{apiStart, apiUpdate, apiSelectors, apiCreate},
+	// iam:PassRole lets UpdateTrail and CreateTrail hand CloudTrail the
+	// CloudWatch Logs delivery role when the baseline names one.
+	WriteActions: []string{apiStart, apiUpdate, apiSelectors, apiCreate, "iam:PassRole"},
 }
 
 func checkBool(s string) error {
