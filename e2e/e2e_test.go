@@ -124,11 +124,13 @@ func iamUser(t *testing.T, s *awsclient.Session, name string, actions []string) 
 	if _, err := client.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
-	policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{
-		{"Effect": "Allow", "Action": actions, "Resource": "*"}}})
-	if _, err := client.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name),
-		PolicyName: aws.String(name), PolicyDocument: aws.String(string(policy))}); err != nil {
-		t.Fatal(err)
+	if len(actions) > 0 { // none: a user without any permission
+		policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{
+			{"Effect": "Allow", "Action": actions, "Resource": "*"}}})
+		if _, err := client.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name),
+			PolicyName: aws.String(name), PolicyDocument: aws.String(string(policy))}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	key, err := client.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
 	if err != nil {
@@ -141,10 +143,14 @@ func iamUser(t *testing.T, s *awsclient.Session, name string, actions []string) 
 }
 
 // declaredActions are the IAM actions a function's rules declare (reads,
-// and writes too when withWrites) and the one infra adds for reporting:
-// config:PutEvaluations when a rule is a Config rule.
+// and writes too when withWrites) and those infra grants for reporting:
+// config:PutEvaluations when a rule is a Config rule, sns:Publish for the
+// notifications — unless a rule of the function declares sns:Publish as
+// its write action (its remediation is the alert), which then comes with
+// the writes only.
 func declaredActions(function string, withWrites bool) []string {
 	var out []string
+	alertOnly := false
 	for _, r := range functionRules(function) {
 		m := r.Meta()
 		out = append(out, m.ReadActions...)
@@ -154,29 +160,37 @@ func declaredActions(function string, withWrites bool) []string {
 		if m.Config != nil {
 			out = append(out, "config:PutEvaluations")
 		}
+		alertOnly = alertOnly || slices.Contains(m.WriteActions, rule.AlertAPI)
+	}
+	if withWrites || !alertOnly {
+		out = append(out, rule.AlertAPI)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
-// seeded is a scenario's resource after seeding.
+// seeded is a scenario's resource after seeding, in an account whose
+// Rampart deployment has an SNS topic.
 type seeded struct {
 	demo.Scenario
 	sess     *awsclient.Session
 	fixture  demo.Fixture
+	topic    *mototest.Topic
 	before   []string
 	payloads [][]byte
 }
 
-// seed resets moto and seeds the scenario's resource.
+// seed resets moto, creates the deployment's topic and seeds the scenario's
+// resource.
 func seed(t *testing.T, sc demo.Scenario) *seeded {
 	t.Helper()
 	s := mototest.Session(t)
+	topic := mototest.NewTopic(t, s, "rampart-alerts")
 	f, err := sc.Seed(ctx, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := sc.State(ctx, s, f)
+	before, err := sc.ReadState(ctx, s, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,15 +198,15 @@ func seed(t *testing.T, sc demo.Scenario) *seeded {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if demo.SameState(before, sc.Want) {
+	if !sc.AlertOnly() && demo.SameState(before, sc.Want) {
 		t.Fatalf("the seeded state already is the wanted one: %q", before)
 	}
-	return &seeded{Scenario: sc, sess: s, fixture: f, before: before, payloads: payloads}
+	return &seeded{Scenario: sc, sess: s, fixture: f, topic: topic, before: before, payloads: payloads}
 }
 
 func (s *seeded) state(t *testing.T) []string {
 	t.Helper()
-	got, err := s.State(ctx, s.sess, s.fixture)
+	got, err := s.ReadState(ctx, s.sess, s.fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +214,26 @@ func (s *seeded) state(t *testing.T) []string {
 }
 
 func (s *seeded) deployment(mode engine.Mode) lambdatest.Deployment {
-	return lambdatest.Deployment{Mode: mode, Params: demo.Params([]demo.Scenario{s.Scenario})}
+	return lambdatest.Deployment{Mode: mode, Params: demo.Params([]demo.Scenario{s.Scenario}), TopicARN: s.topic.ARN}
+}
+
+// notified checks that the topic received a notification for every
+// violation among the decisions, and returns how many it received.
+func (s *seeded) notified(t *testing.T, ds []report.Decision) int {
+	t.Helper()
+	got := s.topic.Received(t)
+	for _, d := range ds {
+		if d.Verdict != rule.Violation {
+			continue
+		}
+		if !slices.ContainsFunc(got, func(n mototest.Notification) bool {
+			// The subject is cut at SNS's 100 characters; the body names the resource.
+			return n.Attributes["rule"] == d.Rule && strings.Contains(n.Subject+n.Message, d.Resource)
+		}) {
+			t.Errorf("no notification of %s on %s among %d received", d.Rule, d.Resource, len(got))
+		}
+	}
+	return len(got)
 }
 
 func summarize(ds []report.Decision) string {

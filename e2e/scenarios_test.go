@@ -53,6 +53,7 @@ func TestEnforceFixesExactlyTheViolation(t *testing.T) {
 		if applied == 0 {
 			t.Fatalf("nothing was applied:%s", summarize(all))
 		}
+		s.notified(t, all)
 		after := s.state(t)
 		if !demo.SameState(after, sc.Want) {
 			t.Fatalf("state after enforce\n got %q\nwant %q\n(before %q)%s", after, sc.Want, s.before, summarize(all))
@@ -106,9 +107,11 @@ func TestReportModeChangesNothing(t *testing.T) {
 				}
 			}
 		}
-		if planned == 0 {
+		if planned == 0 && !sc.AlertOnly() {
 			t.Fatalf("report mode planned nothing:%s", summarize(all))
 		}
+		// Report mode reports: the notifications go out all the same.
+		s.notified(t, all)
 		if c := changes(calls); len(c) > 0 {
 			t.Fatalf("report mode made mutating calls %v", c)
 		}
@@ -121,7 +124,9 @@ func TestReportModeChangesNothing(t *testing.T) {
 // A remediation AWS refuses (here: the function's role lacks the write
 // permission, enforced by moto's IAM) must fail the invocation, so that
 // EventBridge retries it and the dead-letter queue keeps it; the resource is
-// left as it was, and the retry succeeds once the cause is gone.
+// left as it was, and the retry succeeds once the cause is gone. For a rule
+// that only alerts, the alert is the remediation: a refused sns:Publish
+// fails the invocation the same way.
 //
 // moto answers a denied EC2 call with AccessDenied where EC2 says
 // UnauthorizedOperation, and a denied call of a JSON-protocol service
@@ -150,17 +155,20 @@ func TestFailedRemediationIsALambdaError(t *testing.T) {
 		}
 		// EventBridge's retry, once the permission is there (IAM no longer
 		// enforced), fixes it: the same warm function, the same events.
+		var retried []report.Decision
 		for _, p := range s.payloads {
-			succeed(t, f, p)
+			retried = append(retried, succeed(t, f, p)...)
 		}
 		if got := s.state(t); !demo.SameState(got, sc.Want) {
 			t.Fatalf("after the retry\n got %q\nwant %q", got, sc.Want)
 		}
+		s.notified(t, retried)
 	})
 }
 
-// The function works with exactly the IAM actions its rules declare (what
-// infra grants it): evaluation and remediation make no undeclared call.
+// The function works with exactly the IAM actions its rules declare and
+// the reporting ones infra adds (what infra grants it): evaluation,
+// remediation and notification make no undeclared call.
 func TestDeclaredIAMActionsSuffice(t *testing.T) {
 	forEachScenario(t, func(t *testing.T, sc demo.Scenario) {
 		if sc.IAMGap != "" {
@@ -183,6 +191,7 @@ func TestDeclaredIAMActionsSuffice(t *testing.T) {
 		if got := s.state(t); !demo.SameState(got, sc.Want) {
 			t.Fatalf("state\n got %q\nwant %q%s", got, sc.Want, summarize(all))
 		}
+		s.notified(t, all)
 	})
 }
 

@@ -42,7 +42,9 @@ type Scenario struct {
 	// calls had just been made, plus the legitimate configuration around it.
 	Seed func(ctx context.Context, s *awsclient.Session) (Fixture, error)
 	// State reads the resource back as short lines: "key: value" lines
-	// (compared by key) or set members ("tcp 22 from 0.0.0.0/0").
+	// (compared by key) or set members ("tcp 22 from 0.0.0.0/0"). Nil for a
+	// rule that only alerts (a console sign-in changes no resource): the
+	// scenario then shows its SNS notification.
 	State func(ctx context.Context, s *awsclient.Session, f Fixture) ([]string, error)
 	// Want is State once Rampart has acted in enforce mode.
 	Want []string
@@ -73,7 +75,20 @@ func Scenarios() []Scenario {
 		ec2Scenarios,
 		configScenarios,
 		s3Scenarios,
+		signinScenarios,
 	)
+}
+
+// AlertOnly reports whether the scenario's rule only alerts: there is no
+// state to read back, only the notification.
+func (sc Scenario) AlertOnly() bool { return sc.State == nil }
+
+// ReadState is State, or nothing for an alert-only scenario.
+func (sc Scenario) ReadState(ctx context.Context, s *awsclient.Session, f Fixture) ([]string, error) {
+	if sc.State == nil {
+		return nil, nil
+	}
+	return sc.State(ctx, s, f)
 }
 
 // Function is the function (directory under functions/) that carries the

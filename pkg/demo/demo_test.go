@@ -82,8 +82,8 @@ func TestScenariosAreWellFormed(t *testing.T) {
 		if sc.Function() == "" {
 			t.Errorf("%q: rule %q is not in the catalog", sc.Name, sc.Rule)
 		}
-		if len(sc.Events) == 0 || sc.Seed == nil || sc.State == nil || len(sc.Want) == 0 {
-			t.Errorf("%q: events, Seed, State and Want are required", sc.Name)
+		if len(sc.Events) == 0 || sc.Seed == nil || (sc.State == nil) != (len(sc.Want) == 0) {
+			t.Errorf("%q: events and Seed are required, and Want with State", sc.Name)
 		}
 		for _, e := range sc.Events {
 			if _, err := os.Stat(filepath.Join(root, "events", e)); err != nil {
@@ -101,17 +101,22 @@ func TestScenariosAreWellFormed(t *testing.T) {
 func TestPrint(t *testing.T) {
 	sum := &Summary{
 		Outcomes: []Outcome{{
-			Scenario: Scenario{Rule: "sg-open-world", Name: "world-open SSH"},
+			Scenario: Scenario{Rule: "sg-open-world", Name: "world-open SSH", State: ingress},
 			Fixture:  Fixture{Label: "sg-0123 (web)"},
 			Before:   []string{"tcp 22 from 0.0.0.0/0", "tcp 22 from 10.0.0.0/8"},
 			After:    []string{"tcp 22 from 10.0.0.0/8"},
 			Decisions: []report.Decision{{Rule: "sg-open-world", Verdict: rule.Violation, Reason: "tcp 22 from 0.0.0.0/0",
 				Actions: []rule.Action{{API: "ec2:RevokeSecurityGroupIngress", Reason: "revoke tcp 22 from 0.0.0.0/0", Outcome: rule.Applied}}}},
 		}, {
-			Scenario: Scenario{Rule: "cloudtrail-integrity", Name: "stopped trail"},
+			Scenario: Scenario{Rule: "cloudtrail-integrity", Name: "stopped trail", State: trailState},
 			Fixture:  Fixture{Label: "trail org-audit"},
 			Before:   []string{"logging: off"}, After: []string{"logging: off"},
 			Err: errors.New("state after Rampart is not the wanted one"),
+		}, {
+			Scenario:      Scenario{Rule: "console-signin", Name: "root console sign-in"},
+			Fixture:       Fixture{Label: "root user"},
+			Decisions:     []report.Decision{{Rule: "console-signin", Verdict: rule.Violation, Reason: "root signed in", Actions: []rule.Action{alertApplied()}}},
+			Notifications: []string{"Rampart [high] console-signin on root: reported"},
 		}},
 		Timings: []Timing{{Function: "securitygroup", Cold: 20e6, Warm: 5e6, Invocations: 2}},
 		Replays: 2,
@@ -121,8 +126,10 @@ func TestPrint(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"RESOURCE", "BEFORE → AFTER", "sg-0123 (web)", "applied: revoke tcp 22 from", "ec2:RevokeSecurityGroupIngress",
-		"tcp 22 from 0.0.0.0/0 → removed", "1 of 2 insecure resources fixed", "cold start 20.0 ms, warm median 5.0 ms",
+		"tcp 22 from 0.0.0.0/0 → removed", "1 of 2 insecure resources fixed", "1 alert raised", "cold start 20.0 ms, warm median 5.0 ms",
+		"SNS: Rampart [high] console-signin", "applied: alert to the deployment's",
 		"UNEXPECTED: state after Rampart", `FAILED "stopped trail"`,
+		"sns:Publish",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -137,4 +144,10 @@ func TestPrint(t *testing.T) {
 			t.Errorf("line wider than the table (%d > %d): %q", n, total, l)
 		}
 	}
+}
+
+func alertApplied() rule.Action {
+	a := rule.Alert("root", "root signed in")
+	a.Outcome = rule.Applied
+	return a
 }

@@ -34,6 +34,9 @@ type Outcome struct {
 	Before, After []string
 	// Decisions are every decision the scenario's events led to.
 	Decisions []report.Decision
+	// Notifications are the subjects of the SNS messages Rampart published
+	// about the scenario's resource.
+	Notifications []string
 	// Err is set when the scenario did not end as it must: an invocation
 	// failed, or the state is not Want.
 	Err error
@@ -62,7 +65,9 @@ type Summary struct {
 	// the mutating API calls it caused (0: duplicates are no-ops).
 	Replays, ReplayChanges int
 	ReplayErrors           int
-	Wall, Build            time.Duration
+	// Notifications counts the SNS messages published by the first delivery.
+	Notifications int
+	Wall, Build   time.Duration
 }
 
 // Failed counts the scenarios that did not end as they must.
@@ -150,6 +155,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	alerts, err := newTopic(ctx, sess, "rampart-alerts")
+	if err != nil {
+		return nil, err
+	}
 
 	progress("seeding an insecure account: %s", plural(len(scs), "resource"))
 	outcomes := make([]Outcome, len(scs))
@@ -160,7 +169,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		if out.Fixture, err = sc.Seed(ctx, sess); err != nil {
 			return nil, fmt.Errorf("seed %q: %w", sc.Name, err)
 		}
-		if out.Before, err = sc.State(ctx, sess, out.Fixture); err != nil {
+		if out.Before, err = sc.ReadState(ctx, sess, out.Fixture); err != nil {
 			return nil, fmt.Errorf("read %q: %w", sc.Name, err)
 		}
 		if payloads[i], err = sc.Payloads(out.Fixture); err != nil {
@@ -180,7 +189,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	for _, fn := range fnNames {
 		env := lambdatest.Merge(lambdatest.LambdaEnv(fn), srv.Env(),
-			lambdatest.Deployment{Mode: engine.Enforce, Params: Params(groups[fn])}.Env())
+			lambdatest.Deployment{Mode: engine.Enforce, Params: Params(groups[fn]), TopicARN: alerts.ARN}.Env())
 		f, err := lambdatest.Start(ctx, lambdatest.Options{RIE: rie, Bootstrap: bins[fn], Env: env})
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", fn, err)
@@ -201,7 +210,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 					out.Err = errors.Join(out.Err, fmt.Errorf("%s: %w", sc.Events[j], err))
 				}
 			}
-			after, err := sc.State(ctx, sess, out.Fixture)
+			after, err := sc.ReadState(ctx, sess, out.Fixture)
 			if err != nil {
 				return nil, fmt.Errorf("read %q: %w", sc.Name, err)
 			}
@@ -212,8 +221,28 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 	}
 
+	// What the deployment's topic received: one message per violation.
+	sent, err := alerts.drain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range outcomes {
+		out := &outcomes[i]
+		for _, n := range sent {
+			if n.Rule == out.Scenario.Rule && slices.ContainsFunc(out.Decisions, func(d report.Decision) bool {
+				// The subject is cut at SNS's 100 characters; the body names the resource.
+				return d.Resource != "" && strings.Contains(n.Subject+n.Message, d.Resource)
+			}) {
+				out.Notifications = append(out.Notifications, n.Subject)
+			}
+		}
+		if out.Scenario.AlertOnly() && len(out.Notifications) == 0 {
+			out.Err = errors.Join(out.Err, errors.New("no notification was published"))
+		}
+	}
+
 	// The same events again: level-triggered evaluation makes duplicates no-ops.
-	sum := &Summary{Outcomes: outcomes, Build: build}
+	sum := &Summary{Outcomes: outcomes, Build: build, Notifications: len(sent)}
 	if err := srv.StartRecording(); err != nil {
 		return nil, err
 	}

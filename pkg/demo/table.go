@@ -39,10 +39,17 @@ func Print(w io.Writer, s *Summary) {
 		writeRow(w, Row(o))
 	}
 	fmt.Fprintln(w)
-	fixed, kept := 0, 0
+	fixed, fixable, alerted, kept := 0, 0, 0, 0
 	for _, o := range s.Outcomes {
-		if o.Err == nil {
+		switch {
+		case o.Scenario.AlertOnly() && o.Err == nil:
+			alerted++
+		case o.Scenario.AlertOnly():
+		case o.Err == nil:
 			fixed++
+			fixable++
+		default:
+			fixable++
 		}
 		for _, l := range o.After {
 			if slices.Contains(o.Before, l) {
@@ -50,7 +57,9 @@ func Print(w io.Writer, s *Summary) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "%d of %d insecure resources fixed in enforce mode; %d legitimate settings and rules left as they were.\n", fixed, len(s.Outcomes), kept)
+	fmt.Fprintf(w, "%d of %d insecure resources fixed in enforce mode, %d legitimate settings and rules left as they were, %s.\n",
+		fixed, fixable, kept, plural(alerted, "alert")+" raised")
+	fmt.Fprintf(w, "%d notifications published to the deployment's SNS topic (who, when, what, from where, which resource, what Rampart did).\n", s.Notifications)
 	fmt.Fprintf(w, "Every event delivered a second time (%d invocations): %d changes, %d errors — duplicates are no-ops.\n", s.Replays, s.ReplayChanges, s.ReplayErrors)
 	for _, t := range s.Timings {
 		fmt.Fprintf(w, "%-14s under the RIE: cold start %s, warm median %s (%d invocations)\n", t.Function, ms(t.Cold), ms(t.Warm), t.Invocations)
@@ -91,14 +100,20 @@ func Row(o Outcome) [][]string {
 	if o.Err != nil {
 		did = append(did, "UNEXPECTED: "+o.Err.Error())
 	}
-	return [][]string{{o.Fixture.Label}, rules, wrong, did, Diff(o.Before, o.After)}
+	change := Diff(o.Before, o.After)
+	if o.Scenario.AlertOnly() {
+		for _, n := range o.Notifications {
+			change = append(change, "SNS: "+n)
+		}
+	}
+	return [][]string{{o.Fixture.Label}, rules, wrong, did, change}
 }
 
 // describeAction is an action as lines: what and how it went, then the API.
 func describeAction(a rule.Action) []string {
 	what := a.Reason
-	if what == "" {
-		what = a.API
+	if what == "" || a.API == rule.AlertAPI {
+		what = "alert to the deployment's SNS topic"
 	}
 	lines := []string{fmt.Sprintf("%s: %s", a.Outcome, what), "  " + a.API}
 	if a.Error != "" {
