@@ -211,6 +211,22 @@ func TestWireHelpers(t *testing.T) {
 	}
 }
 
+func TestConfigItemHasConfiguration(t *testing.T) {
+	for _, c := range []struct {
+		item *ConfigItem
+		want bool
+	}{
+		{nil, false},
+		{&ConfigItem{}, false},
+		{&ConfigItem{Configuration: json.RawMessage("null")}, false},
+		{&ConfigItem{Configuration: json.RawMessage(`{"volumeId":"vol-1"}`)}, true},
+	} {
+		if got := c.item.HasConfiguration(); got != c.want {
+			t.Errorf("%+v: HasConfiguration = %v, want %v", c.item, got, c.want)
+		}
+	}
+}
+
 // FuzzDecode: no payload may panic the decoder, and whatever decodes has a kind.
 func FuzzDecode(f *testing.F) {
 	for _, dir := range []string{"cloudtrail", "raw", "signin", "config", "schedule", "invalid"} {

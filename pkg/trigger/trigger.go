@@ -156,6 +156,14 @@ func (i *ConfigItem) Gone() bool {
 	return false
 }
 
+// HasConfiguration reports whether the item carries the resource's
+// configuration, so a rule can judge it offline from the item alone. A nil
+// item (a trigger without one), an oversized notification's summary and a
+// deleted resource's item carry none.
+func (i *ConfigItem) HasConfiguration() bool {
+	return i != nil && len(i.Configuration) != 0 && string(i.Configuration) != "null"
+}
+
 // Scheduled is an EventBridge scheduled event.
 type Scheduled struct {
 	ID        string    `json:"id"`

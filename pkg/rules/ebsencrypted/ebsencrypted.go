@@ -136,7 +136,7 @@ func (*volumeRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 		v = fromSDK(ev.v)
 	default:
 		if s.Offline {
-			if t.Item == nil || len(t.Item.Configuration) == 0 || string(t.Item.Configuration) == "null" {
+			if !t.Item.HasConfiguration() {
 				return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no volume configuration"}, nil
 			}
 			var err error

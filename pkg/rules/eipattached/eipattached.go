@@ -210,7 +210,7 @@ func (*eipRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Targe
 		a = fromSDK(ev.a)
 	default:
 		if s.Offline {
-			if t.Item == nil || len(t.Item.Configuration) == 0 || string(t.Item.Configuration) == "null" {
+			if !t.Item.HasConfiguration() {
 				return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no address configuration"}, nil
 			}
 			var err error

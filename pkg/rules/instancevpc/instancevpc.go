@@ -98,7 +98,7 @@ func (*vpcRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Targe
 		i = fromSDK(ev.i)
 	default:
 		if s.Offline {
-			if t.Item == nil || len(t.Item.Configuration) == 0 || string(t.Item.Configuration) == "null" {
+			if !t.Item.HasConfiguration() {
 				return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no instance configuration"}, nil
 			}
 			var err error
