@@ -12,13 +12,10 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 )
 
 func ec2Client(s *awsclient.Session) *ec2.Client { return awsclient.Client(s, ec2.NewFromConfig) }
-
-func s3Client(s *awsclient.Session) *s3.Client {
-	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
-}
 
 // notFound are the codes that mean the resource is gone, per type.
 var notFound = map[string][]string{
@@ -85,7 +82,7 @@ func gone(typ, id string, err error) (map[string]string, bool, error) {
 
 // bucketTags reads a bucket's tag set; a bucket without tags has none.
 func bucketTags(ctx context.Context, s *awsclient.Session, bucket string) (map[string]string, error) {
-	out, err := s3Client(s).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+	out, err := s3bucket.Client(s).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
 	if awsclient.HasCode(err, "NoSuchTagSet") {
 		return map[string]string{}, nil
 	}
@@ -143,7 +140,7 @@ func listTagged(ctx context.Context, s *awsclient.Session, typ string) ([]rule.T
 	case TypeBucket:
 		// ListBuckets lists the account's buckets in every region; the
 		// region filter keeps the ones this regional deployment judges.
-		pages := s3.NewListBucketsPaginator(s3Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
+		pages := s3.NewListBucketsPaginator(s3bucket.Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
 			if err != nil {
@@ -248,7 +245,7 @@ func updateBucket(ctx context.Context, s *awsclient.Session, p tagParams) error 
 	if !changed {
 		return fmt.Errorf("bucket %s tags: nothing to change: %w", p.ID, rule.ErrNoOp)
 	}
-	client := s3Client(s)
+	client := s3bucket.Client(s)
 	if len(cur) == 0 {
 		_, err = client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(p.ID)})
 	} else {

@@ -11,6 +11,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/iampolicy"
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
@@ -74,7 +75,7 @@ func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 		}
 		return offlineBucket(t.ID, ev), nil
 	}
-	out, err := s3Client(s).GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(t.ID)})
+	out, err := s3bucket.Client(s).GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(t.ID)})
 	var current *Block
 	switch {
 	case awsclient.HasCode(err, "NoSuchBucket"):
@@ -93,7 +94,7 @@ func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 		return rule.Finding{Verdict: rule.Compliant, Reason: reason}, nil
 	}
 	exposed := exposure(ctx, s, t.ID)
-	tags, err := bucketTags(ctx, s, t.ID)
+	tags, err := s3bucket.Tags(ctx, s, t.ID)
 	if err != nil {
 		return rule.Finding{}, err
 	}
@@ -146,7 +147,7 @@ func bucketViolation(bucket string, previous *Block, reason string) rule.Finding
 // remediation does not depend on it.
 func exposure(ctx context.Context, s *awsclient.Session, bucket string) []string {
 	var out []string
-	client := s3Client(s)
+	client := s3bucket.Client(s)
 	pol, err := client.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
 	switch {
 	case awsclient.HasCode(err, "NoSuchBucketPolicy"):
@@ -182,27 +183,11 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// bucketTags reads the bucket's tags, for the exemption check.
-func bucketTags(ctx context.Context, s *awsclient.Session, bucket string) (map[string]string, error) {
-	out, err := s3Client(s).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
-	if awsclient.HasCode(err, "NoSuchTagSet", "NoSuchTagSetError") {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get tags of %s: %w", bucket, err)
-	}
-	m := make(map[string]string, len(out.TagSet))
-	for _, t := range out.TagSet {
-		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return m, nil
-}
-
 // Sweep implements rule.Sweeper: the buckets of the session's region (one
 // paginated ListBuckets, filtered by region); each is then read with one
 // GetPublicAccessBlock, and more only when it is in violation.
 func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	pages := s3.NewListBucketsPaginator(s3Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
+	pages := s3.NewListBucketsPaginator(s3bucket.Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
 	var out []rule.Target
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -229,7 +214,7 @@ func (*bucketRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Actio
 	if p.Bucket == "" {
 		return badParams(a.API)
 	}
-	client := s3Client(s)
+	client := s3bucket.Client(s)
 	if p.Block == nil {
 		_, err := client.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(p.Bucket)})
 		return bucketErr("delete the public access block of", p.Bucket, err)

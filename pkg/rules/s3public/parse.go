@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rampart-aws/rampart/pkg/iampolicy"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
@@ -36,11 +37,10 @@ type grantWire struct {
 }
 
 type request struct {
-	BucketName trigger.String  `json:"bucketName"`
-	Host       trigger.String  `json:"Host"`
-	Block      *blockWire      `json:"PublicAccessBlockConfiguration"`
-	Policy     json.RawMessage `json:"bucketPolicy"`
-	ACP        *struct {
+	s3bucket.Request
+	Block  *blockWire      `json:"PublicAccessBlockConfiguration"`
+	Policy json.RawMessage `json:"bucketPolicy"`
+	ACP    *struct {
 		ACL *struct {
 			Grant trigger.List[grantWire] `json:"Grant"`
 		} `json:"AccessControlList"`
@@ -74,30 +74,6 @@ var publicCannedACLs = map[string]string{
 	"authenticated-read": "READ to AuthenticatedUsers",
 }
 
-var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-_]{1,253}[a-z0-9]$`)
-
-// bucketOf reads the bucket a call names: bucketName, else the virtual-host
-// style Host (bucket.s3.region.amazonaws.com).
-func bucketOf(req *request) (string, error) {
-	b := strings.TrimSpace(string(req.BucketName))
-	if b == "" {
-		host := strings.ToLower(string(req.Host))
-		for _, sep := range []string{".s3.", ".s3-"} {
-			if i := strings.Index(host, sep); i > 0 {
-				b = host[:i]
-				break
-			}
-		}
-	}
-	if b == "" {
-		return "", errors.New("no bucketName")
-	}
-	if !bucketName.MatchString(b) {
-		return "", fmt.Errorf("%q is not a bucket name", b)
-	}
-	return b, nil
-}
-
 // bucketEvent is what a bucket-level call says: the block it set, or the
 // public grants it made.
 type bucketEvent struct {
@@ -114,7 +90,7 @@ func parseBucketCall(event string, raw json.RawMessage) (string, bucketEvent, er
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return "", bucketEvent{}, fmt.Errorf("requestParameters: %w", err)
 	}
-	bucket, err := bucketOf(&req)
+	bucket, err := req.Bucket()
 	if err != nil {
 		return "", bucketEvent{}, err
 	}

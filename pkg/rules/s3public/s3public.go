@@ -28,7 +28,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	s3ctypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
@@ -107,10 +106,6 @@ type blockParams struct {
 
 // errNoConfig is AWS's answer for a bucket or account without a block.
 const errNoConfig = "NoSuchPublicAccessBlockConfiguration"
-
-func s3Client(s *awsclient.Session) *s3.Client {
-	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
-}
 
 // controlClient is the S3 Control client. S3 Control puts the account ID in
 // front of the host (123456789012.s3-control.us-east-1.amazonaws.com); with

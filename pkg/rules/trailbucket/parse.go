@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rampart-aws/rampart/pkg/iampolicy"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
@@ -92,36 +92,11 @@ type ruleWire struct {
 }
 
 type request struct {
-	BucketName trigger.String  `json:"bucketName"`
-	Host       trigger.String  `json:"Host"`
-	Policy     json.RawMessage `json:"bucketPolicy"`
-	Lifecycle  *struct {
+	s3bucket.Request
+	Policy    json.RawMessage `json:"bucketPolicy"`
+	Lifecycle *struct {
 		Rules trigger.List[ruleWire] `json:"Rule"`
 	} `json:"LifecycleConfiguration"`
-}
-
-var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-_]{1,253}[a-z0-9]$`)
-
-// bucketOf reads the bucket a call names: bucketName, else the virtual-host
-// style Host (bucket.s3.region.amazonaws.com).
-func bucketOf(req *request) (string, error) {
-	b := strings.TrimSpace(string(req.BucketName))
-	if b == "" {
-		host := strings.ToLower(string(req.Host))
-		for _, sep := range []string{".s3.", ".s3-"} {
-			if i := strings.Index(host, sep); i > 0 {
-				b = host[:i]
-				break
-			}
-		}
-	}
-	if b == "" {
-		return "", errors.New("no bucketName")
-	}
-	if !bucketName.MatchString(b) {
-		return "", fmt.Errorf("%q is not a bucket name", b)
-	}
-	return b, nil
 }
 
 func int32p(n trigger.Int) *int32 {
@@ -221,7 +196,7 @@ func parseCall(call *trigger.APICall) (string, evidence, error) {
 	if err := json.Unmarshal(call.Request, &req); err != nil {
 		return "", evidence{}, fmt.Errorf("requestParameters: %w", err)
 	}
-	bucket, err := bucketOf(&req)
+	bucket, err := req.Bucket()
 	if err != nil {
 		return "", evidence{}, err
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/iampolicy"
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
@@ -189,7 +190,7 @@ func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 	if len(paths) == 0 {
 		return rule.Finding{Verdict: rule.NotApplicable, Reason: "no trail of this region delivers to bucket " + t.ID}, nil
 	}
-	client := s3Client(s)
+	client := s3bucket.Client(s)
 	var rules []s3types.LifecycleRule
 	var minSize s3types.TransitionDefaultMinimumObjectSize
 	var doc *iampolicy.Document
@@ -221,7 +222,7 @@ func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 	}
 	f := judge(t.ID, rules, minSize, doc, paths, retention, time.Now(), ev.Aspect)
 	if f.Verdict == rule.Violation {
-		tags, err := bucketTags(ctx, s, t.ID)
+		tags, err := s3bucket.Tags(ctx, s, t.ID)
 		if err != nil {
 			return rule.Finding{}, err
 		}
@@ -422,25 +423,6 @@ func describeTrails(ctx context.Context, s *awsclient.Session) ([]cttypes.Trail,
 	return out.TrailList, nil
 }
 
-func s3Client(s *awsclient.Session) *s3.Client {
-	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
-}
-
-func bucketTags(ctx context.Context, s *awsclient.Session, bucket string) (map[string]string, error) {
-	out, err := s3Client(s).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
-	if awsclient.HasCode(err, "NoSuchTagSet", "NoSuchTagSetError") {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get tags of %s: %w", bucket, err)
-	}
-	m := make(map[string]string, len(out.TagSet))
-	for _, t := range out.TagSet {
-		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return m, nil
-}
-
 // Sweep implements rule.Sweeper: the trail buckets of this region that this
 // account owns (DescribeTrails and one ListBuckets filtered by region).
 func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
@@ -455,7 +437,7 @@ func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Param
 	if len(wanted) == 0 {
 		return nil, nil
 	}
-	pages := s3.NewListBucketsPaginator(s3Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
+	pages := s3.NewListBucketsPaginator(s3bucket.Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
 	var out []rule.Target
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -487,7 +469,7 @@ func (*bucketRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Actio
 	if p.Restore != nil {
 		return putLifecycle(ctx, s, p.Bucket, *p.Restore)
 	}
-	out, err := s3Client(s).GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(p.Bucket)})
+	out, err := s3bucket.Client(s).GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(p.Bucket)})
 	switch {
 	case awsclient.HasCode(err, "NoSuchBucket", "NoSuchLifecycleConfiguration"):
 		return fmt.Errorf("lifecycle of %s: already gone: %w", p.Bucket, rule.ErrNoOp)
@@ -519,7 +501,7 @@ func canonical(r s3types.LifecycleRule) string {
 
 // putLifecycle sets the configuration, or deletes it when it has no rule.
 func putLifecycle(ctx context.Context, s *awsclient.Session, bucket string, c lifecycleConfig) error {
-	client := s3Client(s)
+	client := s3bucket.Client(s)
 	var err error
 	if len(c.Rules) == 0 {
 		_, err = client.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: aws.String(bucket)})

@@ -1,0 +1,79 @@
+// Package s3bucket holds what the rules about S3 buckets share: the S3
+// client (path-style against a custom endpoint such as moto), the bucket a
+// CloudTrail record of an S3 call names, and a bucket's tags for the
+// exemption check.
+//
+// It knows no rule: it judges nothing and changes nothing in AWS. Each rule
+// still declares the IAM actions of the calls it makes through it
+// (s3:GetBucketTagging for Tags).
+package s3bucket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/trigger"
+)
+
+// Client is the session's S3 client. Against a custom endpoint
+// (AWS_ENDPOINT_URL: moto, LocalStack) it addresses buckets path-style, as
+// bucket.127.0.0.1 resolves nowhere; against AWS, virtual-hosted style.
+func Client(s *awsclient.Session) *s3.Client {
+	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
+}
+
+// Request is the part of an S3 call's requestParameters that names the
+// bucket. Embed it in a rule's request type; older records carry one-element
+// arrays, which trigger.String reads too.
+type Request struct {
+	BucketName trigger.String `json:"bucketName"`
+	Host       trigger.String `json:"Host"`
+}
+
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-_]{1,253}[a-z0-9]$`)
+
+// Bucket reads the bucket a call names: bucketName, else the virtual-host
+// style Host (bucket.s3.region.amazonaws.com). A call naming no bucket, or
+// something that is not a bucket name, is an error.
+func (r *Request) Bucket() (string, error) {
+	b := strings.TrimSpace(string(r.BucketName))
+	if b == "" {
+		host := strings.ToLower(string(r.Host))
+		for _, sep := range []string{".s3.", ".s3-"} {
+			if i := strings.Index(host, sep); i > 0 {
+				b = host[:i]
+				break
+			}
+		}
+	}
+	if b == "" {
+		return "", errors.New("no bucketName")
+	}
+	if !bucketName.MatchString(b) {
+		return "", fmt.Errorf("%q is not a bucket name", b)
+	}
+	return b, nil
+}
+
+// Tags reads the bucket's tags (s3:GetBucketTagging), for the exemption
+// check; a bucket without tags has an empty set.
+func Tags(ctx context.Context, s *awsclient.Session, bucket string) (map[string]string, error) {
+	out, err := Client(s).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+	if awsclient.HasCode(err, "NoSuchTagSet", "NoSuchTagSetError") {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get tags of %s: %w", bucket, err)
+	}
+	m := make(map[string]string, len(out.TagSet))
+	for _, t := range out.TagSet {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m, nil
+}
