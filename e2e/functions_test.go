@@ -175,7 +175,7 @@ func TestMisconfiguredFunctionFailsItsColdStart(t *testing.T) {
 			if !inv.FunctionError {
 				t.Fatalf("a bad %s started: %s", engine.EnvMode, inv.Body)
 			}
-			if !strings.Contains(f.Logs(), engine.EnvMode) {
+			if !f.WaitLogs(engine.EnvMode, 5*time.Second) {
 				t.Fatalf("the logs do not say what is wrong:\n%s", f.Logs())
 			}
 		})

@@ -274,7 +274,7 @@ func TestHarnessReportsAFailedColdStart(t *testing.T) {
 	if !inv.FunctionError || inv.Status != 502 {
 		t.Fatalf("failed init = %+v (%s)", inv, inv.Body)
 	}
-	if !strings.Contains(f.Logs(), "init failed on purpose") {
+	if !f.WaitLogs("init failed on purpose", 5*time.Second) {
 		t.Fatalf("logs lack the function's output:\n%s", f.Logs())
 	}
 }

@@ -196,6 +196,21 @@ func (inv *Invocation) classify(h http.Header) {
 // Logs is everything the emulator and the function wrote so far.
 func (f *Function) Logs() string { return f.out.String() }
 
+// WaitLogs waits up to timeout for the logs to contain s: the output reaches
+// them through a pipe, possibly after the invoke's response.
+func (f *Function) WaitLogs(s string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if strings.Contains(f.Logs(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Invocations are the invocations so far, the first being the cold start.
 func (f *Function) Invocations() []Invocation {
 	f.mu.Lock()
