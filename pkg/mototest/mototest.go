@@ -130,6 +130,27 @@ func (s *Server) StartRecording() error {
 	return s.post("/moto-api/recorder/start-recording")
 }
 
+// Record starts recording the requests made to the shared server (see
+// Shared): read them with Server.Recorded. A failure to start fails the test.
+func Record(t testing.TB) *Server {
+	t.Helper()
+	s := Shared(t)
+	if err := s.StartRecording(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Recorded is Calls for a test: a failure to read the recording fails it.
+func (s *Server) Recorded(t testing.TB) []string {
+	t.Helper()
+	calls, err := s.Calls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
 // Calls stops recording and returns the API calls recorded, as
 // "Service.Action" for query/JSON protocols or "METHOD path" for REST ones.
 func (s *Server) Calls() ([]string, error) {
