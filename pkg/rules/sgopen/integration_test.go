@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"sort"
@@ -16,6 +14,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
@@ -94,12 +93,7 @@ const sshWorldItem = `{"ipProtocol":"tcp","fromPort":22,"toPort":22,"groups":{},
 
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, ownRoles ...string) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode, OwnRoles: ownRoles}, s, sgopen.OpenWorld)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	e.Metrics = io.Discard
+	e, _ := enginetest.New(t, s, engine.Config{Mode: mode, OwnRoles: ownRoles}, sgopen.OpenWorld)
 	return e
 }
 
@@ -166,21 +160,11 @@ func TestFewestCalls(t *testing.T) {
 	s := mototest.Session(t)
 	id := seed(t, s)
 	e := newEngine(t, s, engine.Enforce)
-	srv := mototest.Shared(t)
 	for _, want := range [][]string{
 		{"DescribeSecurityGroups", "RevokeSecurityGroupIngress"},
 		{"DescribeSecurityGroups"},
 	} {
-		if err := srv.StartRecording(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Handle(context.Background(), authorizeEvent(id, sshWorldItem)); err != nil {
-			t.Fatal(err)
-		}
-		calls, err := srv.Calls()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, calls := enginetest.Recorded(t, e, authorizeEvent(id, sshWorldItem))
 		if !slices.Equal(calls, want) {
 			t.Fatalf("calls = %v, want %v", calls, want)
 		}
@@ -195,10 +179,7 @@ func TestReportModeAndMalformedInputChangeNothing(t *testing.T) {
 	if err != nil || res.Decisions[0].Actions[0].Outcome != rule.Planned {
 		t.Fatalf("report: %v %+v", err, res)
 	}
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
+	srv := mototest.Record(t)
 	bad := authorizeEvent(id, `{"ipProtocol":"tcp","fromPort":"ssh","toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}`)
 	if _, err := newEngine(t, s, engine.Enforce).Handle(context.Background(), bad); err == nil {
 		t.Fatal("malformed input accepted")
@@ -251,11 +232,7 @@ func BenchmarkRemediation(b *testing.B) {
 		b.Fatal(err)
 	}
 	id := aws.ToString(sg.GroupId)
-	e, err := engine.New(engine.Config{Mode: engine.Enforce}, s, sgopen.OpenWorld)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	e, _ := enginetest.New(b, s, engine.Config{Mode: engine.Enforce}, sgopen.OpenWorld)
 	perm := []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
 	ev := authorizeEvent(id, sshWorldItem)
 	b.ResetTimer()
@@ -274,11 +251,7 @@ func BenchmarkRemediation(b *testing.B) {
 
 // BenchmarkPlan is the offline decision alone: decode, target, evaluate.
 func BenchmarkPlan(b *testing.B) {
-	e, err := engine.New(engine.Config{}, awsclient.NewOffline("us-east-1"), sgopen.OpenWorld)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	e, _ := enginetest.New(b, awsclient.NewOffline("us-east-1"), engine.Config{}, sgopen.OpenWorld)
 	ev := authorizeEvent("sg-0123456789abcdef0", sshWorldItem)
 	for b.Loop() {
 		if _, err := e.Handle(context.Background(), ev); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
@@ -121,19 +122,6 @@ func TestViolates(t *testing.T) {
 	}
 }
 
-func loadCall(t *testing.T, name string) *trigger.APICall {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := trigger.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Call
-}
-
 // TestTargetsOfRealShapes checks the world-open permissions read from each
 // real-shaped sample, and the offline plan they lead to.
 func TestTargetsOfRealShapes(t *testing.T) {
@@ -159,7 +147,7 @@ func TestTargetsOfRealShapes(t *testing.T) {
 	offline := awsclient.NewOffline("us-east-1")
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			call := loadCall(t, tc.file)
+			call := enginetest.Call(t, "events/"+tc.file)
 			params, _ := OpenWorld.Meta().Resolve(nil)
 			targets, err := OpenWorld.Targets(call, params)
 			if err != nil || len(targets) != 1 {
@@ -205,12 +193,12 @@ func TestTargetsOfRealShapes(t *testing.T) {
 
 func TestTargetsRejectMalformed(t *testing.T) {
 	for _, file := range []string{"invalid/authorize-bad-port.json", "invalid/authorize-bad-cidr.json"} {
-		call := loadCall(t, file)
+		call := enginetest.Call(t, "events/"+file)
 		if _, err := OpenWorld.Targets(call, nil); !errors.Is(err, trigger.ErrInput) {
 			t.Errorf("%s: err = %v, want ErrInput", file, err)
 		}
 	}
-	call := loadCall(t, "cloudtrail/ec2-authorize-sg-ingress-ssh-world.json")
+	call := enginetest.Call(t, "events/cloudtrail/ec2-authorize-sg-ingress-ssh-world.json")
 	for name, req := range map[string]string{
 		"no group":     `{"ipPermissions":{"items":[]}}`,
 		"port too big": `{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":1,"toPort":70000,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}`,
@@ -225,7 +213,7 @@ func TestTargetsRejectMalformed(t *testing.T) {
 }
 
 func TestRestrictedCIDRsAreNotEvidence(t *testing.T) {
-	call := loadCall(t, "cloudtrail/ec2-authorize-sg-ingress-ssh-world.json")
+	call := enginetest.Call(t, "events/cloudtrail/ec2-authorize-sg-ingress-ssh-world.json")
 	c := *call
 	c.Request = []byte(`{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"}]},"groups":{"items":[{"groupId":"sg-2"}]},"prefixListIds":{"items":[{"prefixListId":"pl-1"}]}}]}}`)
 	c.Response = []byte(`null`)
