@@ -2,11 +2,8 @@ package configpath_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -19,8 +16,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
-	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -33,34 +30,11 @@ var ctx = context.Background()
 const putEvaluations = "StarlingDoveService.PutEvaluations"
 
 // configEvent is a real-shaped Config invocation from events/config aimed at
-// sg-restricted-ssh, edited. Its resultToken is TESTMODE: moto 5.2.1 accepts
-// PutEvaluations only with TestMode set, which the engine sets for that token
-// (the convention of AWS's rule development kit).
+// sg-restricted-ssh, edited, with the test-mode token (see
+// enginetest.ConfigInvocation).
 func configEvent(t testing.TB, file string, edit func(ev, item map[string]any)) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../../events/config/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev, inv map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(ev["invokingEvent"].(string)), &inv); err != nil {
-		t.Fatal(err)
-	}
-	ev["configRuleName"], ev["resultToken"], ev["ruleParameters"] = "rampart-sg-restricted-ssh", trigger.TestModeToken, "{}"
-	item, _ := inv["configurationItem"].(map[string]any)
-	if item == nil {
-		item, _ = inv["configurationItemSummary"].(map[string]any)
-	}
-	if edit != nil {
-		edit(ev, item)
-	}
-	b, _ := json.Marshal(inv)
-	ev["invokingEvent"] = string(b)
-	out, _ := json.Marshal(ev)
-	return out
+	return enginetest.ConfigInvocation(t, file, "rampart-sg-restricted-ssh", "{}", edit)
 }
 
 // forID aims an event at a group.
@@ -68,50 +42,9 @@ func forID(id string) func(ev, item map[string]any) {
 	return func(_, item map[string]any) { item["resourceId"] = id }
 }
 
-// recorder wraps the engine's real Evaluator (report.ConfigService, which
-// calls moto) and keeps what was sent.
-type recorder struct {
-	next   report.Evaluator
-	calls  int
-	tokens []string
-	evals  []cfgtypes.Evaluation
-}
-
-func (r *recorder) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
-	r.calls++
-	r.tokens = append(r.tokens, token)
-	r.evals = append(r.evals, evals...)
-	return r.next.PutEvaluations(ctx, token, evals)
-}
-
-func newEngine(t testing.TB, s *awsclient.Session, cfg engine.Config) (*engine.Engine, *recorder) {
+func newEngine(t testing.TB, s *awsclient.Session, cfg engine.Config) (*engine.Engine, *enginetest.Evaluations) {
 	t.Helper()
-	e, err := engine.New(cfg, s, sgopen.OpenWorld, sgopen.RestrictedSSH, sgopen.RestrictedCommonPorts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	rec := &recorder{next: e.Evaluator}
-	e.Evaluator = rec
-	return e, rec
-}
-
-func record(t testing.TB) *mototest.Server {
-	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
-
-func calls(t testing.TB, srv *mototest.Server) []string {
-	t.Helper()
-	c, err := srv.Calls()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return enginetest.New(t, s, cfg, sgopen.OpenWorld, sgopen.RestrictedSSH, sgopen.RestrictedCommonPorts)
 }
 
 func count(calls []string, name string) int {
@@ -172,8 +105,7 @@ func ingress(t testing.TB, s *awsclient.Session, id string) []string {
 
 func itemTime(t *testing.T, file string) time.Time {
 	t.Helper()
-	raw, _ := os.ReadFile("../../../events/config/" + file)
-	tr, err := trigger.Decode(raw)
+	tr, err := trigger.Decode(enginetest.Sample(t, "events/config/"+file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,12 +122,7 @@ func TestChangeNotificationInEnforceModeRemediatesAndSaysSo(t *testing.T) {
 	s := mototest.Session(t)
 	id := group(t, s, "web", true, nil)
 	e, rec := newEngine(t, s, engine.Config{Mode: engine.Enforce})
-	srv := record(t)
-	res, err := e.Handle(ctx, configEvent(t, "sg-change-notification.json", forID(id)))
-	got := calls(t, srv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, got := enginetest.Recorded(t, e, configEvent(t, "sg-change-notification.json", forID(id)))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Applied || d.Rule != "sg-restricted-ssh" {
 		t.Fatalf("decision = %+v", d)
@@ -206,10 +133,10 @@ func TestChangeNotificationInEnforceModeRemediatesAndSaysSo(t *testing.T) {
 	if want := []string{"DescribeSecurityGroups", "RevokeSecurityGroupIngress", putEvaluations}; !slices.Equal(got, want) {
 		t.Fatalf("API calls = %v, want %v", got, want)
 	}
-	if rec.calls != 1 || rec.tokens[0] != trigger.TestModeToken || len(rec.evals) != 1 {
-		t.Fatalf("evaluator saw %d calls, %v", rec.calls, rec.evals)
+	if rec.Calls != 1 || rec.Tokens[0] != trigger.TestModeToken || len(rec.Evals) != 1 {
+		t.Fatalf("evaluator saw %d calls, %v", rec.Calls, rec.Evals)
 	}
-	ev := rec.evals[0]
+	ev := rec.Evals[0]
 	ann := aws.ToString(ev.Annotation)
 	if ev.ComplianceType != cfgtypes.ComplianceTypeNonCompliant || aws.ToString(ev.ComplianceResourceId) != id ||
 		aws.ToString(ev.ComplianceResourceType) != sgopen.ResourceType || !strings.Contains(ann, "applied ec2:RevokeSecurityGroupIngress") || len(ann) > 256 {
@@ -220,9 +147,9 @@ func TestChangeNotificationInEnforceModeRemediatesAndSaysSo(t *testing.T) {
 	}
 	// Config notifies again (a late or duplicate change): compliant, no call
 	// beyond the describe.
-	srv = record(t)
+	srv := mototest.Record(t)
 	res, _ = e.Handle(ctx, configEvent(t, "sg-change-notification.json", forID(id)))
-	if got := calls(t, srv); res.Decisions[0].Verdict != rule.Compliant || count(got, "RevokeSecurityGroupIngress") != 0 {
+	if got := srv.Recorded(t); res.Decisions[0].Verdict != rule.Compliant || count(got, "RevokeSecurityGroupIngress") != 0 {
 		t.Fatalf("duplicate = %+v, calls %v", res.Decisions[0], got)
 	}
 }
@@ -235,14 +162,11 @@ func TestOversizedNotificationIsEvaluatedFromLiveState(t *testing.T) {
 		id   string
 		want cfgtypes.ComplianceType
 	}{{bad, cfgtypes.ComplianceTypeNonCompliant}, {good, cfgtypes.ComplianceTypeCompliant}} {
-		srv := record(t)
-		if _, err := e.Handle(ctx, configEvent(t, "sg-oversized-notification.json", forID(tc.id))); err != nil {
-			t.Fatal(err)
-		}
-		if got := calls(t, srv); !slices.Equal(got, []string{"DescribeSecurityGroups", putEvaluations}) {
+		_, got := enginetest.Recorded(t, e, configEvent(t, "sg-oversized-notification.json", forID(tc.id)))
+		if !slices.Equal(got, []string{"DescribeSecurityGroups", putEvaluations}) {
 			t.Fatalf("API calls = %v", got)
 		}
-		ev := rec.evals[len(rec.evals)-1]
+		ev := rec.Evals[len(rec.Evals)-1]
 		if ev.ComplianceType != tc.want || aws.ToString(ev.ComplianceResourceId) != tc.id {
 			t.Fatalf("evaluation = %+v", ev)
 		}
@@ -274,12 +198,7 @@ func TestGoneAndOutOfScopeItemsAreNotApplicable(t *testing.T) {
 		{"other type", "volume-change-notification.json", nil, "does not judge AWS::EC2::Volume"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := record(t)
-			res, err := e.Handle(ctx, configEvent(t, tc.file, tc.edit))
-			got := calls(t, srv)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res, got := enginetest.Recorded(t, e, configEvent(t, tc.file, tc.edit))
 			d := res.Decisions[0]
 			if d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, tc.reason) || len(d.Actions) != 0 {
 				t.Fatalf("decision = %+v", d)
@@ -288,7 +207,7 @@ func TestGoneAndOutOfScopeItemsAreNotApplicable(t *testing.T) {
 			if !slices.Equal(got, []string{putEvaluations}) {
 				t.Fatalf("API calls = %v", got)
 			}
-			if ev := rec.evals[len(rec.evals)-1]; ev.ComplianceType != cfgtypes.ComplianceTypeNotApplicable {
+			if ev := rec.Evals[len(rec.Evals)-1]; ev.ComplianceType != cfgtypes.ComplianceTypeNotApplicable {
 				t.Fatalf("evaluation = %+v", ev)
 			}
 		})
@@ -301,13 +220,10 @@ func TestGoneAndOutOfScopeItemsAreNotApplicable(t *testing.T) {
 func TestSnapshotDeliveryIsIgnoredCleanly(t *testing.T) {
 	s := mototest.Session(t)
 	e, rec := newEngine(t, s, engine.Config{Mode: engine.Enforce})
-	raw, err := os.ReadFile("../../../events/config/snapshot-delivery-completed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := record(t)
+	raw := enginetest.Sample(t, "events/config/snapshot-delivery-completed.json")
+	srv := mototest.Record(t)
 	res, err := e.Handle(ctx, raw)
-	if got := calls(t, srv); err != nil || len(got) != 0 || rec.calls != 0 || res.Decisions[0].Verdict != rule.Ignored {
+	if got := srv.Recorded(t); err != nil || len(got) != 0 || rec.Calls != 0 || res.Decisions[0].Verdict != rule.Ignored {
 		t.Fatalf("result = %+v, %v; calls %v", res, err, got)
 	}
 }
@@ -324,10 +240,7 @@ func TestBadRuleParametersFailBeforeAnyCall(t *testing.T) {
 			}
 		}
 	}
-	raw, err := os.ReadFile("../../../events/config/bad-rule-parameters.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := enginetest.Sample(t, "events/config/bad-rule-parameters.json")
 	for name, payload := range map[string][]byte{
 		"not JSON (the sample)":                 raw,
 		"unknown parameter":                     configEvent(t, "sg-change-notification.json", params(`{"ports":"22,3389"}`)),
@@ -337,9 +250,9 @@ func TestBadRuleParametersFailBeforeAnyCall(t *testing.T) {
 		"a parameter of another rule (sg-open)": configEvent(t, "sg-change-notification.json", params(`{"authorizedTcpPorts":"443"}`)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := record(t)
+			srv := mototest.Record(t)
 			res, err := e.Handle(ctx, payload)
-			got := calls(t, srv)
+			got := srv.Recorded(t)
 			if !errors.Is(err, trigger.ErrInput) || res != nil {
 				t.Fatalf("err = %v, res = %+v", err, res)
 			}
@@ -351,7 +264,7 @@ func TestBadRuleParametersFailBeforeAnyCall(t *testing.T) {
 			}
 		})
 	}
-	if rec.calls != 0 || len(ingress(t, s, id)) != 2 {
+	if rec.Calls != 0 || len(ingress(t, s, id)) != 2 {
 		t.Fatal("bad parameters led to evaluations or changes")
 	}
 }
@@ -363,17 +276,12 @@ func TestExemptGroupsAreNotApplicableWithTheReason(t *testing.T) {
 	e, rec := newEngine(t, s, engine.Config{Mode: engine.Enforce, Exemptions: []engine.Exemption{
 		{Rule: "sg-restricted-ssh", Resource: listed, Reason: "vendor appliance, CHG-1234", Owner: "net@example.com", Expires: "2099-01-01"}}})
 	for id, reason := range map[string]string{tagged: "bastion host for the on-call", listed: "vendor appliance, CHG-1234"} {
-		srv := record(t)
-		res, err := e.Handle(ctx, configEvent(t, "sg-change-notification.json", forID(id)))
-		got := calls(t, srv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, got := enginetest.Recorded(t, e, configEvent(t, "sg-change-notification.json", forID(id)))
 		d := res.Decisions[0]
 		if d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, reason) || len(d.Actions) != 0 {
 			t.Fatalf("decision = %+v", d)
 		}
-		ev := rec.evals[len(rec.evals)-1]
+		ev := rec.Evals[len(rec.Evals)-1]
 		if ev.ComplianceType != cfgtypes.ComplianceTypeNotApplicable || !strings.Contains(aws.ToString(ev.Annotation), reason) {
 			t.Fatalf("evaluation = %+v", ev)
 		}
@@ -398,25 +306,20 @@ func TestScheduledNotificationReportsEveryGroupInBatches(t *testing.T) {
 		}
 	}
 	e, rec := newEngine(t, s, engine.Config{Mode: engine.Enforce})
-	srv := record(t)
-	res, err := e.Handle(ctx, configEvent(t, "scheduled-notification.json", nil))
-	got := calls(t, srv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, got := enginetest.Recorded(t, e, configEvent(t, "scheduled-notification.json", nil))
 	n := len(res.Decisions) // ours plus the default VPC's default group
-	if n != groups+1 || len(rec.evals) != n {
-		t.Fatalf("%d decisions, %d evaluations for %d groups", n, len(rec.evals), groups+1)
+	if n != groups+1 || len(rec.Evals) != n {
+		t.Fatalf("%d decisions, %d evaluations for %d groups", n, len(rec.Evals), groups+1)
 	}
-	if want := (n + 99) / 100; count(got, putEvaluations) != want || rec.calls != 1 {
-		t.Fatalf("PutEvaluations calls = %d, want %d (engine handed %d)", count(got, putEvaluations), want, rec.calls)
+	if want := (n + 99) / 100; count(got, putEvaluations) != want || rec.Calls != 1 {
+		t.Fatalf("PutEvaluations calls = %d, want %d (engine handed %d)", count(got, putEvaluations), want, rec.Calls)
 	}
 	if count(got, "DescribeSecurityGroups") != 1 || count(got, "RevokeSecurityGroupIngress") != open || len(got) != 1+open+(n+99)/100 {
 		t.Fatalf("API calls = %v", got)
 	}
 	seen := map[string]cfgtypes.ComplianceType{}
 	want := itemTime(t, "scheduled-notification.json")
-	for _, ev := range rec.evals {
+	for _, ev := range rec.Evals {
 		id := aws.ToString(ev.ComplianceResourceId)
 		if _, dup := seen[id]; dup {
 			t.Fatalf("%s evaluated twice", id)
@@ -475,7 +378,7 @@ func BenchmarkScheduledSweep(b *testing.B) {
 		}
 		if first {
 			b.StopTimer()
-			got = calls(b, srv)
+			got = srv.Recorded(b)
 			first = false
 			b.StartTimer()
 		}
@@ -483,5 +386,5 @@ func BenchmarkScheduledSweep(b *testing.B) {
 	b.ReportMetric(float64(len(got)), "api-calls/op")
 	b.ReportMetric(float64(count(got, putEvaluations)), "put-evaluations/op")
 	b.ReportMetric(float64(count(got, "DescribeSecurityGroups")), "describe-calls/op")
-	b.ReportMetric(float64(len(rec.evals))/float64(b.N), "evaluations/op")
+	b.ReportMetric(float64(len(rec.Evals))/float64(b.N), "evaluations/op")
 }
