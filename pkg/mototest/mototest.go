@@ -54,7 +54,7 @@ func Start() (*Server, error) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// The request recorder writes to a file in the working directory unless
 	// told otherwise: keep it out of the package being tested.
 	recording := filepath.Join(os.TempDir(), fmt.Sprintf("moto-recording-%d", port))
