@@ -3,9 +3,9 @@ package ebsdefault
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
@@ -95,21 +95,8 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-func decodeCall(t *testing.T, raw []byte) *trigger.APICall {
-	t.Helper()
-	tr, err := trigger.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Call
-}
-
 func TestTargets(t *testing.T) {
-	raw, err := os.ReadFile("../../../events/cloudtrail/ec2-disable-ebs-encryption-by-default.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	call := decodeCall(t, raw)
+	call := enginetest.Call(t, "events/cloudtrail/ec2-disable-ebs-encryption-by-default.json")
 	ts, err := Rule.Targets(call, nil)
 	if err != nil || len(ts) != 1 || ts[0].ID != "123456789012" || ts[0].Region != "us-east-1" || ts[0].Type != ResourceType {
 		t.Fatalf("targets = %+v, %v", ts, err)

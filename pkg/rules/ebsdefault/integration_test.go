@@ -3,8 +3,6 @@ package ebsdefault_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -16,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
@@ -28,45 +27,12 @@ var ctx = context.Background()
 
 func disableEvent(t *testing.T) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../../events/cloudtrail/ec2-disable-ebs-encryption-by-default.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return enginetest.Sample(t, "events/cloudtrail/ec2-disable-ebs-encryption-by-default.json")
 }
 
-// recorder forwards evaluations to the real Config client and keeps them.
-type recorder struct {
-	next  report.Evaluator
-	evals []cfgtypes.Evaluation
-}
-
-func (r *recorder) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
-	r.evals = append(r.evals, evals...)
-	return r.next.PutEvaluations(ctx, token, evals)
-}
-
-func newEngine(t *testing.T, s *awsclient.Session, cfg engine.Config) (*engine.Engine, *recorder) {
+func newEngine(t *testing.T, s *awsclient.Session, cfg engine.Config) (*engine.Engine, *enginetest.Evaluations) {
 	t.Helper()
-	e, err := engine.New(cfg, s, ebsdefault.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	rec := &recorder{next: e.Evaluator}
-	if e.Evaluator != nil {
-		e.Evaluator = rec
-	}
-	return e, rec
-}
-
-func handle(t *testing.T, e *engine.Engine, raw []byte) []report.Decision {
-	t.Helper()
-	res, err := e.Handle(ctx, raw)
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	return res.Decisions
+	return enginetest.New(t, s, cfg, ebsdefault.Rule)
 }
 
 func enabled(t *testing.T, s *awsclient.Session) bool {
@@ -78,30 +44,12 @@ func enabled(t *testing.T, s *awsclient.Session) bool {
 	return aws.ToBool(out.EbsEncryptionByDefault)
 }
 
-func record(t *testing.T) *mototest.Server {
-	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
-
-func calls(t *testing.T, srv *mototest.Server) []string {
-	t.Helper()
-	c, err := srv.Calls()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestDisableIsTurnedBackOnOnceAndDuplicatesAreNoOps(t *testing.T) {
 	s := mototest.Session(t) // moto starts with encryption by default off: the attacker's result
 	e, _ := newEngine(t, s, engine.Config{Mode: engine.Enforce})
-	srv := record(t)
-	ds := handle(t, e, disableEvent(t))
-	got := calls(t, srv)
+	srv := mototest.Record(t)
+	ds := enginetest.Handle(t, e, disableEvent(t)).Decisions
+	got := srv.Recorded(t)
 	if len(ds) != 1 || ds[0].Verdict != rule.Violation || len(ds[0].Actions) != 1 || ds[0].Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decisions = %+v", ds)
 	}
@@ -116,7 +64,7 @@ func TestDisableIsTurnedBackOnOnceAndDuplicatesAreNoOps(t *testing.T) {
 		t.Fatalf("API calls = %v, want %v", got, want)
 	}
 	// The same event delivered again: nothing to do.
-	ds = handle(t, e, disableEvent(t))
+	ds = enginetest.Handle(t, e, disableEvent(t)).Decisions
 	if ds[0].Verdict != rule.Compliant || len(ds[0].Actions) != 0 {
 		t.Fatalf("duplicate = %+v", ds[0])
 	}
@@ -131,7 +79,7 @@ func TestDisableIsTurnedBackOnOnceAndDuplicatesAreNoOps(t *testing.T) {
 func TestReportModeChangesNothing(t *testing.T) {
 	s := mototest.Session(t)
 	e, _ := newEngine(t, s, engine.Config{Mode: engine.Report})
-	ds := handle(t, e, disableEvent(t))
+	ds := enginetest.Handle(t, e, disableEvent(t)).Decisions
 	if ds[0].Verdict != rule.Violation || ds[0].Actions[0].Outcome != rule.Planned {
 		t.Fatalf("decision = %+v", ds[0])
 	}
@@ -143,9 +91,9 @@ func TestReportModeChangesNothing(t *testing.T) {
 func TestOfflinePlanMakesNoCall(t *testing.T) {
 	mototest.Session(t)
 	e, _ := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Config{Mode: engine.Enforce})
-	srv := record(t)
-	ds := handle(t, e, disableEvent(t))
-	if got := calls(t, srv); len(got) != 0 {
+	srv := mototest.Record(t)
+	ds := enginetest.Handle(t, e, disableEvent(t)).Decisions
+	if got := srv.Recorded(t); len(got) != 0 {
 		t.Fatalf("offline plan made calls: %v", got)
 	}
 	if ds[0].Verdict != rule.Violation || ds[0].Mode != string(engine.Plan) || ds[0].Actions[0].Outcome != rule.Planned || ds[0].Actions[0].API != ebsdefault.APIEnable {
@@ -153,47 +101,37 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 	}
 }
 
-// scheduled is the real-shaped ScheduledNotification aimed at this rule.
-// moto 5.2.1 accepts PutEvaluations only in test mode, hence TESTMODE.
+// scheduled is the real-shaped ScheduledNotification aimed at this rule,
+// with the test-mode token.
 func scheduled(t *testing.T, params string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../../events/config/scheduled-notification.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev["configRuleName"], ev["resultToken"], ev["ruleParameters"] = "rampart-ebs-default-encryption", "TESTMODE", params
-	out, _ := json.Marshal(ev)
-	return out
+	return enginetest.ConfigInvocation(t, "scheduled-notification.json", "rampart-ebs-default-encryption", params, nil)
 }
 
 func TestConfigPeriodicEvaluatesTheAccount(t *testing.T) {
 	s := mototest.Session(t)
 	e, rec := newEngine(t, s, engine.Config{Mode: engine.Enforce})
-	srv := record(t)
-	ds := handle(t, e, scheduled(t, "{}"))
-	got := calls(t, srv)
+	srv := mototest.Record(t)
+	ds := enginetest.Handle(t, e, scheduled(t, "{}")).Decisions
+	got := srv.Recorded(t)
 	if len(ds) != 1 || ds[0].Verdict != rule.Violation || ds[0].Actions[0].Outcome != rule.Applied || !enabled(t, s) {
 		t.Fatalf("decisions = %+v", ds)
 	}
-	if len(rec.evals) != 1 || aws.ToString(rec.evals[0].ComplianceResourceType) != "AWS::::Account" ||
-		aws.ToString(rec.evals[0].ComplianceResourceId) != "123456789012" || rec.evals[0].ComplianceType != cfgtypes.ComplianceTypeNonCompliant ||
-		!strings.Contains(aws.ToString(rec.evals[0].Annotation), "applied ec2:EnableEbsEncryptionByDefault") {
-		t.Fatalf("evaluations = %+v", rec.evals)
+	if len(rec.Evals) != 1 || aws.ToString(rec.Evals[0].ComplianceResourceType) != "AWS::::Account" ||
+		aws.ToString(rec.Evals[0].ComplianceResourceId) != "123456789012" || rec.Evals[0].ComplianceType != cfgtypes.ComplianceTypeNonCompliant ||
+		!strings.Contains(aws.ToString(rec.Evals[0].Annotation), "applied ec2:EnableEbsEncryptionByDefault") {
+		t.Fatalf("evaluations = %+v", rec.Evals)
 	}
 	want := []string{"GetCallerIdentity", "GetEbsEncryptionByDefault", "EnableEbsEncryptionByDefault", "StarlingDoveService.PutEvaluations"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("API calls = %v, want %v", got, want)
 	}
 	// Bad parameters: a clear error and no call.
-	srv = record(t)
+	srv = mototest.Record(t)
 	if _, err := e.Handle(ctx, scheduled(t, `{"kmsKeyId":"alias/mine"}`)); err == nil {
 		t.Fatal("an alias key parameter was accepted")
 	}
-	if got := calls(t, srv); len(got) != 0 {
+	if got := srv.Recorded(t); len(got) != 0 {
 		t.Fatalf("bad parameters made calls: %v", got)
 	}
 }
