@@ -2,9 +2,6 @@ package ebsencrypted_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -16,8 +13,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
-	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/ebsencrypted"
 )
@@ -28,67 +25,17 @@ var ctx = context.Background()
 
 const ruleName = "rampart-ebs-attached-encrypted"
 
-// configEvent is a real-shaped Config invocation from events/config with
-// the rule name, the test-mode token (moto 5.2.1 accepts PutEvaluations only
-// in test mode) and edits applied to the envelope and the item.
+// configEvent is a real-shaped Config invocation from events/config aimed at
+// this rule, with the test-mode token and edits applied to the envelope and
+// the item (see enginetest.ConfigInvocation).
 func configEvent(t *testing.T, file string, edit func(ev, item map[string]any)) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../../events/config/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev, inv map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(ev["invokingEvent"].(string)), &inv); err != nil {
-		t.Fatal(err)
-	}
-	ev["configRuleName"], ev["resultToken"], ev["ruleParameters"] = ruleName, "TESTMODE", "{}"
-	item, _ := inv["configurationItem"].(map[string]any)
-	if item == nil {
-		item, _ = inv["configurationItemSummary"].(map[string]any)
-	}
-	if edit != nil {
-		edit(ev, item)
-	}
-	b, _ := json.Marshal(inv)
-	ev["invokingEvent"] = string(b)
-	out, _ := json.Marshal(ev)
-	return out
+	return enginetest.ConfigInvocation(t, file, ruleName, "{}", edit)
 }
 
-type recorder struct {
-	next  report.Evaluator
-	evals []cfgtypes.Evaluation
-}
-
-func (r *recorder) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
-	r.evals = append(r.evals, evals...)
-	return r.next.PutEvaluations(ctx, token, evals)
-}
-
-func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *recorder) {
+func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *enginetest.Evaluations) {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode}, s, ebsencrypted.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	rec := &recorder{next: e.Evaluator}
-	if e.Evaluator != nil {
-		e.Evaluator = rec
-	}
-	return e, rec
-}
-
-func handle(t *testing.T, e *engine.Engine, raw []byte) []report.Decision {
-	t.Helper()
-	res, err := e.Handle(ctx, raw)
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	return res.Decisions
+	return enginetest.New(t, s, engine.Config{Mode: mode}, ebsencrypted.Rule)
 }
 
 type fixture struct {
@@ -143,11 +90,8 @@ func TestChangeNotificationReportsTheVolumeAndTurnsDefaultEncryptionOn(t *testin
 	s := mototest.Session(t)
 	f := seed(t, s)
 	e, rec := newEngine(t, s, engine.Enforce)
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	ds := handle(t, e, volumeEvent(t, f.plain))
+	srv := mototest.Record(t)
+	ds := enginetest.Handle(t, e, volumeEvent(t, f.plain)).Decisions
 	got, _ := srv.Calls()
 	d := ds[0]
 	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:EnableEbsEncryptionByDefault" || d.Actions[0].Outcome != rule.Applied {
@@ -160,7 +104,7 @@ func TestChangeNotificationReportsTheVolumeAndTurnsDefaultEncryptionOn(t *testin
 	if !slices.Equal(got, want) {
 		t.Fatalf("API calls = %v, want %v", got, want)
 	}
-	ev := rec.evals[0]
+	ev := rec.Evals[0]
 	if ev.ComplianceType != cfgtypes.ComplianceTypeNonCompliant || aws.ToString(ev.ComplianceResourceId) != f.plain ||
 		!strings.Contains(aws.ToString(ev.Annotation), "applied ec2:EnableEbsEncryptionByDefault") {
 		t.Fatalf("evaluation = %+v", ev)
@@ -172,7 +116,7 @@ func TestChangeNotificationReportsTheVolumeAndTurnsDefaultEncryptionOn(t *testin
 	}
 	// Again: still a violation (the volume is still unencrypted) but the
 	// cause is fixed, so nothing more to do.
-	ds = handle(t, e, volumeEvent(t, f.plain))
+	ds = enginetest.Handle(t, e, volumeEvent(t, f.plain)).Decisions
 	if ds[0].Verdict != rule.Violation || len(ds[0].Actions) != 0 || !strings.Contains(ds[0].Reason, "already on") {
 		t.Fatalf("second delivery = %+v", ds[0])
 	}
@@ -182,7 +126,7 @@ func TestScheduledSweepJudgesEveryVolume(t *testing.T) {
 	s := mototest.Session(t)
 	f := seed(t, s)
 	e, rec := newEngine(t, s, engine.Report)
-	ds := handle(t, e, configEvent(t, "scheduled-notification.json", nil))
+	ds := enginetest.Handle(t, e, configEvent(t, "scheduled-notification.json", nil)).Decisions
 	verdicts := map[string]rule.Verdict{}
 	for _, d := range ds {
 		verdicts[d.Resource] = d.Verdict
@@ -190,8 +134,8 @@ func TestScheduledSweepJudgesEveryVolume(t *testing.T) {
 	if verdicts[f.plain] != rule.Violation || verdicts[f.encrypted] != rule.Compliant || verdicts[f.loose] != rule.NotApplicable {
 		t.Fatalf("verdicts = %v (fixture %+v)", verdicts, f)
 	}
-	if len(rec.evals) != len(ds) {
-		t.Fatalf("%d evaluations for %d decisions", len(rec.evals), len(ds))
+	if len(rec.Evals) != len(ds) {
+		t.Fatalf("%d evaluations for %d decisions", len(rec.Evals), len(ds))
 	}
 	if enabled(t, s) {
 		t.Fatal("report mode turned encryption by default on")
@@ -203,20 +147,20 @@ func TestOversizedAndDeletedItems(t *testing.T) {
 	f := seed(t, s)
 	e, _ := newEngine(t, s, engine.Report)
 	// Oversized: no configuration in the event; the live state decides.
-	ds := handle(t, e, configEvent(t, "sg-oversized-notification.json", func(_, item map[string]any) {
+	ds := enginetest.Handle(t, e, configEvent(t, "sg-oversized-notification.json", func(_, item map[string]any) {
 		item["resourceType"], item["resourceId"] = "AWS::EC2::Volume", f.plain
-	}))
+	})).Decisions
 	if ds[0].Verdict != rule.Violation || ds[0].Resource != f.plain {
 		t.Fatalf("oversized = %+v", ds[0])
 	}
-	ds = handle(t, e, configEvent(t, "sg-deleted-notification.json", func(_, item map[string]any) {
+	ds = enginetest.Handle(t, e, configEvent(t, "sg-deleted-notification.json", func(_, item map[string]any) {
 		item["resourceType"], item["resourceId"] = "AWS::EC2::Volume", f.plain
-	}))
+	})).Decisions
 	if ds[0].Verdict != rule.NotApplicable {
 		t.Fatalf("deleted = %+v", ds[0])
 	}
 	// A volume that is gone by the time the event arrives.
-	ds = handle(t, e, volumeEvent(t, "vol-0000000000000dead"))
+	ds = enginetest.Handle(t, e, volumeEvent(t, "vol-0000000000000dead")).Decisions
 	if ds[0].Verdict != rule.NotApplicable || !strings.Contains(ds[0].Reason, "no longer exists") {
 		t.Fatalf("gone = %+v", ds[0])
 	}
@@ -225,11 +169,8 @@ func TestOversizedAndDeletedItems(t *testing.T) {
 func TestOfflinePlanFromTheConfigurationItem(t *testing.T) {
 	mototest.Session(t)
 	e, _ := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce)
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	ds := handle(t, e, configEvent(t, "volume-change-notification.json", nil))
+	srv := mototest.Record(t)
+	ds := enginetest.Handle(t, e, configEvent(t, "volume-change-notification.json", nil)).Decisions
 	if got, _ := srv.Calls(); len(got) != 0 {
 		t.Fatalf("offline plan made calls: %v", got)
 	}
