@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
@@ -29,64 +28,23 @@ func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
 var ctx = context.Background()
 
 // configEvent is a real-shaped Config invocation from events/config aimed at
-// this rule, with the test-mode token (moto 5.2.1 accepts PutEvaluations
-// only in test mode) and the item's resource ID replaced.
+// this rule, with the test-mode token and, when id is set, the item's
+// resource ID replaced (see enginetest.ConfigInvocation).
 func configEvent(t *testing.T, file, id string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../../events/config/" + file)
-	if err != nil {
-		t.Fatal(err)
+	var edit func(ev, item map[string]any)
+	if id != "" {
+		edit = func(_, item map[string]any) {
+			item["resourceId"] = id
+			item["configuration"].(map[string]any)["allocationId"] = id
+		}
 	}
-	var ev, inv map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(ev["invokingEvent"].(string)), &inv); err != nil {
-		t.Fatal(err)
-	}
-	ev["configRuleName"], ev["resultToken"], ev["ruleParameters"] = "rampart-eip-attached", "TESTMODE", "{}"
-	if item, ok := inv["configurationItem"].(map[string]any); ok && id != "" {
-		item["resourceId"] = id
-		item["configuration"].(map[string]any)["allocationId"] = id
-	}
-	b, _ := json.Marshal(inv)
-	ev["invokingEvent"] = string(b)
-	out, _ := json.Marshal(ev)
-	return out
+	return enginetest.ConfigInvocation(t, file, "rampart-eip-attached", "{}", edit)
 }
 
-type recorder struct {
-	next  report.Evaluator
-	evals []cfgtypes.Evaluation
-}
-
-func (r *recorder) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
-	r.evals = append(r.evals, evals...)
-	return r.next.PutEvaluations(ctx, token, evals)
-}
-
-func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *recorder) {
+func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *enginetest.Evaluations) {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode}, s, eipattached.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	rec := &recorder{next: e.Evaluator}
-	e.Evaluator = rec
-	return e, rec
-}
-
-func handle(t *testing.T, e *engine.Engine, raw []byte) report.Decision {
-	t.Helper()
-	res, err := e.Handle(ctx, raw)
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	if len(res.Decisions) != 1 {
-		t.Fatalf("decisions = %+v", res.Decisions)
-	}
-	return res.Decisions[0]
+	return enginetest.New(t, s, engine.Config{Mode: mode}, eipattached.Rule)
 }
 
 func allocate(t *testing.T, s *awsclient.Session) string {
@@ -142,15 +100,6 @@ func associate(t *testing.T, s *awsclient.Session, id string) {
 	}
 }
 
-func record(t *testing.T) *mototest.Server {
-	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
-
 func TestTagThenReleaseAfterGrace(t *testing.T) {
 	s := mototest.Session(t)
 	id := allocate(t, s)
@@ -158,8 +107,8 @@ func TestTagThenReleaseAfterGrace(t *testing.T) {
 	event := configEvent(t, "eip-change-notification.json", id)
 
 	// First seen unattached: tagged with the time, not released.
-	srv := record(t)
-	d := handle(t, e, event)
+	srv := mototest.Record(t)
+	d := enginetest.One(t, e, event)
 	got, _ := srv.Calls()
 	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:CreateTags" || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("first = %+v", d)
@@ -172,12 +121,12 @@ func TestTagThenReleaseAfterGrace(t *testing.T) {
 	if stamp, err := time.Parse(time.RFC3339, since); !ok || err != nil || time.Since(stamp) > time.Minute {
 		t.Fatalf("pending tag = %q (%v)", since, ok)
 	}
-	if !strings.Contains(aws.ToString(rec.evals[0].Annotation), "applied ec2:CreateTags") {
-		t.Fatalf("annotation = %q", aws.ToString(rec.evals[0].Annotation))
+	if !strings.Contains(aws.ToString(rec.Evals[0].Annotation), "applied ec2:CreateTags") {
+		t.Fatalf("annotation = %q", aws.ToString(rec.Evals[0].Annotation))
 	}
 
 	// Seen again within the grace period: still a violation, nothing done.
-	d = handle(t, e, event)
+	d = enginetest.One(t, e, event)
 	if d.Verdict != rule.Violation || len(d.Actions) != 0 || address(t, s, id) == nil {
 		t.Fatalf("within grace = %+v", d)
 	}
@@ -187,8 +136,8 @@ func TestTagThenReleaseAfterGrace(t *testing.T) {
 
 	// The grace period has passed (the tag says 73h ago): released.
 	tag(t, s, id, eipattached.TagPending, time.Now().Add(-73*time.Hour).UTC().Format(time.RFC3339))
-	srv = record(t)
-	d = handle(t, e, event)
+	srv = mototest.Record(t)
+	d = enginetest.One(t, e, event)
 	got, _ = srv.Calls()
 	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:ReleaseAddress" || d.Actions[0].Outcome != rule.Applied || d.Actions[0].Undo != nil {
 		t.Fatalf("after grace = %+v", d)
@@ -203,7 +152,7 @@ func TestTagThenReleaseAfterGrace(t *testing.T) {
 		t.Fatal("the address was not released")
 	}
 	// Late duplicate: the address is gone.
-	if d = handle(t, e, event); d.Verdict != rule.NotApplicable {
+	if d = enginetest.One(t, e, event); d.Verdict != rule.NotApplicable {
 		t.Fatalf("after release = %+v", d)
 	}
 }
@@ -214,12 +163,12 @@ func TestExemptAddressIsNeverReleased(t *testing.T) {
 	tag(t, s, id, eipattached.TagPending, time.Now().Add(-1000*time.Hour).UTC().Format(time.RFC3339))
 	tag(t, s, id, "rampart:exempt", "standby IP for DR; owner=net@example.com")
 	e, rec := newEngine(t, s, engine.Enforce)
-	d := handle(t, e, configEvent(t, "eip-change-notification.json", id))
+	d := enginetest.One(t, e, configEvent(t, "eip-change-notification.json", id))
 	if d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "standby IP for DR") || len(d.Actions) != 0 {
 		t.Fatalf("decision = %+v", d)
 	}
-	if rec.evals[0].ComplianceType != cfgtypes.ComplianceTypeNotApplicable || !strings.Contains(aws.ToString(rec.evals[0].Annotation), "exempt") {
-		t.Fatalf("evaluation = %+v", rec.evals[0])
+	if rec.Evals[0].ComplianceType != cfgtypes.ComplianceTypeNotApplicable || !strings.Contains(aws.ToString(rec.Evals[0].Annotation), "exempt") {
+		t.Fatalf("evaluation = %+v", rec.Evals[0])
 	}
 	if address(t, s, id) == nil {
 		t.Fatal("an exempt address was released")
@@ -267,14 +216,14 @@ func TestAttachedAddressLosesTheStaleTag(t *testing.T) {
 	associate(t, s, id)
 	e, _ := newEngine(t, s, engine.Enforce)
 	event := configEvent(t, "eip-change-notification.json", id)
-	d := handle(t, e, event)
+	d := enginetest.One(t, e, event)
 	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:DeleteTags" || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
 	}
 	if _, ok := tagValue(address(t, s, id), eipattached.TagPending); ok {
 		t.Fatal("the stale tag is still there")
 	}
-	if d = handle(t, e, event); d.Verdict != rule.Compliant {
+	if d = enginetest.One(t, e, event); d.Verdict != rule.Compliant {
 		t.Fatalf("second delivery = %+v", d)
 	}
 	// Undo puts the tag back.
@@ -295,10 +244,10 @@ func TestScheduledSweepOneCall(t *testing.T) {
 	idle, used := allocate(t, s), allocate(t, s)
 	associate(t, s, used)
 	e, rec := newEngine(t, s, engine.Report)
-	srv := record(t)
+	srv := mototest.Record(t)
 	res, err := e.Handle(ctx, configEvent(t, "scheduled-notification.json", ""))
 	got, _ := srv.Calls()
-	if err != nil || len(res.Decisions) != 2 || len(rec.evals) != 2 {
+	if err != nil || len(res.Decisions) != 2 || len(rec.Evals) != 2 {
 		t.Fatalf("result = %+v, %v", res, err)
 	}
 	for _, d := range res.Decisions {
