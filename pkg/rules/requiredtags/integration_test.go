@@ -2,9 +2,6 @@ package requiredtags_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -12,17 +9,18 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
@@ -30,39 +28,15 @@ func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
 var ctx = context.Background()
 
 // configEvent is a real-shaped Config invocation from events/config aimed at
-// this rule, with the test-mode token (moto 5.2.1 accepts PutEvaluations
-// only in test mode) and the item's type, ID and tags replaced.
+// this rule, with the test-mode token and the item's type, ID and tags
+// replaced (see enginetest.ConfigInvocation).
 func configEvent(t *testing.T, file, typ, id string, tags map[string]string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../../events/config/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev, inv map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(ev["invokingEvent"].(string)), &inv); err != nil {
-		t.Fatal(err)
-	}
-	ev["configRuleName"], ev["resultToken"], ev["ruleParameters"] = "rampart-required-tags", "TESTMODE", "{}"
-	if item, ok := inv["configurationItem"].(map[string]any); ok {
-		item["resourceType"], item["resourceId"], item["tags"] = typ, id, tags
-	}
-	b, _ := json.Marshal(inv)
-	ev["invokingEvent"] = string(b)
-	out, _ := json.Marshal(ev)
-	return out
-}
-
-type recorder struct {
-	next  report.Evaluator
-	evals []cfgtypes.Evaluation
-}
-
-func (r *recorder) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
-	r.evals = append(r.evals, evals...)
-	return r.next.PutEvaluations(ctx, token, evals)
+	return enginetest.ConfigInvocation(t, file, "rampart-required-tags", "{}", func(_, item map[string]any) {
+		if item != nil {
+			item["resourceType"], item["resourceId"], item["tags"] = typ, id, tags
+		}
+	})
 }
 
 var policy = map[string]string{
@@ -71,31 +45,9 @@ var policy = map[string]string{
 	requiredtags.ParamDefaults: "cost-center=unassigned",
 }
 
-func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *recorder) {
+func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *enginetest.Evaluations) {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode, Params: map[string]map[string]string{"required-tags": policy}}, s, requiredtags.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	rec := &recorder{next: e.Evaluator}
-	if e.Evaluator != nil {
-		e.Evaluator = rec
-	}
-	return e, rec
-}
-
-func handle(t *testing.T, e *engine.Engine, raw []byte) []report.Decision {
-	t.Helper()
-	res, err := e.Handle(ctx, raw)
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	return res.Decisions
-}
-
-func s3c(s *awsclient.Session) *s3.Client {
-	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
+	return enginetest.New(t, s, engine.Config{Mode: mode, Params: map[string]map[string]string{"required-tags": policy}}, requiredtags.Rule)
 }
 
 func instanceTags(t *testing.T, s *awsclient.Session, id string) map[string]string {
@@ -113,7 +65,7 @@ func instanceTags(t *testing.T, s *awsclient.Session, id string) map[string]stri
 
 func bucketTags(t *testing.T, s *awsclient.Session, bucket string) map[string]string {
 	t.Helper()
-	out, err := s3c(s).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+	out, err := s3bucket.Client(s).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
 	m := map[string]string{}
 	if awsclient.HasCode(err, "NoSuchTagSet") {
 		return m
@@ -146,7 +98,7 @@ func runInstance(t *testing.T, s *awsclient.Session, tags map[string]string) str
 
 func makeBucket(t *testing.T, s *awsclient.Session, name string, tags map[string]string) {
 	t.Helper()
-	if _, err := s3c(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
 	if len(tags) == 0 {
@@ -156,7 +108,7 @@ func makeBucket(t *testing.T, s *awsclient.Session, name string, tags map[string
 	for k, v := range tags {
 		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
-	if _, err := s3c(s).PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}}); err != nil {
+	if _, err := s3bucket.Client(s).PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -165,12 +117,9 @@ func TestInstanceGetsOnlyTheMissingDefault(t *testing.T) {
 	s := mototest.Session(t)
 	id := runInstance(t, s, map[string]string{"owner": "payments", "Name": "api"})
 	e, rec := newEngine(t, s, engine.Enforce)
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
+	srv := mototest.Record(t)
 	// The event's tags are stale (it claims none); the live tags decide.
-	ds := handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", id, nil))
+	ds := enginetest.Handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", id, nil)).Decisions
 	got, _ := srv.Calls()
 	d := ds[0]
 	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:CreateTags" || d.Actions[0].Outcome != rule.Applied {
@@ -183,11 +132,11 @@ func TestInstanceGetsOnlyTheMissingDefault(t *testing.T) {
 	if got := instanceTags(t, s, id); !maps.Equal(got, want) {
 		t.Fatalf("tags = %v, want %v", got, want)
 	}
-	if !strings.Contains(aws.ToString(rec.evals[0].Annotation), "missing tags: cost-center") {
-		t.Fatalf("annotation = %q", aws.ToString(rec.evals[0].Annotation))
+	if !strings.Contains(aws.ToString(rec.Evals[0].Annotation), "missing tags: cost-center") {
+		t.Fatalf("annotation = %q", aws.ToString(rec.Evals[0].Annotation))
 	}
 	// Duplicate: compliant now.
-	if ds = handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", id, nil)); ds[0].Verdict != rule.Compliant {
+	if ds = enginetest.Handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", id, nil)).Decisions; ds[0].Verdict != rule.Compliant {
 		t.Fatalf("duplicate = %+v", ds[0])
 	}
 	// A key set between evaluation and apply is not overwritten.
@@ -229,11 +178,8 @@ func TestBucketTagsAreMergedAndUndoRestoresTheSet(t *testing.T) {
 	before := map[string]string{"owner": "data", "env": "prod", "project": "lake"}
 	makeBucket(t, s, "lake-raw", before)
 	e, _ := newEngine(t, s, engine.Enforce)
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	ds := handle(t, e, configEvent(t, "s3-bucket-change-notification.json", "AWS::S3::Bucket", "lake-raw", nil))
+	srv := mototest.Record(t)
+	ds := enginetest.Handle(t, e, configEvent(t, "s3-bucket-change-notification.json", "AWS::S3::Bucket", "lake-raw", nil)).Decisions
 	calls, _ := srv.Calls()
 	// GetBucketTagging to evaluate, again right before the merge, PutBucketTagging, PutEvaluations.
 	if len(calls) != 4 || calls[3] != "StarlingDoveService.PutEvaluations" {
@@ -280,27 +226,20 @@ func TestReportModeOfflineAndScope(t *testing.T) {
 	s := mototest.Session(t)
 	id := runInstance(t, s, nil)
 	e, _ := newEngine(t, s, engine.Report)
-	ds := handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", id, nil))
+	ds := enginetest.Handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", id, nil)).Decisions
 	if ds[0].Verdict != rule.Violation || ds[0].Actions[0].Outcome != rule.Planned || len(instanceTags(t, s, id)) != 0 {
 		t.Fatalf("report = %+v", ds[0])
 	}
 	// A type the deployment leaves out is not applicable.
 	narrow := map[string]map[string]string{"required-tags": {requiredtags.ParamKeys: "owner", requiredtags.ParamTypes: "AWS::S3::Bucket"}}
-	en, err := engine.New(engine.Config{Mode: engine.Enforce, Params: narrow}, s, requiredtags.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	en.Log, en.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	if ds := handle(t, en, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", id, nil)); ds[0].Verdict != rule.NotApplicable {
+	en, _ := enginetest.New(t, s, engine.Config{Mode: engine.Enforce, Params: narrow}, requiredtags.Rule)
+	if ds := enginetest.Handle(t, en, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", id, nil)).Decisions; ds[0].Verdict != rule.NotApplicable {
 		t.Fatalf("out of scope = %+v", ds[0])
 	}
 	// Offline: decided from the item's own tags, no call.
 	off, _ := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce)
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	ds = handle(t, off, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", "i-0608144705c8a6401", map[string]string{"owner": "a"}))
+	srv := mototest.Record(t)
+	ds = enginetest.Handle(t, off, configEvent(t, "instance-change-notification.json", "AWS::EC2::Instance", "i-0608144705c8a6401", map[string]string{"owner": "a"})).Decisions
 	if got, _ := srv.Calls(); len(got) != 0 {
 		t.Fatalf("offline calls = %v", got)
 	}
@@ -308,7 +247,7 @@ func TestReportModeOfflineAndScope(t *testing.T) {
 		t.Fatalf("offline = %+v", ds[0])
 	}
 	// A gone resource.
-	if ds := handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::EC2::Volume", "vol-0000000000000dead", nil)); ds[0].Verdict != rule.NotApplicable {
+	if ds := enginetest.Handle(t, e, configEvent(t, "instance-change-notification.json", "AWS::EC2::Volume", "vol-0000000000000dead", nil)).Decisions; ds[0].Verdict != rule.NotApplicable {
 		t.Fatalf("gone = %+v", ds[0])
 	}
 }
@@ -320,7 +259,7 @@ func TestScheduledSweepCoversEveryType(t *testing.T) {
 	makeBucket(t, s, "tagged-bucket", map[string]string{"owner": "a", "cost-center": "b"})
 	makeBucket(t, s, "bare-bucket", nil)
 	e, rec := newEngine(t, s, engine.Report)
-	ds := handle(t, e, configEvent(t, "scheduled-notification.json", "", "", nil))
+	ds := enginetest.Handle(t, e, configEvent(t, "scheduled-notification.json", "", "", nil)).Decisions
 	verdicts := map[string]rule.Verdict{}
 	types := map[string]int{}
 	for _, d := range ds {
@@ -335,7 +274,7 @@ func TestScheduledSweepCoversEveryType(t *testing.T) {
 			t.Errorf("no decision for %s (%v)", typ, types)
 		}
 	}
-	if len(rec.evals) != len(ds) {
-		t.Fatalf("%d evaluations for %d decisions", len(rec.evals), len(ds))
+	if len(rec.Evals) != len(ds) {
+		t.Fatalf("%d evaluations for %d decisions", len(rec.Evals), len(ds))
 	}
 }
