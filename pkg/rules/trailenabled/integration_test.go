@@ -3,8 +3,6 @@ package trailenabled_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -16,10 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/trailenabled"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
@@ -29,62 +29,21 @@ var ctx = context.Background()
 const bucket = "audit-logs-123456789012"
 
 // scheduled is the real-shaped ScheduledNotification aimed at this rule,
-// with the test-mode token: moto 5.2.1 accepts PutEvaluations only in test
-// mode.
+// with the test-mode token (see enginetest.ConfigInvocation).
 func scheduled(t *testing.T, file, params string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../../events/config/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev["configRuleName"], ev["resultToken"], ev["ruleParameters"] = "rampart-cloudtrail-enabled", "TESTMODE", params
-	out, _ := json.Marshal(ev)
-	return out
+	return enginetest.ConfigInvocation(t, file, "rampart-cloudtrail-enabled", params, nil)
 }
 
-type recorder struct {
-	next  report.Evaluator
-	evals []cfgtypes.Evaluation
-}
-
-func (r *recorder) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
-	r.evals = append(r.evals, evals...)
-	return r.next.PutEvaluations(ctx, token, evals)
-}
-
-func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *recorder) {
+func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *enginetest.Evaluations) {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode}, s, trailenabled.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	rec := &recorder{next: e.Evaluator}
-	e.Evaluator = rec
-	return e, rec
-}
-
-func handle(t *testing.T, e *engine.Engine, raw []byte) report.Decision {
-	t.Helper()
-	res, err := e.Handle(ctx, raw)
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	if len(res.Decisions) != 1 {
-		t.Fatalf("decisions = %+v", res.Decisions)
-	}
-	return res.Decisions[0]
+	return enginetest.New(t, s, engine.Config{Mode: mode}, trailenabled.Rule)
 }
 
 // seed creates a trail (not logging: CreateTrail does not start it).
 func seed(t *testing.T, s *awsclient.Session, name string, multi bool) *cloudtrail.Client {
 	t.Helper()
-	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil && !strings.Contains(err.Error(), "BucketAlready") {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil && !strings.Contains(err.Error(), "BucketAlready") {
 		t.Fatal(err)
 	}
 	ct := awsclient.Client(s, cloudtrail.NewFromConfig)
@@ -104,21 +63,12 @@ func logging(t *testing.T, ct *cloudtrail.Client, name string) bool {
 	return aws.ToBool(st.IsLogging)
 }
 
-func record(t *testing.T) *mototest.Server {
-	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
-
 func TestStoppedMultiRegionTrailIsStarted(t *testing.T) {
 	s := mototest.Session(t)
 	ct := seed(t, s, "org-audit", true)
 	e, rec := newEngine(t, s, engine.Enforce)
-	srv := record(t)
-	d := handle(t, e, scheduled(t, "scheduled-notification.json", `{"s3BucketName":"`+bucket+`"}`))
+	srv := mototest.Record(t)
+	d := enginetest.One(t, e, scheduled(t, "scheduled-notification.json", `{"s3BucketName":"`+bucket+`"}`))
 	got, _ := srv.Calls()
 	if d.Verdict != rule.Violation || d.Resource != "123456789012" || len(d.Actions) != 1 ||
 		d.Actions[0].API != "cloudtrail:StartLogging" || d.Actions[0].Outcome != rule.Applied {
@@ -133,13 +83,13 @@ func TestStoppedMultiRegionTrailIsStarted(t *testing.T) {
 	if !slices.Equal(short(got), short(want)) {
 		t.Fatalf("API calls = %v", got)
 	}
-	ev := rec.evals[0]
+	ev := rec.Evals[0]
 	if aws.ToString(ev.ComplianceResourceType) != "AWS::::Account" || ev.ComplianceType != cfgtypes.ComplianceTypeNonCompliant ||
 		!strings.Contains(aws.ToString(ev.Annotation), "applied cloudtrail:StartLogging") {
 		t.Fatalf("evaluation = %+v", ev)
 	}
 	// Next period: compliant, nothing done.
-	if d = handle(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Compliant || len(d.Actions) != 0 {
+	if d = enginetest.One(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Compliant || len(d.Actions) != 0 {
 		t.Fatalf("next period = %+v", d)
 	}
 	// Undo stops it again.
@@ -164,19 +114,19 @@ func short(calls []string) []string {
 func TestReportsWhatItCannotFix(t *testing.T) {
 	s := mototest.Session(t)
 	e, _ := newEngine(t, s, engine.Enforce)
-	if d := handle(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Violation || len(d.Actions) != 0 ||
+	if d := enginetest.One(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Violation || len(d.Actions) != 0 ||
 		!strings.Contains(d.Reason, "no multi-region trail") {
 		t.Fatalf("no trail = %+v", d)
 	}
 	ct := seed(t, s, "regional", false)
-	if d := handle(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Violation || len(d.Actions) != 0 {
+	if d := enginetest.One(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Violation || len(d.Actions) != 0 {
 		t.Fatalf("single-region trail = %+v", d)
 	}
 	if logging(t, ct, "regional") {
 		t.Fatal("a single-region trail was started")
 	}
 	seed(t, s, "org-audit", true)
-	d := handle(t, e, scheduled(t, "scheduled-notification.json", `{"s3BucketName":"other-bucket"}`))
+	d := enginetest.One(t, e, scheduled(t, "scheduled-notification.json", `{"s3BucketName":"other-bucket"}`))
 	if d.Verdict != rule.Violation || len(d.Actions) != 0 || !strings.Contains(d.Reason, "lacks bucket other-bucket") {
 		t.Fatalf("wrong bucket = %+v", d)
 	}
@@ -189,13 +139,13 @@ func TestReportModeAndBadParameters(t *testing.T) {
 	s := mototest.Session(t)
 	ct := seed(t, s, "org-audit", true)
 	e, _ := newEngine(t, s, engine.Report)
-	if d := handle(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Planned {
+	if d := enginetest.One(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Planned {
 		t.Fatalf("report = %+v", d)
 	}
 	if logging(t, ct, "org-audit") {
 		t.Fatal("report mode started the trail")
 	}
-	srv := record(t)
+	srv := mototest.Record(t)
 	// The sample's own parameter belongs to cloudtrail-integrity, not here.
 	_, err := e.Handle(ctx, scheduled(t, "scheduled-notification.json", `{"requireMultiRegion":"true"}`))
 	_, err2 := e.Handle(ctx, scheduled(t, "scheduled-notification.json", `{"snsTopicArn":"my-topic"}`))
@@ -204,12 +154,8 @@ func TestReportModeAndBadParameters(t *testing.T) {
 		t.Fatalf("bad parameters: %v, %v; calls %v", err, err2, got)
 	}
 	// A snapshot delivery is ignored without a call.
-	srv = record(t)
-	raw, err := os.ReadFile("../../../events/config/snapshot-delivery-completed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Handle(ctx, raw)
+	srv = mototest.Record(t)
+	res, err := e.Handle(ctx, enginetest.Sample(t, "events/config/snapshot-delivery-completed.json"))
 	got, _ = srv.Calls()
 	if err != nil || len(res.Decisions) != 1 || res.Decisions[0].Verdict != rule.Ignored || len(got) != 0 {
 		t.Fatalf("snapshot delivery = %+v, %v; calls %v", res, err, got)
