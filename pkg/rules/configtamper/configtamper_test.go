@@ -2,27 +2,14 @@ package configtamper
 
 import (
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
-
-func call(t *testing.T, file string) *trigger.APICall {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/cloudtrail/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := trigger.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Call
-}
 
 func TestTargetsOfSampleEvents(t *testing.T) {
 	for _, c := range []struct{ file, id, typ, event string }{
@@ -31,7 +18,7 @@ func TestTargetsOfSampleEvents(t *testing.T) {
 		{"config-delete-delivery-channel.json", "default", channelType, "DeleteDeliveryChannel"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			cl := call(t, c.file)
+			cl := enginetest.Call(t, "events/cloudtrail/"+c.file)
 			if !Rule.Meta().CloudTrail.Matches(cl) {
 				t.Fatalf("the rule's trigger does not match %s", c.file)
 			}
@@ -59,14 +46,14 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 	}
 	for name, req := range cases {
 		t.Run(name, func(t *testing.T) {
-			cl := call(t, "config-stop-configuration-recorder.json")
+			cl := enginetest.Call(t, "events/cloudtrail/config-stop-configuration-recorder.json")
 			cl.Request = []byte(req)
 			if _, err := Rule.Targets(cl, nil); !errors.Is(err, trigger.ErrInput) {
 				t.Fatalf("err = %v, want ErrInput", err)
 			}
 		})
 	}
-	cl := call(t, "config-stop-configuration-recorder.json")
+	cl := enginetest.Call(t, "events/cloudtrail/config-stop-configuration-recorder.json")
 	cl.EventName = "StartConfigurationRecorder"
 	if ts, err := Rule.Targets(cl, nil); ts != nil || err != nil {
 		t.Fatalf("StartConfigurationRecorder: %+v, %v", ts, err)

@@ -1,12 +1,9 @@
 package configtamper_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -18,9 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/configtamper"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
@@ -32,25 +31,6 @@ const (
 
 var baseline = map[string]string{configtamper.ParamRecorderRole: roleARN, configtamper.ParamBucket: bucket, configtamper.ParamPrefix: "config"}
 
-func sample(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/cloudtrail/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-// sweepEvent is the sample scheduled event, sent by this rule's schedule.
-func sweepEvent(t *testing.T) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/schedule/scheduled-event.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.ReplaceAll(raw, []byte("rampart-stale-credentials-sweep"), []byte("rampart-config-tampering-sweep"))
-}
-
 func cfg(s *awsclient.Session) *configservice.Client {
 	return awsclient.Client(s, configservice.NewFromConfig)
 }
@@ -60,8 +40,7 @@ func cfg(s *awsclient.Session) *configservice.Client {
 func seed(t *testing.T, s *awsclient.Session) {
 	t.Helper()
 	ctx := context.Background()
-	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cfg(s).PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: &cfgtypes.ConfigurationRecorder{
@@ -123,33 +102,15 @@ const running = "recorder default role=" + roleARN + " all=true recording=true; 
 
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, topic string, params map[string]string) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode, TopicARN: topic, Params: map[string]map[string]string{"config-tampering": params}}, s, configtamper.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	e.Metrics = io.Discard
+	e, _ := enginetest.New(t, s, engine.Config{Mode: mode, TopicARN: topic, Params: map[string]map[string]string{"config-tampering": params}}, configtamper.Rule)
 	return e
 }
 
 // handle runs one payload and returns its single decision and the calls made.
 func handle(t *testing.T, e *engine.Engine, raw []byte) (engine.Result, []string) {
 	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Handle(context.Background(), raw)
-	calls, cerr := srv.Calls()
-	if cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	if len(res.Decisions) != 1 {
-		t.Fatalf("decisions = %+v", res.Decisions)
-	}
+	res, calls := enginetest.Recorded(t, e, raw)
+	enginetest.Only(t, res)
 	return *res, calls
 }
 
@@ -170,7 +131,7 @@ func TestStoppedRecorderIsStartedAndDuplicateIsNoOp(t *testing.T) {
 	seed(t, s)
 	stop(t, s)
 	e := newEngine(t, s, engine.Enforce, "", nil)
-	res, calls := handle(t, e, sample(t, "config-stop-configuration-recorder.json"))
+	res, calls := handle(t, e, enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
 	if got := actionsOf(res); !slices.Equal(got, []string{"applied config:StartConfigurationRecorder"}) {
 		t.Fatalf("actions = %v (%+v)", got, res.Decisions[0])
 	}
@@ -181,7 +142,7 @@ func TestStoppedRecorderIsStartedAndDuplicateIsNoOp(t *testing.T) {
 		t.Fatalf("state = %s", got)
 	}
 	// The same event again: the recorder records, so nothing to do.
-	res, calls = handle(t, e, sample(t, "config-stop-configuration-recorder.json"))
+	res, calls = handle(t, e, enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 {
 		t.Fatalf("duplicate = %+v", d)
 	}
@@ -195,7 +156,7 @@ func TestReportModeChangesNothing(t *testing.T) {
 	seed(t, s)
 	stop(t, s)
 	before := state(t, s)
-	res, _ := handle(t, newEngine(t, s, engine.Report, "", baseline), sample(t, "config-stop-configuration-recorder.json"))
+	res, _ := handle(t, newEngine(t, s, engine.Report, "", baseline), enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
 	if got := actionsOf(res); !slices.Equal(got, []string{"planned config:StartConfigurationRecorder"}) {
 		t.Fatalf("actions = %v", got)
 	}
@@ -217,7 +178,7 @@ func TestDeletedChannelIsRestoredFromBaselineAndUndone(t *testing.T) {
 	tampered := state(t, s)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
 	e := newEngine(t, s, engine.Enforce, topic.ARN, baseline)
-	res, calls := handle(t, e, sample(t, "config-delete-delivery-channel.json"))
+	res, calls := handle(t, e, enginetest.Sample(t, "events/cloudtrail/config-delete-delivery-channel.json"))
 	want := []string{"applied sns:Publish", "applied config:PutDeliveryChannel", "applied config:StartConfigurationRecorder"}
 	if got := actionsOf(res); !slices.Equal(got, want) {
 		t.Fatalf("actions = %v (%+v)", got, res.Decisions[0])
@@ -258,7 +219,7 @@ func TestDeletedRecorderWithoutBaselineAlertsOnly(t *testing.T) {
 	}
 	before := state(t, s)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN, nil), sample(t, "config-delete-configuration-recorder.json"))
+	res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN, nil), enginetest.Sample(t, "events/cloudtrail/config-delete-configuration-recorder.json"))
 	d := res.Decisions[0]
 	if got := actionsOf(res); !slices.Equal(got, []string{"applied sns:Publish"}) || !strings.Contains(d.Reason, "recorderRoleArn is not set") {
 		t.Fatalf("decision = %+v", d)
@@ -284,7 +245,7 @@ func TestDeletedRecorderIsRecreatedFromBaselineAndUndone(t *testing.T) {
 	}
 	tampered := state(t, s)
 	e := newEngine(t, s, engine.Enforce, "", baseline)
-	res, _ := handle(t, e, sample(t, "config-delete-configuration-recorder.json"))
+	res, _ := handle(t, e, enginetest.Sample(t, "events/cloudtrail/config-delete-configuration-recorder.json"))
 	want := []string{"skipped sns:Publish", "applied config:PutConfigurationRecorder", "applied config:StartConfigurationRecorder"}
 	if got := actionsOf(res); !slices.Equal(got, want) {
 		t.Fatalf("actions = %v", got)
@@ -306,7 +267,7 @@ func TestSweep(t *testing.T) {
 	s := mototest.Session(t)
 	seed(t, s)
 	e := newEngine(t, s, engine.Enforce, "", nil)
-	res, calls := handle(t, e, sweepEvent(t))
+	res, calls := handle(t, e, enginetest.ScheduledEvent(t, "config-tampering"))
 	if d := res.Decisions[0]; d.Rule != "config-tampering" || d.Verdict != rule.Compliant || d.Resource != "default" {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -314,7 +275,7 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("calls = %v", calls)
 	}
 	stop(t, s)
-	res, calls = handle(t, e, sweepEvent(t))
+	res, calls = handle(t, e, enginetest.ScheduledEvent(t, "config-tampering"))
 	if got := actionsOf(res); !slices.Equal(got, []string{"applied config:StartConfigurationRecorder"}) {
 		t.Fatalf("actions = %v", got)
 	}
@@ -328,7 +289,6 @@ func TestSweep(t *testing.T) {
 
 // rampart plan decides from the event alone and makes no call.
 func TestOfflinePlanMakesNoCall(t *testing.T) {
-	srv := mototest.Shared(t)
 	mototest.Session(t)
 	e := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce, "", baseline)
 	for file, want := range map[string][]string{
@@ -336,17 +296,7 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 		"config-delete-configuration-recorder.json": {"planned sns:Publish", "planned config:PutConfigurationRecorder", "planned config:StartConfigurationRecorder"},
 		"config-delete-delivery-channel.json":       {"planned sns:Publish", "planned config:PutDeliveryChannel", "planned config:StartConfigurationRecorder"},
 	} {
-		if err := srv.StartRecording(); err != nil {
-			t.Fatal(err)
-		}
-		res, err := e.Handle(context.Background(), sample(t, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		calls, err := srv.Calls()
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/"+file))
 		if len(calls) != 0 {
 			t.Fatalf("%s: offline calls = %v", file, calls)
 		}
