@@ -3,26 +3,18 @@ package rootkeys
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
 func sample(t *testing.T) *trigger.APICall {
 	t.Helper()
-	raw, err := os.ReadFile("../../../events/cloudtrail/iam-create-access-key-root.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := trigger.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Call
+	return enginetest.Call(t, "events/cloudtrail/iam-create-access-key-root.json")
 }
 
 func TestTargetsOfTheRootSample(t *testing.T) {
