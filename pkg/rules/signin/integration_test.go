@@ -1,9 +1,6 @@
 package signin_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -11,6 +8,7 @@ import (
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/signin"
@@ -18,23 +16,9 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
 
-func sample(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/signin/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, topic string) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode, TopicARN: topic}, s, signin.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	e.Metrics = io.Discard
+	e, _ := enginetest.New(t, s, engine.Config{Mode: mode, TopicARN: topic}, signin.Rule)
 	return e
 }
 
@@ -42,21 +26,8 @@ func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, topic strin
 // and the AWS calls it made.
 func handle(t *testing.T, e *engine.Engine, raw []byte) (engine.Result, []string) {
 	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Handle(context.Background(), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls, err := srv.Calls()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Decisions) != 1 {
-		t.Fatalf("decisions = %+v", res.Decisions)
-	}
+	res, calls := enginetest.Recorded(t, e, raw)
+	enginetest.Only(t, res)
 	return *res, calls
 }
 
@@ -72,7 +43,7 @@ func TestAlertsArePublished(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			s := mototest.Session(t)
 			topic := mototest.NewTopic(t, s, "rampart-alerts")
-			res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), sample(t, c.file))
+			res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/"+c.file))
 			d := res.Decisions[0]
 			if d.Rule != "console-signin" || d.Verdict != rule.Violation || d.Resource != c.resource {
 				t.Fatalf("decision = %+v", d)
@@ -105,7 +76,7 @@ func TestAlertsArePublished(t *testing.T) {
 func TestFailedSignInIsRecordedNotAlerted(t *testing.T) {
 	s := mototest.Session(t)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), sample(t, "console-login-failure.json"))
+	res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/console-login-failure.json"))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Ignored || !strings.HasPrefix(d.Reason, signin.FailedPrefix) || len(d.Actions) != 0 {
 		t.Fatalf("decision = %+v", d)
@@ -126,7 +97,7 @@ func TestFailedSignInIsRecordedNotAlerted(t *testing.T) {
 func TestReportModeStillAlerts(t *testing.T) {
 	s := mototest.Session(t)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, _ := handle(t, newEngine(t, s, engine.Report, topic.ARN), sample(t, "console-login-root.json"))
+	res, _ := handle(t, newEngine(t, s, engine.Report, topic.ARN), enginetest.Sample(t, "events/signin/console-login-root.json"))
 	if d := res.Decisions[0]; d.Mode != "report" || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -138,7 +109,7 @@ func TestReportModeStillAlerts(t *testing.T) {
 // Without a topic the alert is in the decision log only, and says so.
 func TestNoTopicSkipsTheAlert(t *testing.T) {
 	s := mototest.Session(t)
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, ""), sample(t, "console-login-iam-no-mfa.json"))
+	res, calls := handle(t, newEngine(t, s, engine.Enforce, ""), enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
 	if a := res.Decisions[0].Actions[0]; a.Outcome != rule.Skipped || !strings.Contains(a.Error, "no topic") {
 		t.Fatalf("action = %+v", a)
 	}
@@ -149,21 +120,10 @@ func TestNoTopicSkipsTheAlert(t *testing.T) {
 
 // rampart plan decides the same from the event alone and makes no call.
 func TestOfflinePlanMakesNoCall(t *testing.T) {
-	srv := mototest.Shared(t)
 	mototest.Session(t) // reset
 	e := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce, "arn:aws:sns:us-east-1:123456789012:unused")
 	for _, file := range []string{"console-login-root.json", "console-login-iam-no-mfa.json", "console-login-failure.json", "console-login-iam-mfa.json", "console-login-federated-sso.json"} {
-		if err := srv.StartRecording(); err != nil {
-			t.Fatal(err)
-		}
-		res, err := e.Handle(context.Background(), sample(t, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		calls, err := srv.Calls()
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/signin/"+file))
 		if len(calls) != 0 {
 			t.Fatalf("%s: offline calls = %v", file, calls)
 		}
@@ -185,8 +145,8 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 func TestDuplicateDeliveryJudgesTheSame(t *testing.T) {
 	s := mototest.Session(t)
 	e := newEngine(t, s, engine.Enforce, "")
-	first, _ := handle(t, e, sample(t, "console-login-iam-no-mfa.json"))
-	second, calls := handle(t, e, sample(t, "console-login-iam-no-mfa.json"))
+	first, _ := handle(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
+	second, calls := handle(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
 	if first.Decisions[0].Verdict != second.Decisions[0].Verdict || first.Decisions[0].Reason != second.Decisions[0].Reason {
 		t.Fatalf("first %+v\nsecond %+v", first.Decisions[0], second.Decisions[0])
 	}
@@ -199,13 +159,9 @@ func TestDuplicateDeliveryJudgesTheSame(t *testing.T) {
 // whose sign-ins are expected and watched elsewhere.
 func TestExemptPrincipal(t *testing.T) {
 	s := mototest.Session(t)
-	e, err := engine.New(engine.Config{Mode: engine.Enforce, Exemptions: []engine.Exemption{{Rule: "console-signin",
-		Resource: "arn:aws:iam::123456789012:user/alice", Reason: "break-glass user", Owner: "secops@example.com", Expires: "2099-01-01"}}}, s, signin.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	res, _ := handle(t, e, sample(t, "console-login-iam-no-mfa.json"))
+	e, _ := enginetest.New(t, s, engine.Config{Mode: engine.Enforce, Exemptions: []engine.Exemption{{Rule: "console-signin",
+		Resource: "arn:aws:iam::123456789012:user/alice", Reason: "break-glass user", Owner: "secops@example.com", Expires: "2099-01-01"}}}, signin.Rule)
+	res, _ := handle(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "break-glass") || len(d.Actions) != 0 {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -216,7 +172,7 @@ func TestCompliantSignInsPublishNothing(t *testing.T) {
 	for file, want := range map[string]rule.Verdict{"console-login-iam-mfa.json": rule.Compliant, "console-login-federated-sso.json": rule.NotApplicable} {
 		s := mototest.Session(t)
 		topic := mototest.NewTopic(t, s, "rampart-alerts")
-		res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), sample(t, file))
+		res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/"+file))
 		if d := res.Decisions[0]; d.Verdict != want || len(d.Actions) != 0 {
 			t.Fatalf("%s: decision = %+v", file, d)
 		}

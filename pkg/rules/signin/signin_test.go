@@ -3,23 +3,14 @@ package signin
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
-
-func decodeFile(t *testing.T, path string) *trigger.APICall {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return decode(t, raw)
-}
 
 func decode(t *testing.T, raw []byte) *trigger.APICall {
 	t.Helper()
@@ -69,7 +60,7 @@ func TestSampleEvents(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			tg, f := evaluate(t, decodeFile(t, "../../../events/signin/"+c.file))
+			tg, f := evaluate(t, decode(t, enginetest.Sample(t, "events/signin/"+c.file)))
 			if tg.ID != c.target || tg.Type != c.typ {
 				t.Errorf("target = %s %s, want %s %s", tg.Type, tg.ID, c.typ, c.target)
 			}
