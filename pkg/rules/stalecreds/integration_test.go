@@ -3,8 +3,6 @@ package stalecreds_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"sort"
@@ -18,6 +16,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
@@ -25,15 +24,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
-
-func sweepEvent(t *testing.T) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/schedule/scheduled-event.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
 
 func iamc(s *awsclient.Session) *iam.Client { return awsclient.Client(s, iam.NewFromConfig) }
 
@@ -105,12 +95,7 @@ func statuses(t *testing.T, s *awsclient.Session) []string {
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, now time.Time) *engine.Engine {
 	t.Helper()
 	r := stalecreds.Rule.WithClock(func() time.Time { return now }).WithPolling(10*time.Millisecond, 5)
-	e, err := engine.New(engine.Config{Mode: mode}, s, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	e.Metrics = io.Discard
+	e, _ := enginetest.New(t, s, engine.Config{Mode: mode}, r)
 	return e
 }
 
@@ -118,18 +103,7 @@ func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, now time.Ti
 // calls made, counted by name.
 func sweep(t *testing.T, e *engine.Engine) (map[string]report.Decision, map[string]int, engine.Result) {
 	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Handle(context.Background(), sweepEvent(t))
-	calls, cerr := srv.Calls()
-	if cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatalf("sweep: %v (%+v)", err, res)
-	}
+	res, calls := enginetest.Recorded(t, e, enginetest.ScheduledEvent(t, "stale-credentials"))
 	by := map[string]report.Decision{}
 	for _, d := range res.Decisions {
 		if d.Rule != "stale-credentials" {
@@ -266,11 +240,7 @@ func TestMaxAgeDaysParameter(t *testing.T) {
 	later := time.Now().Add(30 * 24 * time.Hour)
 	for days, want := range map[string]rule.Verdict{"20": rule.Violation, "45": rule.Compliant} {
 		r := stalecreds.Rule.WithClock(func() time.Time { return later }).WithPolling(10*time.Millisecond, 5)
-		e, err := engine.New(engine.Config{Mode: engine.Report, Params: map[string]map[string]string{"stale-credentials": {stalecreds.ParamMaxAge: days}}}, s, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+		e, _ := enginetest.New(t, s, engine.Config{Mode: engine.Report, Params: map[string]map[string]string{"stale-credentials": {stalecreds.ParamMaxAge: days}}}, r)
 		by, _, _ := sweep(t, e)
 		if got := by["bob"].Verdict; got != want {
 			t.Fatalf("maxAgeDays=%s: bob = %s (%s)", days, got, by["bob"].Reason)
@@ -300,12 +270,8 @@ func TestApplyOnDeletedKey(t *testing.T) {
 // The sweep needs AWS: offline it fails clearly rather than planning from
 // nothing.
 func TestOfflineSweepFails(t *testing.T) {
-	e, err := engine.New(engine.Config{}, awsclient.NewOffline("us-east-1"), stalecreds.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if _, err := e.Handle(context.Background(), sweepEvent(t)); err == nil || !strings.Contains(err.Error(), "cannot run offline") {
+	e, _ := enginetest.New(t, awsclient.NewOffline("us-east-1"), engine.Config{}, stalecreds.Rule)
+	if _, err := e.Handle(context.Background(), enginetest.ScheduledEvent(t, "stale-credentials")); err == nil || !strings.Contains(err.Error(), "cannot run offline") {
 		t.Fatalf("err = %v", err)
 	}
 }
