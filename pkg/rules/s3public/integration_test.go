@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -16,9 +14,11 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/s3public"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
@@ -35,66 +35,15 @@ const publicPolicy = `{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","
 
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, rules ...rule.Rule) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode}, s, rules...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	e, _ := enginetest.New(t, s, engine.Config{Mode: mode}, rules...)
 	return e
-}
-
-func sample(t *testing.T, path string, replace ...string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []byte(strings.NewReplacer(replace...).Replace(string(raw)))
-}
-
-// scheduled is the sample periodic Config invocation, addressed to ruleName
-// with no rule parameters.
-func scheduled(t *testing.T, ruleName string) []byte {
-	t.Helper()
-	var inv map[string]any
-	if err := json.Unmarshal(sample(t, "config/scheduled-notification.json"), &inv); err != nil {
-		t.Fatal(err)
-	}
-	// moto accepts PutEvaluations only in test mode.
-	inv["configRuleName"], inv["ruleParameters"], inv["resultToken"] = ruleName, "{}", "TESTMODE"
-	raw, err := json.Marshal(inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-func handle(t *testing.T, e *engine.Engine, raw []byte) (*engine.Result, []string) {
-	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Handle(ctx, raw)
-	calls, cerr := srv.Calls()
-	if cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	return res, calls
-}
-
-func s3c(s *awsclient.Session) *s3.Client {
-	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
 }
 
 // seedBucket makes the bucket with a public policy (and a partner grant), a
 // public-read ACL and the given block configuration (nil: none).
 func seedBucket(t *testing.T, s *awsclient.Session, block *s3types.PublicAccessBlockConfiguration, tags ...s3types.Tag) {
 	t.Helper()
-	c := s3c(s)
+	c := s3bucket.Client(s)
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +68,7 @@ func seedBucket(t *testing.T, s *awsclient.Session, block *s3types.PublicAccessB
 // blockOf reads the bucket's block as "none" or "a,b,c,d" booleans.
 func blockOf(t *testing.T, s *awsclient.Session, name string) string {
 	t.Helper()
-	out, err := s3c(s).GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(name)})
+	out, err := s3bucket.Client(s).GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(name)})
 	if awsclient.HasCode(err, "NoSuchPublicAccessBlockConfiguration") {
 		return "none"
 	}
@@ -142,11 +91,11 @@ const allOn = "on,on,on,on"
 // policyAndACL is the bucket's policy and grants, which the rule must never change.
 func policyAndACL(t *testing.T, s *awsclient.Session) string {
 	t.Helper()
-	pol, err := s3c(s).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	pol, err := s3bucket.Client(s).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	acl, err := s3c(s).GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+	acl, err := s3bucket.Client(s).GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,44 +103,14 @@ func policyAndACL(t *testing.T, s *awsclient.Session) string {
 	return aws.ToString(pol.Policy) + string(grants)
 }
 
-func outcomes(as []rule.Action) []string {
-	var out []string
-	for _, a := range as {
-		out = append(out, string(a.Outcome)+" "+a.API)
-	}
-	return out
-}
-
-func roundTrip(t *testing.T, res *engine.Result) []byte {
-	t.Helper()
-	raw, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-func undo(t *testing.T, e *engine.Engine, raw []byte) []string {
-	t.Helper()
-	var back engine.Result
-	if err := json.Unmarshal(raw, &back); err != nil {
-		t.Fatal(err)
-	}
-	done, err := e.Undo(ctx, back.Decisions)
-	if err != nil {
-		t.Fatalf("undo: %v (%+v)", err, done)
-	}
-	return outcomes(done)
-}
-
 func TestPublicPolicyEventTurnsTheBlockOnAndReportsWhatWasPublic(t *testing.T) {
 	s := mototest.Session(t)
 	seedBucket(t, s, nil)
 	before := policyAndACL(t, s)
 	e := newEngine(t, s, engine.Enforce, s3public.BucketAccess)
-	res, calls := handle(t, e, sample(t, "cloudtrail/s3-put-bucket-policy-public.json"))
+	res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-policy-public.json"))
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || d.Resource != bucket || !slices.Equal(outcomes(d.Actions), []string{"applied s3:PutBucketPublicAccessBlock"}) {
+	if d.Verdict != rule.Violation || d.Resource != bucket || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied s3:PutBucketPublicAccessBlock"}) {
 		t.Fatalf("decision = %+v", d)
 	}
 	for _, want := range []string{"no Block Public Access configuration", "statement PublicRead allows s3:GetObject to everyone", "ACL grants READ to AllUsers"} {
@@ -212,14 +131,14 @@ func TestPublicPolicyEventTurnsTheBlockOnAndReportsWhatWasPublic(t *testing.T) {
 	if got := policyAndACL(t, s); got != before {
 		t.Fatalf("policy or ACL changed:\n%s\n%s", before, got)
 	}
-	applied := roundTrip(t, res)
+	applied := enginetest.RoundTrip(t, res)
 	// The same event again: the block neutralises the policy, one call.
-	res, calls = handle(t, e, sample(t, "cloudtrail/s3-put-bucket-policy-public.json"))
+	res, calls = enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-policy-public.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 || !strings.Contains(d.Reason, "neutralise") || len(calls) != 1 {
 		t.Fatalf("duplicate = %+v, calls %v", d, calls)
 	}
 	// Undo: the bucket had no block configuration, so it is deleted.
-	if got := undo(t, e, applied); !slices.Equal(got, []string{"applied s3:PutBucketPublicAccessBlock"}) {
+	if got := enginetest.Undo(t, e, applied); !slices.Equal(got, []string{"applied s3:PutBucketPublicAccessBlock"}) {
 		t.Fatalf("undo = %v", got)
 	}
 	if got := blockOf(t, s, bucket); got != "none" {
@@ -232,7 +151,7 @@ func TestWeakenedBlockIsRestoredAndUndoPutsThePreviousBack(t *testing.T) {
 	seedBucket(t, s, &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(false), IgnorePublicAcls: aws.Bool(true),
 		BlockPublicPolicy: aws.Bool(false), RestrictPublicBuckets: aws.Bool(true)})
 	e := newEngine(t, s, engine.Enforce, s3public.BucketAccess)
-	res, _ := handle(t, e, sample(t, "cloudtrail/s3-put-bucket-public-access-block.json"))
+	res, _ := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-public-access-block.json"))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Violation || !strings.Contains(d.Reason, "settings off: BlockPublicAcls, BlockPublicPolicy") {
 		t.Fatalf("decision = %+v", d)
@@ -240,7 +159,7 @@ func TestWeakenedBlockIsRestoredAndUndoPutsThePreviousBack(t *testing.T) {
 	if got := blockOf(t, s, bucket); got != allOn {
 		t.Fatalf("block = %s", got)
 	}
-	if got := undo(t, e, roundTrip(t, res)); !slices.Equal(got, []string{"applied s3:PutBucketPublicAccessBlock"}) {
+	if got := enginetest.Undo(t, e, enginetest.RoundTrip(t, res)); !slices.Equal(got, []string{"applied s3:PutBucketPublicAccessBlock"}) {
 		t.Fatalf("undo = %v", got)
 	}
 	if got := blockOf(t, s, bucket); got != "off,on,off,on" {
@@ -254,11 +173,11 @@ func TestDeletedBlockAndLegacyACLEvents(t *testing.T) {
 	e := newEngine(t, s, engine.Enforce, s3public.BucketAccess)
 	for _, file := range []string{"cloudtrail/s3-delete-bucket-public-access-block.json", "cloudtrail/s3-put-bucket-acl-public-legacy.json",
 		"cloudtrail/s3-put-bucket-acl-canned-public-read.json"} {
-		if _, err := s3c(s).DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(bucket)}); err != nil {
+		if _, err := s3bucket.Client(s).DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(bucket)}); err != nil {
 			t.Fatal(err)
 		}
-		res, _ := handle(t, e, sample(t, file))
-		if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(outcomes(d.Actions), []string{"applied s3:PutBucketPublicAccessBlock"}) {
+		res, _ := enginetest.Recorded(t, e, enginetest.Sample(t, "events/"+file))
+		if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied s3:PutBucketPublicAccessBlock"}) {
 			t.Fatalf("%s: %+v", file, d)
 		}
 		if got := blockOf(t, s, bucket); got != allOn {
@@ -270,18 +189,18 @@ func TestDeletedBlockAndLegacyACLEvents(t *testing.T) {
 func TestExemptBucketAndReportMode(t *testing.T) {
 	s := mototest.Session(t)
 	seedBucket(t, s, nil, s3types.Tag{Key: aws.String("rampart:exempt"), Value: aws.String("public website; owner=web-team")})
-	res, _ := handle(t, newEngine(t, s, engine.Enforce, s3public.BucketAccess), sample(t, "cloudtrail/s3-put-bucket-policy-public.json"))
+	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, s3public.BucketAccess), enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-policy-public.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || len(d.Actions) != 0 || !strings.Contains(d.Reason, "public website") {
 		t.Fatalf("exempt = %+v", d)
 	}
 	if got := blockOf(t, s, bucket); got != "none" {
 		t.Fatalf("exempt bucket changed: %s", got)
 	}
-	if _, err := s3c(s).DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := s3bucket.Client(s).DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	res, calls := handle(t, newEngine(t, s, engine.Report, s3public.BucketAccess), sample(t, "cloudtrail/s3-put-bucket-policy-public.json"))
-	if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(outcomes(d.Actions), []string{"planned s3:PutBucketPublicAccessBlock"}) {
+	res, calls := enginetest.Recorded(t, newEngine(t, s, engine.Report, s3public.BucketAccess), enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-policy-public.json"))
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"planned s3:PutBucketPublicAccessBlock"}) {
 		t.Fatalf("report = %+v", d)
 	}
 	for _, c := range calls {
@@ -299,31 +218,31 @@ func TestConfigChangeAndPeriodicSweep(t *testing.T) {
 	seedBucket(t, s, nil)
 	ok := "archive-123456789012"
 	away := "eu-archive-123456789012"
-	if _, err := s3c(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(ok)}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(ok)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s3c(s).PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String(ok),
+	if _, err := s3bucket.Client(s).PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String(ok),
 		PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true),
 			BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s3c(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(away),
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(away),
 		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraintEuWest1}}); err != nil {
 		t.Fatal(err)
 	}
 	e := newEngine(t, s, engine.Enforce, s3public.BucketAccess)
-	res, calls := handle(t, e, sample(t, "config/s3-bucket-public-change-notification.json"))
-	if d := res.Decisions[0]; d.Verdict != rule.Violation || d.Resource != bucket || !slices.Equal(outcomes(d.Actions), []string{"applied s3:PutBucketPublicAccessBlock"}) {
+	res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/config/s3-bucket-public-change-notification.json"))
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || d.Resource != bucket || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied s3:PutBucketPublicAccessBlock"}) {
 		t.Fatalf("config = %+v", d)
 	}
 	if calls[len(calls)-1] != "StarlingDoveService.PutEvaluations" {
 		t.Fatalf("calls = %v", calls)
 	}
 	// The periodic evaluation sweeps this region's buckets only.
-	if _, err := s3c(s).DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := s3bucket.Client(s).DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	res, calls = handle(t, e, scheduled(t, "rampart-s3-bucket-public-access"))
+	res, calls = enginetest.Recorded(t, e, enginetest.ConfigInvocation(t, "scheduled-notification.json", "rampart-s3-bucket-public-access", "{}", nil))
 	got := map[string]rule.Verdict{}
 	for _, d := range res.Decisions {
 		got[d.Resource] = d.Verdict
@@ -343,7 +262,7 @@ func TestConfigChangeAndPeriodicSweep(t *testing.T) {
 
 func TestGoneBucketAndApplyErrors(t *testing.T) {
 	s := mototest.Session(t)
-	res, _ := handle(t, newEngine(t, s, engine.Enforce, s3public.BucketAccess), sample(t, "cloudtrail/s3-put-bucket-policy-public.json"))
+	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, s3public.BucketAccess), enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-policy-public.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "no longer exists") {
 		t.Fatalf("gone = %+v", d)
 	}
@@ -381,10 +300,10 @@ func TestAccountBlockRestoredAndUndone(t *testing.T) {
 	s := mototest.Session(t)
 	putAccountBlock(t, s, s3public.Block{BlockPublicAcls: true, IgnorePublicAcls: true})
 	e := newEngine(t, s, engine.Enforce, s3public.AccountBlock)
-	res, calls := handle(t, e, sample(t, "cloudtrail/s3-put-account-public-access-block.json"))
+	res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-account-public-access-block.json"))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Violation || d.Resource != account || !strings.Contains(d.Reason, "settings off: BlockPublicPolicy, RestrictPublicBuckets") ||
-		!slices.Equal(outcomes(d.Actions), []string{"applied s3:PutAccountPublicAccessBlock"}) {
+		!slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied s3:PutAccountPublicAccessBlock"}) {
 		t.Fatalf("decision = %+v", d)
 	}
 	if want := []string{"GET /v20180820/configuration/publicAccessBlock", "PUT /v20180820/configuration/publicAccessBlock"}; !slices.Equal(calls, want) {
@@ -393,12 +312,12 @@ func TestAccountBlockRestoredAndUndone(t *testing.T) {
 	if got := accountBlock(t, s); got != allOn {
 		t.Fatalf("block = %s", got)
 	}
-	applied := roundTrip(t, res)
-	res, _ = handle(t, e, sample(t, "cloudtrail/s3-put-account-public-access-block.json"))
+	applied := enginetest.RoundTrip(t, res)
+	res, _ = enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-account-public-access-block.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.Compliant {
 		t.Fatalf("duplicate = %+v", d)
 	}
-	if got := undo(t, e, applied); !slices.Equal(got, []string{"applied s3:PutAccountPublicAccessBlock"}) {
+	if got := enginetest.Undo(t, e, applied); !slices.Equal(got, []string{"applied s3:PutAccountPublicAccessBlock"}) {
 		t.Fatalf("undo = %v", got)
 	}
 	if got := accountBlock(t, s); !strings.Contains(got, "settings off: BlockPublicPolicy, RestrictPublicBuckets") {
@@ -409,12 +328,12 @@ func TestAccountBlockRestoredAndUndone(t *testing.T) {
 func TestAccountBlockDeletedThenSwept(t *testing.T) {
 	s := mototest.Session(t)
 	e := newEngine(t, s, engine.Enforce, s3public.AccountBlock)
-	res, _ := handle(t, e, sample(t, "cloudtrail/s3-delete-account-public-access-block.json"))
+	res, _ := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-delete-account-public-access-block.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.Violation || !strings.Contains(d.Reason, "no Block Public Access configuration") ||
-		!slices.Equal(outcomes(d.Actions), []string{"applied s3:PutAccountPublicAccessBlock"}) {
+		!slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied s3:PutAccountPublicAccessBlock"}) {
 		t.Fatalf("decision = %+v", d)
 	}
-	if got := undo(t, e, roundTrip(t, res)); !slices.Equal(got, []string{"applied s3:PutAccountPublicAccessBlock"}) {
+	if got := enginetest.Undo(t, e, enginetest.RoundTrip(t, res)); !slices.Equal(got, []string{"applied s3:PutAccountPublicAccessBlock"}) {
 		t.Fatalf("undo = %v", got)
 	}
 	if got := accountBlock(t, s); !strings.Contains(got, "no Block Public Access configuration") {
@@ -422,9 +341,9 @@ func TestAccountBlockDeletedThenSwept(t *testing.T) {
 	}
 	// The Config rule's periodic evaluation finds the account by
 	// GetCallerIdentity; report mode plans and changes nothing.
-	res, calls := handle(t, newEngine(t, s, engine.Report, s3public.AccountBlock),
-		scheduled(t, "rampart-s3-account-public-access-block"))
-	if d := res.Decisions[0]; d.Resource != account || d.Verdict != rule.Violation || !slices.Equal(outcomes(d.Actions), []string{"planned s3:PutAccountPublicAccessBlock"}) {
+	res, calls := enginetest.Recorded(t, newEngine(t, s, engine.Report, s3public.AccountBlock),
+		enginetest.ConfigInvocation(t, "scheduled-notification.json", "rampart-s3-account-public-access-block", "{}", nil))
+	if d := res.Decisions[0]; d.Resource != account || d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"planned s3:PutAccountPublicAccessBlock"}) {
 		t.Fatalf("sweep = %+v", d)
 	}
 	if want := []string{"GetCallerIdentity", "GET /v20180820/configuration/publicAccessBlock", "StarlingDoveService.PutEvaluations"}; !slices.Equal(calls, want) {
@@ -434,7 +353,7 @@ func TestAccountBlockDeletedThenSwept(t *testing.T) {
 		t.Fatalf("report mode changed the block: %s", got)
 	}
 	// And the Config change notification names the account as resource.
-	res, _ = handle(t, e, sample(t, "config/s3-account-public-access-block-change-notification.json"))
+	res, _ = enginetest.Recorded(t, e, enginetest.Sample(t, "events/config/s3-account-public-access-block-change-notification.json"))
 	if d := res.Decisions[0]; d.Resource != account || d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("config change = %+v", d)
 	}
@@ -444,24 +363,16 @@ func TestAccountBlockDeletedThenSwept(t *testing.T) {
 }
 
 func TestOfflinePlanMakesNoCall(t *testing.T) {
-	srv := mototest.Shared(t)
 	mototest.Session(t)
 	e := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce, s3public.BucketAccess, s3public.AccountBlock)
 	for _, file := range []string{"s3-put-bucket-policy-public.json", "s3-put-bucket-acl-public-legacy.json", "s3-put-bucket-acl-canned-public-read.json",
 		"s3-put-bucket-public-access-block.json", "s3-delete-bucket-public-access-block.json",
 		"s3-put-account-public-access-block.json", "s3-delete-account-public-access-block.json"} {
-		if err := srv.StartRecording(); err != nil {
-			t.Fatal(err)
-		}
-		res, err := e.Handle(ctx, sample(t, "cloudtrail/"+file))
-		calls, cerr := srv.Calls()
-		if err != nil || cerr != nil {
-			t.Fatal(err, cerr)
-		}
+		res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/"+file))
 		if len(calls) != 0 {
 			t.Fatalf("%s: offline calls = %v", file, calls)
 		}
-		if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Contains([]string{"planned s3:PutBucketPublicAccessBlock", "planned s3:PutAccountPublicAccessBlock"}, outcomes(d.Actions)[0]) {
+		if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Contains([]string{"planned s3:PutBucketPublicAccessBlock", "planned s3:PutAccountPublicAccessBlock"}, enginetest.Outcomes(d.Actions)[0]) {
 			t.Fatalf("%s: %+v", file, d)
 		}
 	}

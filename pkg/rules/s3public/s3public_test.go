@@ -4,28 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
-
-func decodeFile(t testing.TB, name string) *trigger.APICall {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/cloudtrail/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := trigger.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Call
-}
 
 const sampleBucket = "payments-exports-123456789012"
 
@@ -42,7 +29,7 @@ func TestBucketTargetsOnSampleEvents(t *testing.T) {
 		{"s3-put-bucket-acl-canned-public-read.json", nil, []string{"canned ACL public-read grants READ to AllUsers"}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := BucketAccess.Targets(decodeFile(t, c.file), nil)
+			ts, err := BucketAccess.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,13 +46,13 @@ func TestBucketTargetsOnSampleEvents(t *testing.T) {
 		})
 	}
 	// The account-level events are not the bucket rule's.
-	if ts, err := BucketAccess.Targets(decodeFile(t, "s3-put-account-public-access-block.json"), nil); err != nil || ts != nil {
+	if ts, err := BucketAccess.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-account-public-access-block.json"), nil); err != nil || ts != nil {
 		t.Fatalf("account event: %v %v", ts, err)
 	}
 }
 
 func TestAccountTargetsOnSampleEvents(t *testing.T) {
-	ts, err := AccountBlock.Targets(decodeFile(t, "s3-put-account-public-access-block.json"), nil)
+	ts, err := AccountBlock.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-account-public-access-block.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +60,11 @@ func TestAccountTargetsOnSampleEvents(t *testing.T) {
 	if ts[0].ID != "123456789012" || ts[0].Type != AccountResourceType || *ev.Block != (Block{BlockPublicAcls: true, IgnorePublicAcls: true}) {
 		t.Fatalf("put: %+v %+v", ts, ev)
 	}
-	ts, err = AccountBlock.Targets(decodeFile(t, "s3-delete-account-public-access-block.json"), nil)
+	ts, err = AccountBlock.Targets(enginetest.Call(t, "events/cloudtrail/s3-delete-account-public-access-block.json"), nil)
 	if err != nil || ts[0].ID != "123456789012" || ts[0].Evidence.(accountEvent).Block != nil {
 		t.Fatalf("delete: %+v %v", ts, err)
 	}
-	if ts, err := AccountBlock.Targets(decodeFile(t, "s3-put-bucket-policy-public.json"), nil); err != nil || ts != nil {
+	if ts, err := AccountBlock.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-policy-public.json"), nil); err != nil || ts != nil {
 		t.Fatalf("bucket event: %v %v", ts, err)
 	}
 }
@@ -207,7 +194,7 @@ func TestOfflineDecisions(t *testing.T) {
 		{AccountBlock, "s3-delete-account-public-access-block.json", rule.Violation, []string{"s3:PutAccountPublicAccessBlock all-on undo delete"}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := c.r.Targets(decodeFile(t, c.file), nil)
+			ts, err := c.r.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -254,7 +241,7 @@ func TestApplyRefusesBadActions(t *testing.T) {
 func FuzzTargets(f *testing.F) {
 	for _, name := range []string{"s3-put-bucket-public-access-block.json", "s3-put-bucket-policy-public.json",
 		"s3-put-bucket-acl-public-legacy.json", "s3-put-bucket-acl-canned-public-read.json", "s3-put-account-public-access-block.json"} {
-		c := decodeFile(f, name)
+		c := enginetest.Call(f, "events/cloudtrail/"+name)
 		f.Add(c.EventName, []byte(c.Request))
 	}
 	f.Fuzz(func(t *testing.T, event string, req []byte) {
