@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -17,9 +15,11 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/trailbucket"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
@@ -29,50 +29,16 @@ var ctx = context.Background()
 // bucket is the trail bucket the sample events name.
 const bucket = "aws-cloudtrail-logs-123456789012-3f9c1a2b"
 
-func s3c(s *awsclient.Session) *s3.Client {
-	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
-}
-
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, topic string) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode, TopicARN: topic}, s, trailbucket.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	e, _ := enginetest.New(t, s, engine.Config{Mode: mode, TopicARN: topic}, trailbucket.Rule)
 	return e
-}
-
-func sample(t *testing.T, path string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-func handle(t *testing.T, e *engine.Engine, raw []byte) (*engine.Result, []string) {
-	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Handle(ctx, raw)
-	calls, cerr := srv.Calls()
-	if cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	return res, calls
 }
 
 // seed makes the bucket and a trail delivering to it (keyPrefix may be "").
 func seed(t *testing.T, s *awsclient.Session, name, keyPrefix string) {
 	t.Helper()
-	if _, err := s3c(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
 	in := &cloudtrail.CreateTrailInput{Name: aws.String("org-audit"), S3BucketName: aws.String(name), IsMultiRegionTrail: aws.Bool(true)}
@@ -95,7 +61,7 @@ var archive = s3types.LifecycleRule{ID: aws.String("archive-after-90"), Status: 
 
 func putLifecycle(t *testing.T, s *awsclient.Session, name string, rules ...s3types.LifecycleRule) {
 	t.Helper()
-	if _, err := s3c(s).PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String(name),
+	if _, err := s3bucket.Client(s).PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String(name),
 		LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: rules}}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +70,7 @@ func putLifecycle(t *testing.T, s *awsclient.Session, name string, rules ...s3ty
 // lifecycle lists the bucket's rule IDs ("none" without a configuration).
 func lifecycle(t *testing.T, s *awsclient.Session, name string) []string {
 	t.Helper()
-	out, err := s3c(s).GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(name)})
+	out, err := s3bucket.Client(s).GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(name)})
 	if awsclient.HasCode(err, "NoSuchLifecycleConfiguration") {
 		return []string{"none"}
 	}
@@ -118,40 +84,15 @@ func lifecycle(t *testing.T, s *awsclient.Session, name string) []string {
 	return ids
 }
 
-func outcomes(as []rule.Action) []string {
-	var out []string
-	for _, a := range as {
-		out = append(out, string(a.Outcome)+" "+a.API)
-	}
-	return out
-}
-
-func undo(t *testing.T, e *engine.Engine, res *engine.Result) []string {
-	t.Helper()
-	raw, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back engine.Result
-	if err := json.Unmarshal(raw, &back); err != nil {
-		t.Fatal(err)
-	}
-	done, err := e.Undo(ctx, back.Decisions)
-	if err != nil {
-		t.Fatalf("undo: %v", err)
-	}
-	return outcomes(done)
-}
-
 func TestShortExpiryRuleRemovedOthersKeptUndoRestores(t *testing.T) {
 	s := mototest.Session(t)
 	seed(t, s, bucket, "")
 	tmp := expire("expire-tmp", "tmp/", 1) // not under the log prefix: legitimate
 	putLifecycle(t, s, bucket, archive, expire("expire-cloudtrail", "AWSLogs/123456789012/CloudTrail/", 3), tmp)
 	e := newEngine(t, s, engine.Enforce, "")
-	res, calls := handle(t, e, sample(t, "cloudtrail/s3-put-bucket-lifecycle-list.json"))
+	res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-lifecycle-list.json"))
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || d.Resource != bucket || !slices.Equal(outcomes(d.Actions), []string{"applied s3:PutLifecycleConfiguration"}) {
+	if d.Verdict != rule.Violation || d.Resource != bucket || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied s3:PutLifecycleConfiguration"}) {
 		t.Fatalf("decision = %+v", d)
 	}
 	if !strings.Contains(d.Reason, "lifecycle rule expire-cloudtrail expires trail logs after 3 days (retention 365 days)") {
@@ -166,11 +107,11 @@ func TestShortExpiryRuleRemovedOthersKeptUndoRestores(t *testing.T) {
 		t.Fatalf("lifecycle = %v", got)
 	}
 	// The same event again: nothing left to remove.
-	again, calls := handle(t, e, sample(t, "cloudtrail/s3-put-bucket-lifecycle-list.json"))
+	again, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-lifecycle-list.json"))
 	if d := again.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 || len(calls) != 2 {
 		t.Fatalf("duplicate = %+v, calls %v", d, calls)
 	}
-	if got := undo(t, e, res); !slices.Equal(got, []string{"applied s3:PutLifecycleConfiguration"}) {
+	if got := enginetest.Undo(t, e, enginetest.RoundTrip(t, res)); !slices.Equal(got, []string{"applied s3:PutLifecycleConfiguration"}) {
 		t.Fatalf("undo = %v", got)
 	}
 	if got := lifecycle(t, s, bucket); !slices.Equal(got, []string{"archive-after-90", "expire-cloudtrail", "expire-tmp"}) {
@@ -183,14 +124,14 @@ func TestStratusRuleAloneIsDeletedAndUndone(t *testing.T) {
 	seed(t, s, bucket, "")
 	putLifecycle(t, s, bucket, expire("nuke-cloudtrail-logs-after-1-day", "*", 1))
 	e := newEngine(t, s, engine.Enforce, "")
-	res, _ := handle(t, e, sample(t, "cloudtrail/s3-put-bucket-lifecycle-stratus.json"))
+	res, _ := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-lifecycle-stratus.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.Violation || !strings.Contains(d.Reason, "wildcard-looking prefix") || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
 	}
 	if got := lifecycle(t, s, bucket); !slices.Equal(got, []string{"none"}) {
 		t.Fatalf("the only rule removed, so no configuration is left: %v", got)
 	}
-	if got := undo(t, e, res); !slices.Equal(got, []string{"applied s3:PutLifecycleConfiguration"}) {
+	if got := enginetest.Undo(t, e, enginetest.RoundTrip(t, res)); !slices.Equal(got, []string{"applied s3:PutLifecycleConfiguration"}) {
 		t.Fatalf("undo = %v", got)
 	}
 	if got := lifecycle(t, s, bucket); !slices.Equal(got, []string{"nuke-cloudtrail-logs-after-1-day"}) {
@@ -203,13 +144,13 @@ func TestKeyPrefixDecidesWhatAreLogs(t *testing.T) {
 	seed(t, s, bucket, "audit")
 	// Expiring AWSLogs/ does not touch logs written under audit/AWSLogs/.
 	putLifecycle(t, s, bucket, expire("expire-cloudtrail", "AWSLogs/", 3))
-	res, _ := handle(t, newEngine(t, s, engine.Enforce, ""), sample(t, "cloudtrail/s3-put-bucket-lifecycle-list.json"))
+	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, ""), enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-lifecycle-list.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.Compliant {
 		t.Fatalf("decision = %+v", d)
 	}
 	putLifecycle(t, s, bucket, expire("expire-audit", "audit/", 30))
-	res, _ = handle(t, newEngine(t, s, engine.Report, ""), sample(t, "cloudtrail/s3-put-bucket-lifecycle-list.json"))
-	if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(outcomes(d.Actions), []string{"planned s3:PutLifecycleConfiguration"}) {
+	res, _ = enginetest.Recorded(t, newEngine(t, s, engine.Report, ""), enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-lifecycle-list.json"))
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"planned s3:PutLifecycleConfiguration"}) {
 		t.Fatalf("report = %+v", d)
 	}
 	if got := lifecycle(t, s, bucket); !slices.Equal(got, []string{"expire-audit"}) {
@@ -220,11 +161,11 @@ func TestKeyPrefixDecidesWhatAreLogs(t *testing.T) {
 func TestNotATrailBucket(t *testing.T) {
 	s := mototest.Session(t)
 	seed(t, s, "other-trail-bucket", "")
-	if _, err := s3c(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
 	putLifecycle(t, s, bucket, expire("expire-logs-weekly", "", 7))
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, ""), sample(t, "cloudtrail/s3-put-bucket-lifecycle-short-expiry.json"))
+	res, calls := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, ""), enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-lifecycle-short-expiry.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || len(calls) != 1 {
 		t.Fatalf("decision = %+v, calls %v", d, calls)
 	}
@@ -243,18 +184,18 @@ func TestPolicyDenyingCloudTrailAlerts(t *testing.T) {
 			} `json:"requestParameters"`
 		} `json:"detail"`
 	}
-	raw := sample(t, "cloudtrail/s3-put-bucket-policy-deny-cloudtrail.json")
+	raw := enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-policy-deny-cloudtrail.json")
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
 	policy := string(ev.Detail.RequestParameters.BucketPolicy)
-	if _, err := s3c(s).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
+	if _, err := s3bucket.Client(s).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
 		t.Fatal(err)
 	}
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), raw)
+	res, calls := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, topic.ARN), raw)
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || !slices.Equal(outcomes(d.Actions), []string{"applied sns:Publish"}) ||
+	if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied sns:Publish"}) ||
 		!strings.Contains(d.Reason, "statement DenyCloudTrailWrite denies cloudtrail.amazonaws.com s3:PutObject") {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -267,7 +208,7 @@ func TestPolicyDenyingCloudTrailAlerts(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0].Message, "DenyCloudTrailWrite") {
 		t.Fatalf("notifications = %+v", got)
 	}
-	pol, err := s3c(s).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	pol, err := s3bucket.Client(s).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
 	if err != nil || !strings.Contains(aws.ToString(pol.Policy), "DenyCloudTrailWrite") {
 		t.Fatalf("policy changed: %v %v", pol, err)
 	}
@@ -277,18 +218,18 @@ func TestPeriodicSweepJudgesTrailBucketsOnly(t *testing.T) {
 	s := mototest.Session(t)
 	seed(t, s, bucket, "")
 	putLifecycle(t, s, bucket, archive, expire("expire-all", "", 30))
-	if _, err := s3c(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("scratch-123456789012")}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("scratch-123456789012")}); err != nil {
 		t.Fatal(err)
 	}
 	putLifecycle(t, s, "scratch-123456789012", expire("expire-all", "", 1))
 	var inv map[string]any
-	if err := json.Unmarshal(sample(t, "config/scheduled-notification.json"), &inv); err != nil {
+	if err := json.Unmarshal(enginetest.Sample(t, "events/config/scheduled-notification.json"), &inv); err != nil {
 		t.Fatal(err)
 	}
 	// moto accepts PutEvaluations in test mode only.
 	inv["configRuleName"], inv["ruleParameters"], inv["resultToken"] = "rampart-trail-bucket-tampering", `{"retentionDays":"90"}`, "TESTMODE"
 	raw, _ := json.Marshal(inv)
-	res, _ := handle(t, newEngine(t, s, engine.Enforce, ""), raw)
+	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, ""), raw)
 	if len(res.Decisions) != 1 {
 		t.Fatalf("decisions = %+v", res.Decisions)
 	}
@@ -304,7 +245,6 @@ func TestPeriodicSweepJudgesTrailBucketsOnly(t *testing.T) {
 }
 
 func TestOfflinePlanMakesNoCall(t *testing.T) {
-	srv := mototest.Shared(t)
 	mototest.Session(t)
 	e := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce, "")
 	for file, want := range map[string]string{
@@ -312,18 +252,11 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 		"s3-put-bucket-lifecycle-stratus.json":      "planned s3:PutLifecycleConfiguration",
 		"s3-put-bucket-policy-deny-cloudtrail.json": "planned sns:Publish",
 	} {
-		if err := srv.StartRecording(); err != nil {
-			t.Fatal(err)
-		}
-		res, err := e.Handle(ctx, sample(t, "cloudtrail/"+file))
-		calls, cerr := srv.Calls()
-		if err != nil || cerr != nil {
-			t.Fatal(err, cerr)
-		}
+		res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/"+file))
 		if len(calls) != 0 {
 			t.Fatalf("%s: offline calls = %v", file, calls)
 		}
-		if got := outcomes(res.Decisions[0].Actions); !slices.Equal(got, []string{want}) {
+		if got := enginetest.Outcomes(res.Decisions[0].Actions); !slices.Equal(got, []string{want}) {
 			t.Fatalf("%s: %v", file, got)
 		}
 	}

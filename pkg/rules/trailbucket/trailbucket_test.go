@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,25 +13,13 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/iampolicy"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
 const sampleBucket = "aws-cloudtrail-logs-123456789012-3f9c1a2b"
-
-func decodeFile(t testing.TB, name string) *trigger.APICall {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/cloudtrail/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := trigger.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Call
-}
 
 func ids(rules []s3types.LifecycleRule) []string {
 	var out []string
@@ -54,7 +41,7 @@ func TestTargetsOnSampleEvents(t *testing.T) {
 		{"s3-put-bucket-policy-deny-cloudtrail.json", aspectPolicy, nil},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := Rule.Targets(decodeFile(t, c.file), nil)
+			ts, err := Rule.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +55,7 @@ func TestTargetsOnSampleEvents(t *testing.T) {
 		})
 	}
 	// The short-expiry sample's Filter is "", the empty filter.
-	ts, _ := Rule.Targets(decodeFile(t, "s3-put-bucket-lifecycle-short-expiry.json"), nil)
+	ts, _ := Rule.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-lifecycle-short-expiry.json"), nil)
 	if r := ts[0].Evidence.(evidence).Rules[0]; r.Filter == nil || r.Filter.Prefix != nil || aws.ToInt32(r.Expiration.Days) != 7 {
 		t.Fatalf("rule = %+v", r)
 	}
@@ -297,7 +284,7 @@ func TestOfflineDecisions(t *testing.T) {
 		{"s3-put-bucket-policy-public.json", nil},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := Rule.Targets(decodeFile(t, c.file), p)
+			ts, err := Rule.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +305,7 @@ func TestOfflineDecisions(t *testing.T) {
 		})
 	}
 	// The list sample keeps its transition rule and removes the 3-day expiry.
-	ts, _ := Rule.Targets(decodeFile(t, "s3-put-bucket-lifecycle-list.json"), p)
+	ts, _ := Rule.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-lifecycle-list.json"), p)
 	f, _ := Rule.Evaluate(context.Background(), s, ts[0], p)
 	var fix lifecycleParams
 	if err := f.Actions[0].Decode(&fix); err != nil || !slices.Equal(ids(fix.Remove), []string{"expire-cloudtrail"}) {
@@ -364,7 +351,7 @@ func TestParamsAndApplyChecks(t *testing.T) {
 func FuzzTargets(f *testing.F) {
 	for _, name := range []string{"s3-put-bucket-lifecycle-short-expiry.json", "s3-put-bucket-lifecycle-list.json",
 		"s3-put-bucket-lifecycle-stratus.json", "s3-put-bucket-policy-deny-cloudtrail.json"} {
-		c := decodeFile(f, name)
+		c := enginetest.Call(f, "events/cloudtrail/"+name)
 		f.Add(c.EventName, []byte(c.Request))
 	}
 	f.Fuzz(func(t *testing.T, event string, req []byte) {
