@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"sort"
@@ -18,9 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/vpcflowlogs"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
@@ -36,40 +36,8 @@ var logsDest = map[string]string{vpcflowlogs.ParamLogGroup: logGroup, vpcflowlog
 
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, params map[string]string) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(engine.Config{Mode: mode, Params: map[string]map[string]string{"vpc-flow-logs": params}}, s, vpcflowlogs.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	e, _ := enginetest.New(t, s, engine.Config{Mode: mode, Params: map[string]map[string]string{"vpc-flow-logs": params}}, vpcflowlogs.Rule)
 	return e
-}
-
-// sample reads an event file with its invented IDs replaced by live ones.
-func sample(t *testing.T, path string, replace ...string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []byte(strings.NewReplacer(replace...).Replace(string(raw)))
-}
-
-// handle runs one payload and returns its result and the API calls made.
-func handle(t *testing.T, e *engine.Engine, raw []byte) (*engine.Result, []string) {
-	t.Helper()
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Handle(ctx, raw)
-	calls, cerr := srv.Calls()
-	if cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	return res, calls
 }
 
 func ec2c(s *awsclient.Session) *ec2.Client { return awsclient.Client(s, ec2.NewFromConfig) }
@@ -134,22 +102,14 @@ func flowLogsOf(t *testing.T, s *awsclient.Session, vpcID string) []string {
 	return lines
 }
 
-func outcomes(d []rule.Action) []string {
-	var out []string
-	for _, a := range d {
-		out = append(out, string(a.Outcome)+" "+a.API)
-	}
-	return out
-}
-
 func TestCreateVpcGetsAFlowLogAndUndoRemovesIt(t *testing.T) {
 	s := mototest.Session(t)
 	vpc := newVpc(t, s, "10.20.0.0/16")
 	e := newEngine(t, s, engine.Enforce, logsDest)
-	event := sample(t, "cloudtrail/ec2-create-vpc.json", "vpc-06ff2643980c830c4", vpc)
-	res, calls := handle(t, e, event)
+	event := enginetest.Sample(t, "events/cloudtrail/ec2-create-vpc.json", "vpc-06ff2643980c830c4", vpc)
+	res, calls := enginetest.Recorded(t, e, event)
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || d.Resource != vpc || !slices.Equal(outcomes(d.Actions), []string{"applied ec2:CreateFlowLogs"}) {
+	if d.Verdict != rule.Violation || d.Resource != vpc || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied ec2:CreateFlowLogs"}) {
 		t.Fatalf("decision = %+v", d)
 	}
 	if want := []string{"DescribeVpcs", "DescribeFlowLogs", "CreateFlowLogs"}; !slices.Equal(calls, want) {
@@ -160,7 +120,7 @@ func TestCreateVpcGetsAFlowLogAndUndoRemovesIt(t *testing.T) {
 		t.Fatalf("flow logs = %v, want %v", got, want)
 	}
 	// The same event again: compliant, nothing created.
-	again, _ := handle(t, e, event)
+	again, _ := enginetest.Recorded(t, e, event)
 	if d := again.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 {
 		t.Fatalf("duplicate = %+v", d)
 	}
@@ -179,7 +139,7 @@ func TestCreateVpcGetsAFlowLogAndUndoRemovesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	undone, err := e.Undo(ctx, applied.Decisions)
-	if err != nil || !slices.Equal(outcomes(undone), []string{"applied ec2:DeleteFlowLogs"}) {
+	if err != nil || !slices.Equal(enginetest.Outcomes(undone), []string{"applied ec2:DeleteFlowLogs"}) {
 		t.Fatalf("undo = %+v, %v", undone, err)
 	}
 	if got := flowLogsOf(t, s, vpc); !slices.Equal(got, []string{"REJECT cloud-watch-logs team-logs"}) {
@@ -187,7 +147,7 @@ func TestCreateVpcGetsAFlowLogAndUndoRemovesIt(t *testing.T) {
 	}
 	// A second undo finds nothing of Rampart's left.
 	undone, err = e.Undo(ctx, applied.Decisions)
-	if err != nil || !slices.Equal(outcomes(undone), []string{"noop ec2:DeleteFlowLogs"}) {
+	if err != nil || !slices.Equal(enginetest.Outcomes(undone), []string{"noop ec2:DeleteFlowLogs"}) {
 		t.Fatalf("second undo = %+v, %v", undone, err)
 	}
 }
@@ -205,13 +165,12 @@ func TestDeleteFlowLogsRestoresTheOneBareVpc(t *testing.T) {
 	e := newEngine(t, s, engine.Enforce, map[string]string{vpcflowlogs.ParamDestinationType: "s3", vpcflowlogs.ParamBucket: "arn:aws:s3:::central-flow-logs"})
 	// moto checks that an S3 destination exists (it cannot resolve a
 	// bucket ARN with a /prefix, so the test uses a bare bucket ARN).
-	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("central-flow-logs")}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("central-flow-logs")}); err != nil {
 		t.Fatal(err)
 	}
-	res, calls := handle(t, e, sample(t, "cloudtrail/ec2-delete-flow-logs.json", "fl-0b15e95db3dc66883", victim))
+	res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/ec2-delete-flow-logs.json", "fl-0b15e95db3dc66883", victim))
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || d.Resource != target || !slices.Equal(outcomes(d.Actions), []string{"applied ec2:CreateFlowLogs"}) {
+	if d.Verdict != rule.Violation || d.Resource != target || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied ec2:CreateFlowLogs"}) {
 		t.Fatalf("decision = %+v", d)
 	}
 	if !strings.Contains(d.Reason, "left the VPC without an active flow log") {
@@ -227,7 +186,7 @@ func TestDeleteFlowLogsRestoresTheOneBareVpc(t *testing.T) {
 		t.Fatalf("untouched VPC changed: %v", got)
 	}
 	// Delivered again: every VPC has a flow log now.
-	res, _ = handle(t, e, sample(t, "cloudtrail/ec2-delete-flow-logs.json", "fl-0b15e95db3dc66883", victim))
+	res, _ = enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/ec2-delete-flow-logs.json", "fl-0b15e95db3dc66883", victim))
 	if d := res.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 {
 		t.Fatalf("duplicate = %+v", d)
 	}
@@ -237,7 +196,7 @@ func TestExemptVpcIsReportedNotTouched(t *testing.T) {
 	s := mototest.Session(t)
 	coverDefaultVpc(t, s)
 	vpc := newVpc(t, s, "10.3.0.0/16", ec2types.Tag{Key: aws.String("rampart:exempt"), Value: aws.String("lab VPC; owner=net-team")})
-	res, _ := handle(t, newEngine(t, s, engine.Enforce, logsDest), sample(t, "cloudtrail/ec2-create-vpc.json", "vpc-06ff2643980c830c4", vpc))
+	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, logsDest), enginetest.Sample(t, "events/cloudtrail/ec2-create-vpc.json", "vpc-06ff2643980c830c4", vpc))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || len(d.Actions) != 0 || !strings.Contains(d.Reason, "lab VPC") {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -260,7 +219,7 @@ func TestSeveralBareVpcsAreReportedThenSwept(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEngine(t, s, engine.Enforce, logsDest)
-	res, _ := handle(t, e, sample(t, "cloudtrail/ec2-delete-flow-logs.json", "fl-0b15e95db3dc66883", victim))
+	res, _ := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/ec2-delete-flow-logs.json", "fl-0b15e95db3dc66883", victim))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Violation || len(d.Actions) != 0 || !strings.Contains(d.Reason, "3 VPCs lack") || !strings.Contains(d.Reason, a) {
 		t.Fatalf("decision = %+v", d)
@@ -272,7 +231,7 @@ func TestSeveralBareVpcsAreReportedThenSwept(t *testing.T) {
 	}
 	sweep := []byte(`{"version":"0","id":"sweep-1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",
 	"time":"2026-03-15T06:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/rampart-vpc-flow-logs-sweep"],"detail":{}}`)
-	res, calls := handle(t, e, sweep)
+	res, calls := enginetest.Recorded(t, e, sweep)
 	if want := []string{"DescribeVpcs", "DescribeFlowLogs", "CreateFlowLogs", "CreateFlowLogs"}; !slices.Equal(calls, want) {
 		t.Fatalf("sweep calls = %v, want %v", calls, want)
 	}
@@ -293,15 +252,15 @@ func TestSeveralBareVpcsAreReportedThenSwept(t *testing.T) {
 func TestReportModeAndMissingDestinationChangeNothing(t *testing.T) {
 	s := mototest.Session(t)
 	vpc := newVpc(t, s, "10.7.0.0/16")
-	event := sample(t, "cloudtrail/ec2-create-vpc.json", "vpc-06ff2643980c830c4", vpc)
-	res, calls := handle(t, newEngine(t, s, engine.Report, logsDest), event)
-	if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(outcomes(d.Actions), []string{"planned ec2:CreateFlowLogs"}) {
+	event := enginetest.Sample(t, "events/cloudtrail/ec2-create-vpc.json", "vpc-06ff2643980c830c4", vpc)
+	res, calls := enginetest.Recorded(t, newEngine(t, s, engine.Report, logsDest), event)
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"planned ec2:CreateFlowLogs"}) {
 		t.Fatalf("report = %+v", d)
 	}
 	if slices.Contains(calls, "CreateFlowLogs") {
 		t.Fatalf("report mode called %v", calls)
 	}
-	res, _ = handle(t, newEngine(t, s, engine.Enforce, nil), event)
+	res, _ = enginetest.Recorded(t, newEngine(t, s, engine.Enforce, nil), event)
 	if d := res.Decisions[0]; d.Verdict != rule.Violation || len(d.Actions) != 0 || !strings.Contains(d.Reason, "no flow-log destination is configured") {
 		t.Fatalf("no destination = %+v", d)
 	}
@@ -314,10 +273,10 @@ func TestConfigChangeNotification(t *testing.T) {
 	s := mototest.Session(t)
 	vpc := newVpc(t, s, "10.20.0.0/16")
 	addFlowLog(t, s, vpc, ec2types.TrafficTypeReject, "rejects")
-	raw := sample(t, "config/vpc-change-notification.json", "vpc-06ff2643980c830c4", vpc)
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, logsDest), raw)
+	raw := enginetest.Sample(t, "events/config/vpc-change-notification.json", "vpc-06ff2643980c830c4", vpc)
+	res, calls := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, logsDest), raw)
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || d.Resource != vpc || !slices.Equal(outcomes(d.Actions), []string{"applied ec2:CreateFlowLogs"}) {
+	if d.Verdict != rule.Violation || d.Resource != vpc || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied ec2:CreateFlowLogs"}) {
 		t.Fatalf("decision = %+v", d)
 	}
 	if !strings.Contains(d.Reason, "no active flow log captures ALL traffic") || !strings.Contains(d.Reason, "REJECT") {
@@ -329,7 +288,7 @@ func TestConfigChangeNotification(t *testing.T) {
 	// With trafficType REJECT (from the Config rule's parameters), the
 	// existing REJECT flow log would have been enough.
 	raw = []byte(strings.Replace(string(raw), `"{\"trafficType\": \"ALL\"}"`, `"{\"trafficType\": \"REJECT\"}"`, 1))
-	res, _ = handle(t, newEngine(t, s, engine.Enforce, logsDest), raw)
+	res, _ = enginetest.Recorded(t, newEngine(t, s, engine.Enforce, logsDest), raw)
 	if d := res.Decisions[0]; d.Verdict != rule.Compliant {
 		t.Fatalf("REJECT decision = %+v", d)
 	}
@@ -337,14 +296,13 @@ func TestConfigChangeNotification(t *testing.T) {
 
 func TestGoneVpcIsNotApplicable(t *testing.T) {
 	s := mototest.Session(t)
-	res, _ := handle(t, newEngine(t, s, engine.Enforce, logsDest), sample(t, "cloudtrail/ec2-create-vpc.json"))
+	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, logsDest), enginetest.Sample(t, "events/cloudtrail/ec2-create-vpc.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "no longer exists") {
 		t.Fatalf("decision = %+v", d)
 	}
 }
 
 func TestOfflinePlanMakesNoCall(t *testing.T) {
-	srv := mototest.Shared(t)
 	mototest.Session(t)
 	e := newEngine(t, awsclient.NewOffline("us-east-1"), engine.Enforce, logsDest)
 	for file, want := range map[string]rule.Verdict{
@@ -354,14 +312,7 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 		"cloudtrail/ec2-delete-flow-logs.json":       rule.NotApplicable,
 		"config/vpc-change-notification.json":        rule.NotApplicable,
 	} {
-		if err := srv.StartRecording(); err != nil {
-			t.Fatal(err)
-		}
-		res, err := e.Handle(ctx, sample(t, file))
-		calls, cerr := srv.Calls()
-		if err != nil || cerr != nil {
-			t.Fatal(err, cerr)
-		}
+		res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/"+file))
 		if len(calls) != 0 {
 			t.Fatalf("%s: offline calls = %v", file, calls)
 		}

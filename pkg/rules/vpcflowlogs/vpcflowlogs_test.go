@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,22 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
-
-func decodeFile(t *testing.T, name string) *trigger.APICall {
-	t.Helper()
-	raw, err := os.ReadFile("../../../events/cloudtrail/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := trigger.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Call
-}
 
 func call(name, req, resp string) *trigger.APICall {
 	return &trigger.APICall{EventName: name, EventSource: "ec2.amazonaws.com", Region: "us-east-1",
@@ -47,7 +34,7 @@ func TestTargetsOnSampleEvents(t *testing.T) {
 		{"ec2-delete-flow-logs-list.json", "fl-036fa3acabcfa344a,fl-060b30d3acb70852e", deleted{[]string{"fl-036fa3acabcfa344a", "fl-060b30d3acb70852e"}}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := Rule.Targets(decodeFile(t, c.file), nil)
+			ts, err := Rule.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,15 +235,8 @@ func TestApplyRejectsBadParams(t *testing.T) {
 
 func FuzzTargets(f *testing.F) {
 	for _, name := range []string{"ec2-create-vpc.json", "ec2-delete-flow-logs.json", "ec2-delete-flow-logs-multi.json", "ec2-delete-flow-logs-list.json"} {
-		raw, err := os.ReadFile("../../../events/cloudtrail/" + name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		tr, err := trigger.Decode(raw)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(tr.Call.EventName, []byte(tr.Call.Request), []byte(tr.Call.Response))
+		c := enginetest.Call(f, "events/cloudtrail/"+name)
+		f.Add(c.EventName, []byte(c.Request), []byte(c.Response))
 	}
 	f.Fuzz(func(t *testing.T, event string, req, resp []byte) {
 		c := call(event, string(req), string(resp))
