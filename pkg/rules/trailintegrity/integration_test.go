@@ -3,8 +3,6 @@ package trailintegrity_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -15,9 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
+	"github.com/rampart-aws/rampart/pkg/s3bucket"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
@@ -32,8 +32,7 @@ var ctx = context.Background()
 // seed creates a healthy baseline trail: multi-region, validated, logging.
 func seed(t *testing.T, s *awsclient.Session) *cloudtrail.Client {
 	t.Helper()
-	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
 	ct := awsclient.Client(s, cloudtrail.NewFromConfig)
@@ -61,21 +60,8 @@ const mallory = "arn:aws:sts::123456789012:assumed-role/admin/mallory"
 
 func newEngine(t *testing.T, s *awsclient.Session, cfg engine.Config) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(cfg, s, trailintegrity.Rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	e, _ := enginetest.New(t, s, cfg, trailintegrity.Rule)
 	return e
-}
-
-func handle(t *testing.T, e *engine.Engine, raw []byte) engine.Result {
-	t.Helper()
-	res, err := e.Handle(ctx, raw)
-	if err != nil {
-		t.Fatalf("handle: %v (%+v)", err, res)
-	}
-	return *res
 }
 
 func status(t *testing.T, ct *cloudtrail.Client) (logging bool, tr *cttypes.Trail) {
@@ -99,7 +85,7 @@ func TestStopLoggingIsRestartedOnceAndDuplicatesAreNoOps(t *testing.T) {
 	}
 	e := newEngine(t, s, engine.Config{Mode: engine.Enforce})
 	ev := event("StopLogging", `{"name":"`+trail+`"}`, mallory)
-	res := handle(t, e, ev)
+	res := enginetest.Handle(t, e, ev)
 	d := res.Decisions[0]
 	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "cloudtrail:StartLogging" || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
@@ -107,7 +93,7 @@ func TestStopLoggingIsRestartedOnceAndDuplicatesAreNoOps(t *testing.T) {
 	if logging, _ := status(t, ct); !logging {
 		t.Fatal("trail is not logging after remediation")
 	}
-	res = handle(t, e, ev)
+	res = enginetest.Handle(t, e, ev)
 	if d := res.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 {
 		t.Fatalf("duplicate delivery = %+v", d)
 	}
@@ -122,7 +108,7 @@ func TestUpdateTrailWeakeningIsRestored(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEngine(t, s, engine.Config{Mode: engine.Enforce})
-	res := handle(t, e, event("UpdateTrail", `{"name":"`+arn+`","enableLogFileValidation":false,"isMultiRegionTrail":false}`, mallory))
+	res := enginetest.Handle(t, e, event("UpdateTrail", `{"name":"`+arn+`","enableLogFileValidation":false,"isMultiRegionTrail":false}`, mallory))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
@@ -146,7 +132,7 @@ func TestEventSelectorsKeepDataEventsAndRegainManagement(t *testing.T) {
 	}
 	e := newEngine(t, s, engine.Config{Mode: engine.Enforce})
 	req := `{"trailName":"` + trail + `","eventSelectors":[{"readWriteType":"ReadOnly","includeManagementEvents":false,"dataResources":[{"type":"AWS::S3::Object","values":["arn:aws:s3:::payroll/"]}]}]}`
-	res := handle(t, e, event("PutEventSelectors", req, mallory))
+	res := enginetest.Handle(t, e, event("PutEventSelectors", req, mallory))
 	if d := res.Decisions[0]; d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -174,7 +160,7 @@ func TestDeletedBaselineTrailIsRecreated(t *testing.T) {
 	}
 	e := newEngine(t, s, engine.Config{Mode: engine.Enforce, Params: map[string]map[string]string{
 		"cloudtrail-integrity": {"trailName": trail, "s3BucketName": bucket}}})
-	res := handle(t, e, event("DeleteTrail", `{"name":"`+trail+`"}`, mallory))
+	res := enginetest.Handle(t, e, event("DeleteTrail", `{"name":"`+trail+`"}`, mallory))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Violation || len(d.Actions) != 2 || d.Actions[0].Outcome != rule.Applied || d.Actions[1].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
@@ -192,7 +178,7 @@ func TestDeletedOtherTrailOnlyAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEngine(t, s, engine.Config{Mode: engine.Enforce})
-	res := handle(t, e, event("DeleteTrail", `{"name":"`+trail+`"}`, mallory))
+	res := enginetest.Handle(t, e, event("DeleteTrail", `{"name":"`+trail+`"}`, mallory))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != rule.AlertAPI {
 		t.Fatalf("decision = %+v", d)
@@ -209,12 +195,12 @@ func TestReportModeAndOwnRoleChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	report := newEngine(t, s, engine.Config{Mode: engine.Report})
-	res := handle(t, report, event("StopLogging", `{"name":"`+trail+`"}`, mallory))
+	res := enginetest.Handle(t, report, event("StopLogging", `{"name":"`+trail+`"}`, mallory))
 	if d := res.Decisions[0]; d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Planned {
 		t.Fatalf("report decision = %+v", d)
 	}
 	own := newEngine(t, s, engine.Config{Mode: engine.Enforce, OwnRoles: []string{"rampart-cloudtrail"}})
-	res = handle(t, own, event("StopLogging", `{"name":"`+trail+`"}`, "arn:aws:sts::123456789012:assumed-role/rampart-cloudtrail/session"))
+	res = enginetest.Handle(t, own, event("StopLogging", `{"name":"`+trail+`"}`, "arn:aws:sts::123456789012:assumed-role/rampart-cloudtrail/session"))
 	if d := res.Decisions[0]; d.Verdict != rule.Ignored {
 		t.Fatalf("own-role decision = %+v", d)
 	}
@@ -231,15 +217,7 @@ func TestCallsPerRemediation(t *testing.T) {
 	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trail)}); err != nil {
 		t.Fatal(err)
 	}
-	srv := mototest.Shared(t)
-	if err := srv.StartRecording(); err != nil {
-		t.Fatal(err)
-	}
-	handle(t, newEngine(t, s, engine.Config{Mode: engine.Enforce}), event("StopLogging", `{"name":"`+trail+`"}`, mallory))
-	calls, err := srv.Calls()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, calls := enginetest.Recorded(t, newEngine(t, s, engine.Config{Mode: engine.Enforce}), event("StopLogging", `{"name":"`+trail+`"}`, mallory))
 	var names []string
 	for _, c := range calls {
 		names = append(names, c[strings.LastIndex(c, ".")+1:])
@@ -251,19 +229,14 @@ func TestCallsPerRemediation(t *testing.T) {
 
 func BenchmarkStopLoggingRemediation(b *testing.B) {
 	s := mototest.Session(b)
-	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		b.Fatal(err)
 	}
 	ct := awsclient.Client(s, cloudtrail.NewFromConfig)
 	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(trail), S3BucketName: aws.String(bucket), IsMultiRegionTrail: aws.Bool(true)}); err != nil {
 		b.Fatal(err)
 	}
-	e, err := engine.New(engine.Config{Mode: engine.Enforce}, s, trailintegrity.Rule)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	e, _ := enginetest.New(b, s, engine.Config{Mode: engine.Enforce}, trailintegrity.Rule)
 	ev := event("StopLogging", `{"name":"`+trail+`"}`, mallory)
 	for b.Loop() {
 		b.StopTimer()
