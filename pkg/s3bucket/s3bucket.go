@@ -1,11 +1,11 @@
 // Package s3bucket holds what the rules about S3 buckets share: the S3
 // client (path-style against a custom endpoint such as moto), the bucket a
-// CloudTrail record of an S3 call names, and a bucket's tags for the
-// exemption check.
+// CloudTrail record of an S3 call names, the buckets of a region (for
+// sweeps), and a bucket's tags for the exemption check.
 //
 // It knows no rule: it judges nothing and changes nothing in AWS. Each rule
 // still declares the IAM actions of the calls it makes through it
-// (s3:GetBucketTagging for Tags).
+// (s3:ListAllMyBuckets for List, s3:GetBucketTagging for Tags).
 package s3bucket
 
 import (
@@ -59,6 +59,25 @@ func (r *Request) Bucket() (string, error) {
 		return "", fmt.Errorf("%q is not a bucket name", b)
 	}
 	return b, nil
+}
+
+// List names the buckets of the session's region: ListBuckets
+// (s3:ListAllMyBuckets) lists the account's buckets in every region, and its
+// region filter keeps the ones a regional deployment judges. It is one
+// paginated call.
+func List(ctx context.Context, s *awsclient.Session) ([]string, error) {
+	pages := s3.NewListBucketsPaginator(Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
+	var names []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list buckets: %w", err)
+		}
+		for _, b := range page.Buckets {
+			names = append(names, aws.ToString(b.Name))
+		}
+	}
+	return names, nil
 }
 
 // Tags reads the bucket's tags (s3:GetBucketTagging), for the exemption

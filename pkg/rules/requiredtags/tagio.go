@@ -138,25 +138,19 @@ func listTagged(ctx context.Context, s *awsclient.Session, typ string) ([]rule.T
 			}
 		}
 	case TypeBucket:
-		// ListBuckets lists the account's buckets in every region; the
-		// region filter keeps the ones this regional deployment judges.
-		pages := s3.NewListBucketsPaginator(s3bucket.Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
+		names, err := s3bucket.List(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			tags, err := bucketTags(ctx, s, name)
+			if awsclient.HasCode(err, "NoSuchBucket") {
+				continue // deleted since the list
+			}
 			if err != nil {
-				return nil, fmt.Errorf("list buckets: %w", err)
+				return nil, fmt.Errorf("read tags of bucket %s: %w", name, err)
 			}
-			for _, b := range page.Buckets {
-				name := aws.ToString(b.Name)
-				tags, err := bucketTags(ctx, s, name)
-				if awsclient.HasCode(err, "NoSuchBucket") {
-					continue // deleted since the list
-				}
-				if err != nil {
-					return nil, fmt.Errorf("read tags of bucket %s: %w", name, err)
-				}
-				add(name, tags)
-			}
+			add(name, tags)
 		}
 	default:
 		return nil, fmt.Errorf("required-tags cannot list %s", typ)

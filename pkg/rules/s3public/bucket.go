@@ -187,16 +187,13 @@ func errText(err error) string {
 // paginated ListBuckets, filtered by region); each is then read with one
 // GetPublicAccessBlock, and more only when it is in violation.
 func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	pages := s3.NewListBucketsPaginator(s3bucket.Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
+	names, err := s3bucket.List(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	var out []rule.Target
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list buckets: %w", err)
-		}
-		for _, b := range page.Buckets {
-			out = append(out, rule.Target{Type: BucketResourceType, ID: aws.ToString(b.Name), Region: s.Region})
-		}
+	for _, name := range names {
+		out = append(out, rule.Target{Type: BucketResourceType, ID: name, Region: s.Region})
 	}
 	return out, nil
 }

@@ -437,17 +437,14 @@ func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Param
 	if len(wanted) == 0 {
 		return nil, nil
 	}
-	pages := s3.NewListBucketsPaginator(s3bucket.Client(s), &s3.ListBucketsInput{BucketRegion: aws.String(s.Region)})
+	names, err := s3bucket.List(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	var out []rule.Target
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list buckets: %w", err)
-		}
-		for _, b := range page.Buckets {
-			if name := aws.ToString(b.Name); wanted[name] {
-				out = append(out, rule.Target{Type: ResourceType, ID: name, Region: s.Region, Evidence: swept{trails}})
-			}
+	for _, name := range names {
+		if wanted[name] {
+			out = append(out, rule.Target{Type: ResourceType, ID: name, Region: s.Region, Evidence: swept{trails}})
 		}
 	}
 	return out, nil
