@@ -103,6 +103,15 @@ func Recorded(t testing.TB, e *engine.Engine, raw []byte) (*engine.Result, []str
 	return res, calls
 }
 
+// RecordedOne is Recorded for a payload that must lead to exactly one
+// decision: any other number fails the test.
+func RecordedOne(t testing.TB, e *engine.Engine, raw []byte) (*engine.Result, []string) {
+	t.Helper()
+	res, calls := Recorded(t, e, raw)
+	Only(t, res)
+	return res, calls
+}
+
 // Outcomes lists actions as "outcome API" lines, e.g. "applied s3:PutBucketPublicAccessBlock".
 func Outcomes(as []rule.Action) []string {
 	var out []string

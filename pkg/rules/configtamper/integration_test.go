@@ -106,17 +106,9 @@ func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, topic strin
 	return e
 }
 
-// handle runs one payload and returns its single decision and the calls made.
-func handle(t *testing.T, e *engine.Engine, raw []byte) (engine.Result, []string) {
-	t.Helper()
-	res, calls := enginetest.Recorded(t, e, raw)
-	enginetest.Only(t, res)
-	return *res, calls
-}
-
 func outcomes(d rule.Action) string { return string(d.Outcome) + " " + d.API }
 
-func actionsOf(res engine.Result) []string {
+func actionsOf(res *engine.Result) []string {
 	var out []string
 	for _, a := range res.Decisions[0].Actions {
 		out = append(out, outcomes(a))
@@ -131,7 +123,7 @@ func TestStoppedRecorderIsStartedAndDuplicateIsNoOp(t *testing.T) {
 	seed(t, s)
 	stop(t, s)
 	e := newEngine(t, s, engine.Enforce, "", nil)
-	res, calls := handle(t, e, enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
+	res, calls := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
 	if got := actionsOf(res); !slices.Equal(got, []string{"applied config:StartConfigurationRecorder"}) {
 		t.Fatalf("actions = %v (%+v)", got, res.Decisions[0])
 	}
@@ -142,7 +134,7 @@ func TestStoppedRecorderIsStartedAndDuplicateIsNoOp(t *testing.T) {
 		t.Fatalf("state = %s", got)
 	}
 	// The same event again: the recorder records, so nothing to do.
-	res, calls = handle(t, e, enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
+	res, calls = enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 {
 		t.Fatalf("duplicate = %+v", d)
 	}
@@ -156,7 +148,7 @@ func TestReportModeChangesNothing(t *testing.T) {
 	seed(t, s)
 	stop(t, s)
 	before := state(t, s)
-	res, _ := handle(t, newEngine(t, s, engine.Report, "", baseline), enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
+	res, _ := enginetest.RecordedOne(t, newEngine(t, s, engine.Report, "", baseline), enginetest.Sample(t, "events/cloudtrail/config-stop-configuration-recorder.json"))
 	if got := actionsOf(res); !slices.Equal(got, []string{"planned config:StartConfigurationRecorder"}) {
 		t.Fatalf("actions = %v", got)
 	}
@@ -178,7 +170,7 @@ func TestDeletedChannelIsRestoredFromBaselineAndUndone(t *testing.T) {
 	tampered := state(t, s)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
 	e := newEngine(t, s, engine.Enforce, topic.ARN, baseline)
-	res, calls := handle(t, e, enginetest.Sample(t, "events/cloudtrail/config-delete-delivery-channel.json"))
+	res, calls := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/cloudtrail/config-delete-delivery-channel.json"))
 	want := []string{"applied sns:Publish", "applied config:PutDeliveryChannel", "applied config:StartConfigurationRecorder"}
 	if got := actionsOf(res); !slices.Equal(got, want) {
 		t.Fatalf("actions = %v (%+v)", got, res.Decisions[0])
@@ -219,7 +211,7 @@ func TestDeletedRecorderWithoutBaselineAlertsOnly(t *testing.T) {
 	}
 	before := state(t, s)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN, nil), enginetest.Sample(t, "events/cloudtrail/config-delete-configuration-recorder.json"))
+	res, calls := enginetest.RecordedOne(t, newEngine(t, s, engine.Enforce, topic.ARN, nil), enginetest.Sample(t, "events/cloudtrail/config-delete-configuration-recorder.json"))
 	d := res.Decisions[0]
 	if got := actionsOf(res); !slices.Equal(got, []string{"applied sns:Publish"}) || !strings.Contains(d.Reason, "recorderRoleArn is not set") {
 		t.Fatalf("decision = %+v", d)
@@ -245,7 +237,7 @@ func TestDeletedRecorderIsRecreatedFromBaselineAndUndone(t *testing.T) {
 	}
 	tampered := state(t, s)
 	e := newEngine(t, s, engine.Enforce, "", baseline)
-	res, _ := handle(t, e, enginetest.Sample(t, "events/cloudtrail/config-delete-configuration-recorder.json"))
+	res, _ := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/cloudtrail/config-delete-configuration-recorder.json"))
 	want := []string{"skipped sns:Publish", "applied config:PutConfigurationRecorder", "applied config:StartConfigurationRecorder"}
 	if got := actionsOf(res); !slices.Equal(got, want) {
 		t.Fatalf("actions = %v", got)
@@ -267,7 +259,7 @@ func TestSweep(t *testing.T) {
 	s := mototest.Session(t)
 	seed(t, s)
 	e := newEngine(t, s, engine.Enforce, "", nil)
-	res, calls := handle(t, e, enginetest.ScheduledEvent(t, "config-tampering"))
+	res, calls := enginetest.RecordedOne(t, e, enginetest.ScheduledEvent(t, "config-tampering"))
 	if d := res.Decisions[0]; d.Rule != "config-tampering" || d.Verdict != rule.Compliant || d.Resource != "default" {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -275,7 +267,7 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("calls = %v", calls)
 	}
 	stop(t, s)
-	res, calls = handle(t, e, enginetest.ScheduledEvent(t, "config-tampering"))
+	res, calls = enginetest.RecordedOne(t, e, enginetest.ScheduledEvent(t, "config-tampering"))
 	if got := actionsOf(res); !slices.Equal(got, []string{"applied config:StartConfigurationRecorder"}) {
 		t.Fatalf("actions = %v", got)
 	}
@@ -300,7 +292,7 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 		if len(calls) != 0 {
 			t.Fatalf("%s: offline calls = %v", file, calls)
 		}
-		if got := actionsOf(*res); !slices.Equal(got, want) {
+		if got := actionsOf(res); !slices.Equal(got, want) {
 			t.Fatalf("%s: actions = %v, want %v", file, got, want)
 		}
 	}

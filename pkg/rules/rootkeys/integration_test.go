@@ -23,14 +23,6 @@ func newEngine(t *testing.T, s *awsclient.Session, topic string) *engine.Engine 
 	return e
 }
 
-// handle runs one payload and returns its single decision and the calls made.
-func handle(t *testing.T, e *engine.Engine, raw []byte) (engine.Result, []string) {
-	t.Helper()
-	res, calls := enginetest.Recorded(t, e, raw)
-	enginetest.Only(t, res)
-	return *res, calls
-}
-
 // The root CreateAccessKey sample against moto: moto 5.2.1's account
 // summary always reports AccountAccessKeysPresent 0 (it models no root
 // keys), so the live state says the key is gone — the "deleted since" path,
@@ -39,7 +31,7 @@ func handle(t *testing.T, e *engine.Engine, raw []byte) (engine.Result, []string
 func TestRootCreateAccessKeyAgainstMoto(t *testing.T) {
 	s := mototest.Session(t)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, calls := handle(t, newEngine(t, s, topic.ARN), enginetest.Sample(t, "events/cloudtrail/iam-create-access-key-root.json"))
+	res, calls := enginetest.RecordedOne(t, newEngine(t, s, topic.ARN), enginetest.Sample(t, "events/cloudtrail/iam-create-access-key-root.json"))
 	d := res.Decisions[0]
 	if d.Rule != "root-access-keys" || d.Verdict != rule.Compliant || d.Resource != "arn:aws:iam::123456789012:root" ||
 		!strings.Contains(d.Reason, "AKIAQ3EGWZ6YU4S7E2HC") || !strings.Contains(d.Reason, "deleted since") {
@@ -58,7 +50,7 @@ func TestUserCreateAccessKeyIsIgnored(t *testing.T) {
 	s := mototest.Session(t)
 	raw := enginetest.Sample(t, "events/cloudtrail/iam-create-access-key-root.json")
 	raw = bytes.Replace(raw, []byte(`"type": "Root"`), []byte(`"type": "IAMUser"`), 1)
-	res, calls := handle(t, newEngine(t, s, ""), raw)
+	res, calls := enginetest.RecordedOne(t, newEngine(t, s, ""), raw)
 	if d := res.Decisions[0]; d.Verdict != rule.Ignored {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -69,7 +61,7 @@ func TestUserCreateAccessKeyIsIgnored(t *testing.T) {
 
 func TestSweepIsOneCall(t *testing.T) {
 	s := mototest.Session(t)
-	res, calls := handle(t, newEngine(t, s, ""), enginetest.ScheduledEvent(t, "root-access-keys"))
+	res, calls := enginetest.RecordedOne(t, newEngine(t, s, ""), enginetest.ScheduledEvent(t, "root-access-keys"))
 	if d := res.Decisions[0]; d.Rule != "root-access-keys" || d.Verdict != rule.Compliant || d.Resource != rootkeys.TargetID {
 		t.Fatalf("decision = %+v", d)
 	}

@@ -22,15 +22,6 @@ func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, topic strin
 	return e
 }
 
-// handle runs one event through the engine and returns its single decision
-// and the AWS calls it made.
-func handle(t *testing.T, e *engine.Engine, raw []byte) (engine.Result, []string) {
-	t.Helper()
-	res, calls := enginetest.Recorded(t, e, raw)
-	enginetest.Only(t, res)
-	return *res, calls
-}
-
 // Every alerting sign-in is published to the topic: the subject names the
 // rule and the resource, the body the five W's. The only AWS call is the
 // publish itself.
@@ -43,7 +34,7 @@ func TestAlertsArePublished(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			s := mototest.Session(t)
 			topic := mototest.NewTopic(t, s, "rampart-alerts")
-			res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/"+c.file))
+			res, calls := enginetest.RecordedOne(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/"+c.file))
 			d := res.Decisions[0]
 			if d.Rule != "console-signin" || d.Verdict != rule.Violation || d.Resource != c.resource {
 				t.Fatalf("decision = %+v", d)
@@ -76,7 +67,7 @@ func TestAlertsArePublished(t *testing.T) {
 func TestFailedSignInIsRecordedNotAlerted(t *testing.T) {
 	s := mototest.Session(t)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/console-login-failure.json"))
+	res, calls := enginetest.RecordedOne(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/console-login-failure.json"))
 	d := res.Decisions[0]
 	if d.Verdict != rule.Ignored || !strings.HasPrefix(d.Reason, signin.FailedPrefix) || len(d.Actions) != 0 {
 		t.Fatalf("decision = %+v", d)
@@ -97,7 +88,7 @@ func TestFailedSignInIsRecordedNotAlerted(t *testing.T) {
 func TestReportModeStillAlerts(t *testing.T) {
 	s := mototest.Session(t)
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, _ := handle(t, newEngine(t, s, engine.Report, topic.ARN), enginetest.Sample(t, "events/signin/console-login-root.json"))
+	res, _ := enginetest.RecordedOne(t, newEngine(t, s, engine.Report, topic.ARN), enginetest.Sample(t, "events/signin/console-login-root.json"))
 	if d := res.Decisions[0]; d.Mode != "report" || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -109,7 +100,7 @@ func TestReportModeStillAlerts(t *testing.T) {
 // Without a topic the alert is in the decision log only, and says so.
 func TestNoTopicSkipsTheAlert(t *testing.T) {
 	s := mototest.Session(t)
-	res, calls := handle(t, newEngine(t, s, engine.Enforce, ""), enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
+	res, calls := enginetest.RecordedOne(t, newEngine(t, s, engine.Enforce, ""), enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
 	if a := res.Decisions[0].Actions[0]; a.Outcome != rule.Skipped || !strings.Contains(a.Error, "no topic") {
 		t.Fatalf("action = %+v", a)
 	}
@@ -145,8 +136,8 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 func TestDuplicateDeliveryJudgesTheSame(t *testing.T) {
 	s := mototest.Session(t)
 	e := newEngine(t, s, engine.Enforce, "")
-	first, _ := handle(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
-	second, calls := handle(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
+	first, _ := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
+	second, calls := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
 	if first.Decisions[0].Verdict != second.Decisions[0].Verdict || first.Decisions[0].Reason != second.Decisions[0].Reason {
 		t.Fatalf("first %+v\nsecond %+v", first.Decisions[0], second.Decisions[0])
 	}
@@ -161,7 +152,7 @@ func TestExemptPrincipal(t *testing.T) {
 	s := mototest.Session(t)
 	e, _ := enginetest.New(t, s, engine.Config{Mode: engine.Enforce, Exemptions: []engine.Exemption{{Rule: "console-signin",
 		Resource: "arn:aws:iam::123456789012:user/alice", Reason: "break-glass user", Owner: "secops@example.com", Expires: "2099-01-01"}}}, signin.Rule)
-	res, _ := handle(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
+	res, _ := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/signin/console-login-iam-no-mfa.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "break-glass") || len(d.Actions) != 0 {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -172,7 +163,7 @@ func TestCompliantSignInsPublishNothing(t *testing.T) {
 	for file, want := range map[string]rule.Verdict{"console-login-iam-mfa.json": rule.Compliant, "console-login-federated-sso.json": rule.NotApplicable} {
 		s := mototest.Session(t)
 		topic := mototest.NewTopic(t, s, "rampart-alerts")
-		res, calls := handle(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/"+file))
+		res, calls := enginetest.RecordedOne(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/"+file))
 		if d := res.Decisions[0]; d.Verdict != want || len(d.Actions) != 0 {
 			t.Fatalf("%s: decision = %+v", file, d)
 		}
