@@ -89,7 +89,7 @@ func eventPattern(c *rule.CloudTrailTrigger) (map[string]any, error) {
 	}
 	return map[string]any{
 		"source":      []string{src},
-		"detail-type": []string{c.EventBridgeDetailType()},
+		"detail-type": c.EventBridgeDetailTypes(),
 		"detail": map[string]any{
 			"eventSource": []string{c.Source},
 			"eventName":   slices.Clone(c.Events),

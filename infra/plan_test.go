@@ -167,7 +167,7 @@ func TestEventPattern(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(p)
-	want := `{"detail":{"eventName":["ConsoleLogin"],"eventSource":["signin.amazonaws.com"]},"detail-type":["` + trigger.DetailSignIn + `"],"source":["aws.signin"]}`
+	want := `{"detail":{"eventName":["ConsoleLogin"],"eventSource":["signin.amazonaws.com"]},"detail-type":["` + trigger.DetailSignIn + `","` + trigger.DetailSignInLegacy + `"],"source":["aws.signin"]}`
 	if string(b) != want {
 		t.Errorf("pattern = %s\nwant %s", b, want)
 	}

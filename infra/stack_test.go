@@ -255,9 +255,9 @@ func TestEveryRuleHasItsEventPattern(t *testing.T) {
 					}
 					continue
 				}
-				detailType := m.CloudTrail.DetailType
-				if detailType == "" {
-					detailType = "AWS API Call via CloudTrail"
+				var detailTypes []any
+				for _, d := range m.CloudTrail.EventBridgeDetailTypes() {
+					detailTypes = append(detailTypes, d)
 				}
 				fn := functionID(t, js, m.Function)
 				must(t, fmt.Sprintf("%s %s: EventBridge rule of %s", name, region, m.ID), func() {
@@ -266,7 +266,7 @@ func TestEveryRuleHasItsEventPattern(t *testing.T) {
 						"State": "ENABLED",
 						"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
 							"source":      []any{"aws." + strings.TrimSuffix(m.CloudTrail.Source, ".amazonaws.com")},
-							"detail-type": []any{detailType},
+							"detail-type": detailTypes,
 							"detail": assertions.Match_ObjectEquals(&map[string]any{
 								"eventSource": []any{m.CloudTrail.Source},
 								"eventName":   assertions.Match_ArrayEquals(strs(m.CloudTrail.Events)),

@@ -44,7 +44,7 @@ func NewCloudTrailRule(scope constructs.Construct, id string, r rule.Rule, fn *R
 		Description: jsii.String(truncate(fmt.Sprintf("Rampart %s: %s", m.ID, m.Title), 512)),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(src),
-			DetailType: jsii.Strings(m.CloudTrail.EventBridgeDetailType()),
+			DetailType: jsii.Strings(m.CloudTrail.EventBridgeDetailTypes()...),
 			Detail: &map[string]interface{}{
 				"eventSource": []interface{}{m.CloudTrail.Source},
 				"eventName":   names,
