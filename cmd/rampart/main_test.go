@@ -214,3 +214,41 @@ func TestReadmeCatalogIsCurrent(t *testing.T) {
 		t.Fatalf("README catalog is stale; run `make catalog`.\nwant:\n%s", Markdown())
 	}
 }
+
+// TestRunAcceptsAConfigInvocation: `rampart run` takes a Config rule
+// invocation exactly as the Lambda receives it (resultToken TESTMODE, the
+// only token moto 5.2.1 accepts for PutEvaluations).
+func TestRunAcceptsAConfigInvocation(t *testing.T) {
+	s := mototest.Session(t)
+	ctx := context.Background()
+	c := awsclient.Client(s, ec2.NewFromConfig)
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.2.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("db"), Description: aws.String("db"), VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(3306), ToPort: aws.Int32(3306), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(sample("config/sg-change-notification.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := strings.ReplaceAll(string(raw), "sg-0123456789abcdef0", aws.ToString(sg.GroupId))
+	code, out, errOut := cli(t, event, nil, "run", "--mode", "enforce", "--json", "-")
+	if code != 0 || !strings.Contains(out, `"verdict": "violation"`) || !strings.Contains(out, `"outcome": "applied"`) {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	got, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(sg.GroupId)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.SecurityGroups[0].IpPermissions); n != 0 {
+		t.Fatalf("world-open MySQL still there: %+v", got.SecurityGroups[0].IpPermissions)
+	}
+}
