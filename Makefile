@@ -10,7 +10,7 @@ GOARCH    ?= arm64
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD     := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc
 
-.PHONY: help build rampart test unit lint synth deploy demo bench fuzz catalog clean
+.PHONY: help build rampart test unit race lint synth deploy demo bench fuzz catalog clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ test: ## unit, integration (moto) and end-to-end (RIE) tests, and the infra test
 unit: ## the fast tests only (no moto)
 	RAMPART_SKIP_MOTO=1 $(GO) test -count=1 ./...
 	$(GO) test -count=1 ./infra/...
+
+race: ## the library's tests under the race detector (not in CI: a cold race build of the SDK takes minutes)
+	$(GO) test -count=1 -race ./pkg/... ./cmd/...
 
 lint: ## gofmt, go vet, and cfn-lint on the synthesized templates (synthesizes first if needed)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
