@@ -173,6 +173,11 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	dlqAlarm.AddAlarmAction(action)
+	for _, r := range p.Rules {
+		for _, la := range r.Meta().LogAlarms {
+			logAlarm(c, logs, r.Meta().ID, la).AddAlarmAction(action)
+		}
+	}
 
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
@@ -200,4 +205,30 @@ var retentionDays = map[int]awslogs.RetentionDays{
 	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
 	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
 	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// logAlarm is a rule's aggregate alarm on its function's decision log: a
+// metric filter counting the matching records (namespace Rampart, metric
+// <rule>-<alarm>) and an alarm at the rule's threshold.
+func logAlarm(scope constructs.Construct, logs awslogs.ILogGroup, ruleID string, la rule.LogAlarm) awscloudwatch.Alarm {
+	name := ruleID + "-" + la.Name
+	mf := awslogs.NewMetricFilter(scope, jsii.String("LogMetric-"+name), &awslogs.MetricFilterProps{
+		LogGroup:        logs,
+		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(la.Pattern)),
+		MetricNamespace: jsii.String("Rampart"),
+		MetricName:      jsii.String(name),
+		MetricValue:     jsii.String("1"),
+	})
+	return awscloudwatch.NewAlarm(scope, jsii.String("LogAlarm-"+name), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String("rampart-" + name),
+		AlarmDescription: jsii.String(truncate(la.Description, 1024)),
+		Metric: mf.Metric(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(float64(la.Minutes))),
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(float64(la.Threshold)),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 }

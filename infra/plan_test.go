@@ -64,6 +64,8 @@ func fakeRules() []rule.Rule {
 			CloudTrail: &rule.CloudTrailTrigger{Source: "signin.amazonaws.com", DetailType: trigger.DetailSignIn,
 				Events: []string{"ConsoleLogin"}, Region: "us-east-1"},
 			Schedule:     "rate(12 hours)",
+			LogAlarms: []rule.LogAlarm{{Name: "failures", Description: "many failures",
+				Pattern: `{ ($.rule = "fake-root-signin") && ($.verdict = "violation") }`, Threshold: 3, Minutes: 10}},
 			ReadActions:  []string{"iam:GetAccountSummary"},
 			WriteActions: []string{rule.AlertAPI},
 		}},

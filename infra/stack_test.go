@@ -383,6 +383,46 @@ func TestEverySweepHasItsSchedule(t *testing.T) {
 	}
 }
 
+// TestEveryLogAlarmHasItsFilterAndAlarm: a rule's aggregate alarms count
+// its decision records in its function's log group, in every region where
+// the function is deployed.
+func TestEveryLogAlarmHasItsFilterAndAlarm(t *testing.T) {
+	seen := 0
+	for name, a := range apps(t) {
+		for _, region := range regions {
+			for _, r := range a.rules {
+				m := r.Meta()
+				if len(m.LogAlarms) == 0 || !hasTriggerIn(m, region) {
+					continue
+				}
+				for _, la := range m.LogAlarms {
+					seen++
+					metric := m.ID + "-" + la.Name
+					must(t, fmt.Sprintf("%s %s: metric filter %s", name, region, metric), func() {
+						a.tpl[region].HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), &map[string]any{
+							"FilterPattern": la.Pattern,
+							"MetricTransformations": []any{map[string]any{
+								"MetricNamespace": "Rampart", "MetricName": metric, "MetricValue": "1"}},
+						})
+					})
+					must(t, fmt.Sprintf("%s %s: alarm %s", name, region, metric), func() {
+						a.tpl[region].HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+							"AlarmName":  "rampart-" + metric,
+							"MetricName": metric,
+							"Namespace":  "Rampart",
+							"Threshold":  la.Threshold,
+							"Period":     la.Minutes * 60,
+						})
+					})
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no rule declares a log alarm: the derivation is untested")
+	}
+}
+
 // infraActions are the actions every function gets besides its rules':
 // notify (SNS, KMS), report to Config, log, trace, dead-letter.
 var infraActions = []string{"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey", "config:PutEvaluations",

@@ -275,7 +275,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 			}
 		}
 	}
-	if f.Verdict == rule.Violation || slices.ContainsFunc(d.Actions, func(a rule.Action) bool { return a.API == rule.AlertAPI }) {
+	if (f.Verdict == rule.Violation && !f.Quiet) || slices.ContainsFunc(d.Actions, func(a rule.Action) bool { return a.API == rule.AlertAPI }) {
 		e.notify(ctx, d)
 	}
 }

@@ -502,3 +502,20 @@ func TestHousekeepingOnCompliantFindings(t *testing.T) {
 		t.Fatalf("decision %+v applied %v notified %v", d, f.applied, n.sent)
 	}
 }
+
+type quiet struct{ *fakeRule }
+
+func (q quiet) Evaluate(context.Context, *awsclient.Session, rule.Target, rule.Params) (rule.Finding, error) {
+	return rule.Finding{Verdict: rule.Violation, Reason: "failed attempt", Quiet: true}, nil
+}
+
+func TestQuietViolationsAreRecordedNotNotified(t *testing.T) {
+	e, n, _ := newEngine(t, Config{Mode: Enforce}, false, quiet{newFake("fake")})
+	res, err := e.Handle(context.Background(), call("r1", alice, opsRole, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || len(n.sent) != 0 {
+		t.Fatalf("decision %+v notified %v", d, n.sent)
+	}
+}

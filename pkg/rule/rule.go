@@ -52,6 +52,10 @@ type Meta struct {
 
 	Params []Param
 
+	// LogAlarms are aggregate alarms on the function's decision log, for
+	// findings too frequent to notify one by one (Finding.Quiet).
+	LogAlarms []LogAlarm
+
 	// ReadActions are the IAM actions Evaluate (and Sweep) call; WriteActions
 	// the ones Apply calls for the plan. Undo actions are run by an operator
 	// through the CLI and are not granted to the function.
@@ -98,6 +102,21 @@ func (c *CloudTrailTrigger) Matches(call *trigger.APICall) bool {
 		}
 	}
 	return false
+}
+
+// LogAlarm is a CloudWatch alarm on a count of decision log records: the
+// infrastructure makes a metric filter on the function's log group and an
+// alarm that notifies the topic.
+type LogAlarm struct {
+	// Name is kebab-case; the alarm is rampart-<rule ID>-<name>.
+	Name        string
+	Description string
+	// Pattern is a CloudWatch Logs JSON filter pattern over decision
+	// records (fields rule, verdict, reason, resource, actor, sourceIp…).
+	Pattern string
+	// Threshold records within Minutes raise the alarm.
+	Threshold int
+	Minutes   int
 }
 
 // Config frequencies for periodic Config rules.
@@ -199,6 +218,9 @@ type Finding struct {
 	Resource string
 	// Tags are the resource's current tags, for the exemption check.
 	Tags map[string]string
+	// Quiet marks a violation that is recorded (log, metrics, Config) but
+	// not notified one by one: a Meta.LogAlarms alarm aggregates it.
+	Quiet bool
 }
 
 // Action is one API call of a plan, with the call that undoes it.

@@ -69,7 +69,7 @@ func TestFailedSignInIsRecordedNotAlerted(t *testing.T) {
 	topic := mototest.NewTopic(t, s, "rampart-alerts")
 	res, calls := enginetest.RecordedOne(t, newEngine(t, s, engine.Enforce, topic.ARN), enginetest.Sample(t, "events/signin/console-login-failure.json"))
 	d := res.Decisions[0]
-	if d.Verdict != rule.Ignored || !strings.HasPrefix(d.Reason, signin.FailedPrefix) || len(d.Actions) != 0 {
+	if d.Verdict != rule.Violation || !strings.HasPrefix(d.Reason, signin.FailedPrefix) || len(d.Actions) != 0 {
 		t.Fatalf("decision = %+v", d)
 	}
 	if !strings.Contains(d.Reason, "185.220.101.34") || !strings.Contains(d.Reason, "Failed authentication") {

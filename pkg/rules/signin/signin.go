@@ -1,8 +1,8 @@
 // Package signin holds console-signin: every AWS Management Console sign-in
 // is judged as it happens. A root sign-in is an alert, whatever the MFA; an
-// IAM user who signs in without MFA is an alert; a failed sign-in is recorded
-// in the decision log and left to an aggregate alarm rather than alerted one
-// by one.
+// IAM user who signs in without MFA is an alert; a failed sign-in is a quiet
+// violation, recorded in the decision log and counted by an aggregate alarm
+// rather than alerted one by one.
 //
 // A sign-in is a fact, not a state: no AWS API describes it afterwards and
 // nothing Rampart could describe would change the verdict (the session was
@@ -32,9 +32,9 @@ const (
 	roleType    = "AWS::IAM::Role"
 )
 
-// FailedPrefix starts the reason of every failed sign-in decision, so a
-// CloudWatch Logs metric filter on the decision log can count them, e.g.
-// { $.rule = "console-signin" && $.reason = "failed console sign-in*" }.
+// FailedPrefix starts the reason of every failed sign-in decision, so the
+// rule's log alarm (a CloudWatch Logs metric filter on the decision log)
+// counts them.
 const FailedPrefix = "failed console sign-in"
 
 // Rule is console-signin.
@@ -47,11 +47,20 @@ var meta = rule.Meta{
 	Title:        "Console sign-ins use MFA and never the root user",
 	Severity:     rule.High,
 	Rationale:    "The root user can do anything, including closing the account, and should sign in only for the few tasks that need it; an IAM user signing in with a password alone is one phished or reused password away from an intruder.",
-	Remediation:  "Alerts on every root sign-in and on every IAM-user sign-in without MFA (who, when, from where); records failed sign-ins for an aggregate alarm instead of alerting on each.",
+	Remediation:  "Alerts on every root sign-in and on every IAM-user sign-in without MFA (who, when, from where); records failed sign-ins and alarms on five within five minutes instead of alerting on each.",
 	ResourceType: userType,
 	Function:     "signin",
 	CloudTrail: &rule.CloudTrailTrigger{DetailType: trigger.DetailSignIn, Source: "signin.amazonaws.com",
 		Events: []string{"ConsoleLogin"}, Region: "us-east-1"},
+	// Failed sign-ins are quiet violations; this alarm aggregates them
+	// (a password-guessing burst raises it once, not once per attempt).
+	LogAlarms: []rule.LogAlarm{{
+		Name:        "failed-signins",
+		Description: "Five or more failed console sign-ins within five minutes: someone may be guessing passwords. The decision log of the signin function names who, from where and why.",
+		Pattern:     `{ ($.rule = "console-signin") && ($.verdict = "violation") && ($.reason = "` + FailedPrefix + `*") }`,
+		Threshold:   5,
+		Minutes:     5,
+	}},
 	// Evaluate reads nothing and Apply changes nothing: the rule's whole
 	// remediation is the alert, which the engine publishes (sns:Publish, the
 	// API of every alert action).
@@ -169,16 +178,15 @@ func judge(target string, ev signIn) rule.Finding {
 		from = " from " + ev.SourceIP
 	}
 	if ev.Outcome == failure {
-		// Recorded, not alerted: a verdict other than violation keeps the
-		// engine from sending one notification per failed attempt. Like a
-		// failed API call it opened nothing; the decision log keeps who,
-		// where from and why for the aggregate alarm.
+		// A quiet violation: recorded (decision log, metrics), not alerted
+		// one by one; the failed-sign-ins log alarm counts them. The
+		// decision log keeps who, where from and why.
 		why := ev.Error
 		if why == "" {
 			why = "no reason given"
 		}
-		return rule.Finding{Verdict: rule.Ignored, Resource: target,
-			Reason: fmt.Sprintf("%s by %s%s (%s): no session was opened; recorded for the failed sign-in count, not alerted one by one", FailedPrefix, target, from, why)}
+		return rule.Finding{Verdict: rule.Violation, Resource: target, Quiet: true,
+			Reason: fmt.Sprintf("%s by %s%s (%s): no session was opened; counted by the failed sign-in alarm, not alerted one by one", FailedPrefix, target, from, why)}
 	}
 	mfa := "without MFA"
 	if ev.MFAUsed {

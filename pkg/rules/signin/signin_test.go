@@ -54,7 +54,7 @@ func TestSampleEvents(t *testing.T) {
 		{"console-login-root.json", "arn:aws:iam::123456789012:root", accountType, rule.Violation, true, "root user signed in to the console from 198.51.100.61 (with MFA)"},
 		{"console-login-root-doc-spelling.json", "arn:aws:iam::123456789012:root", accountType, rule.Violation, true, "root user"},
 		{"console-login-iam-no-mfa.json", "arn:aws:iam::123456789012:user/alice", userType, rule.Violation, true, "without MFA"},
-		{"console-login-failure.json", "mallory", userType, rule.Ignored, false, FailedPrefix + " by mallory from 185.220.101.34 (Failed authentication)"},
+		{"console-login-failure.json", "mallory", userType, rule.Violation, false, FailedPrefix + " by mallory from 185.220.101.34 (Failed authentication)"},
 		{"console-login-iam-mfa.json", "arn:aws:iam::123456789012:user/alice", userType, rule.Compliant, false, "signed in from 198.51.100.23 with MFA"},
 		{"console-login-federated-sso.json", "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_4f3a2b1c0d9e8f7a/carol@example.com", roleType, rule.NotApplicable, false, "AssumedRole sign-in from 203.0.113.80"},
 	}
@@ -115,9 +115,9 @@ func TestJudge(t *testing.T) {
 		{"IAM user without MFA", record(alice, ok, mfaNo, ""), rule.Violation, "without MFA"},
 		{"IAM user, MFA not recorded", record(alice, ok, mfaNone, ""), rule.Violation, "does not say MFA was used"},
 		{"root without MFA", record(root, ok, mfaNo, ""), rule.Violation, "(without MFA)"},
-		{"root failure is not a sign-in", record(root, failed, mfaNo, "Failed authentication"), rule.Ignored, FailedPrefix},
-		{"failure told by errorMessage alone", record(alice, `null`, mfaNo, "Failed authentication"), rule.Ignored, "(Failed authentication)"},
-		{"failure without a message", record(alice, failed, mfaNo, ""), rule.Ignored, "(no reason given)"},
+		{"root failure is not a sign-in", record(root, failed, mfaNo, "Failed authentication"), rule.Violation, FailedPrefix},
+		{"failure told by errorMessage alone", record(alice, `null`, mfaNo, "Failed authentication"), rule.Violation, "(Failed authentication)"},
+		{"failure without a message", record(alice, failed, mfaNo, ""), rule.Violation, "(no reason given)"},
 		{"federated sign-in", record(carol, ok, mfaNo, ""), rule.NotApplicable, "identity provider"},
 		{"null additionalEventData", record(alice, ok, `null`, ""), rule.Violation, "does not say"},
 	}
@@ -127,7 +127,11 @@ func TestJudge(t *testing.T) {
 			if f.Verdict != c.verdict || !strings.Contains(f.Reason, c.inReason) {
 				t.Fatalf("finding = %s %q, want %s containing %q", f.Verdict, f.Reason, c.verdict, c.inReason)
 			}
-			if (f.Verdict == rule.Violation) != (len(f.Actions) == 1) {
+			failure := strings.Contains(f.Reason, FailedPrefix)
+			if f.Quiet != failure {
+				t.Fatalf("quiet = %v for %q: only failed sign-ins are quiet", f.Quiet, f.Reason)
+			}
+			if (f.Verdict == rule.Violation && !failure) != (len(f.Actions) == 1) {
 				t.Fatalf("actions = %+v", f.Actions)
 			}
 		})
@@ -174,5 +178,22 @@ func TestMeta(t *testing.T) {
 	}
 	if _, err := m.Resolve(nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFailedSignInAlarmCountsFailures: the log alarm's pattern selects the
+// decision records of failed sign-ins by the fields the engine logs.
+func TestFailedSignInAlarmCountsFailures(t *testing.T) {
+	if len(meta.LogAlarms) != 1 {
+		t.Fatalf("log alarms = %+v", meta.LogAlarms)
+	}
+	a := meta.LogAlarms[0]
+	for _, want := range []string{`$.rule = "` + meta.ID + `"`, `$.verdict = "violation"`, `$.reason = "` + FailedPrefix + `*"`} {
+		if !strings.Contains(a.Pattern, want) {
+			t.Errorf("pattern %s lacks %s", a.Pattern, want)
+		}
+	}
+	if a.Threshold < 1 || a.Minutes < 1 {
+		t.Errorf("alarm %+v", a)
 	}
 }
