@@ -63,7 +63,7 @@ func fakeRules() []rule.Rule {
 			ResourceType: "AWS::IAM::User",
 			CloudTrail: &rule.CloudTrailTrigger{Source: "signin.amazonaws.com", DetailType: trigger.DetailSignIn,
 				Events: []string{"ConsoleLogin"}, Region: "us-east-1"},
-			Schedule:     "rate(12 hours)",
+			Schedule: "rate(12 hours)",
 			LogAlarms: []rule.LogAlarm{{Name: "failures", Description: "many failures",
 				Pattern: `{ ($.rule = "fake-root-signin") && ($.verdict = "violation") }`, Threshold: 3, Minutes: 10}},
 			ReadActions:  []string{"iam:GetAccountSummary"},
