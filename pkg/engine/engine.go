@@ -194,11 +194,42 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 		}
 	}
 	for _, tg := range todo {
-		d := base(tg.rule)
-		e.decide(ctx, tg.rule, tg.t, e.params[d.Rule], &d)
-		ds = append(ds, d)
+		id := tg.rule.Meta().ID
+		targets, err := e.expand(ctx, tg.rule, tg.t, e.params[id])
+		if err != nil {
+			d := base(tg.rule)
+			d.Resource, d.Verdict, d.Reason, d.Error = tg.t.ID, ErrorVerdict, "could not find the resources the call concerns", err.Error()
+			ds = append(ds, d)
+			continue
+		}
+		for _, t := range targets {
+			d := base(tg.rule)
+			e.decide(ctx, tg.rule, t, e.params[id], &d)
+			ds = append(ds, d)
+		}
 	}
 	return ds, nil
+}
+
+// expand asks an Expander rule which resources a live target stands for.
+func (e *Engine) expand(ctx context.Context, r rule.Rule, t rule.Target, p rule.Params) (out []rule.Target, err error) {
+	x, ok := r.(rule.Expander)
+	if !ok || e.session.Offline {
+		return []rule.Target{t}, nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("rule %s panicked expanding %s: %v", r.Meta().ID, t.ID, v)
+		}
+	}()
+	out, err = x.Expand(ctx, e.session, t, p)
+	if err != nil || len(out) == 0 {
+		return []rule.Target{t}, err
+	}
+	for i := range out {
+		out[i].Call = t.Call
+	}
+	return out, nil
 }
 
 // ownCall reports whether Rampart's own role made the call. Only the caller's

@@ -519,3 +519,40 @@ func TestQuietViolationsAreRecordedNotNotified(t *testing.T) {
 		t.Fatalf("decision %+v notified %v", d, n.sent)
 	}
 }
+
+type expanding struct{ *fakeRule }
+
+func (x expanding) Expand(_ context.Context, _ *awsclient.Session, t rule.Target, _ rule.Params) ([]rule.Target, error) {
+	if t.ID == "fail" {
+		return nil, errors.New("describe failed")
+	}
+	return []rule.Target{{Type: t.Type, ID: t.ID + "-a"}, {Type: t.Type, ID: t.ID + "-b"}}, nil
+}
+
+func TestExpandersJudgeEachResource(t *testing.T) {
+	f := newFake("fake")
+	f.state["r1-a"], f.state["r1-b"] = true, false
+	f.tags["r1-b"] = map[string]string{DefaultExemptTag: "lab"}
+	e, _, _ := newEngine(t, Config{Mode: Enforce}, false, expanding{f})
+	res, err := e.Handle(context.Background(), call("r1", alice, opsRole, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Decisions) != 2 || res.Decisions[0].Resource != "r1-a" || res.Decisions[0].Verdict != rule.Violation ||
+		res.Decisions[1].Resource != "r1-b" || res.Decisions[1].Verdict != rule.NotApplicable || res.Decisions[0].Call == nil {
+		t.Fatalf("decisions %+v", res.Decisions)
+	}
+	if strings.Join(f.applied, ",") != "test:Close r1-a,test:Fix r1-a" {
+		t.Fatalf("applied %v", f.applied)
+	}
+	res, err = e.Handle(context.Background(), call("fail", alice, opsRole, ""))
+	if !errors.Is(err, ErrFailed) || res.Decisions[0].Verdict != ErrorVerdict {
+		t.Fatalf("expand failure: %v %+v", err, res)
+	}
+	// Offline, the target is judged as the event names it.
+	off, _, _ := newEngine(t, Config{}, true, expanding{newFake("fake")})
+	res, err = off.Handle(context.Background(), call("r1", alice, opsRole, ""))
+	if err != nil || len(res.Decisions) != 1 || res.Decisions[0].Resource != "r1" {
+		t.Fatalf("offline: %v %+v", err, res)
+	}
+}

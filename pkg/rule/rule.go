@@ -305,3 +305,12 @@ type Rule interface {
 type Sweeper interface {
 	Sweep(ctx context.Context, s *awsclient.Session, p Params) ([]Target, error)
 }
+
+// Expander is a rule whose event names something other than the resources
+// it judges (DeleteFlowLogs names flow logs, not VPCs). On a live session the
+// engine asks it to expand each target into the resources that current state
+// says the event concerns; each is then evaluated, exempted and remediated on
+// its own. An empty result keeps the original target.
+type Expander interface {
+	Expand(ctx context.Context, s *awsclient.Session, t Target, p Params) ([]Target, error)
+}

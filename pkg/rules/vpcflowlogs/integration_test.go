@@ -205,10 +205,11 @@ func TestExemptVpcIsReportedNotTouched(t *testing.T) {
 	}
 }
 
-// A deletion that leaves several VPCs bare cannot say which the deleted
-// flow log covered: the decision is a report, and the sweep fixes each VPC
-// on its own (honouring exemptions).
-func TestSeveralBareVpcsAreReportedThenSwept(t *testing.T) {
+// A deletion that leaves several VPCs bare cannot say which one the deleted
+// flow log covered: every bare VPC is judged on its own (the rule is an
+// Expander), so exempt VPCs are reported and the others get a flow log at
+// once; the sweep afterwards finds nothing left to do.
+func TestSeveralBareVpcsAreEachJudged(t *testing.T) {
 	s := mototest.Session(t)
 	coverDefaultVpc(t, s)
 	a := newVpc(t, s, "10.4.0.0/16")
@@ -219,33 +220,30 @@ func TestSeveralBareVpcsAreReportedThenSwept(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEngine(t, s, engine.Enforce, logsDest)
-	res, _ := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/ec2-delete-flow-logs.json", "fl-0b15e95db3dc66883", victim))
-	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || len(d.Actions) != 0 || !strings.Contains(d.Reason, "3 VPCs lack") || !strings.Contains(d.Reason, a) {
-		t.Fatalf("decision = %+v", d)
-	}
-	for _, v := range []string{a, b, exempt} {
-		if got := flowLogsOf(t, s, v); len(got) != 0 {
-			t.Fatalf("report-only decision changed %s: %v", v, got)
-		}
-	}
-	sweep := []byte(`{"version":"0","id":"sweep-1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",
-	"time":"2026-03-15T06:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/rampart-vpc-flow-logs-sweep"],"detail":{}}`)
-	res, calls := enginetest.Recorded(t, e, sweep)
+	res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/ec2-delete-flow-logs.json", "fl-0b15e95db3dc66883", victim))
 	if want := []string{"DescribeVpcs", "DescribeFlowLogs", "CreateFlowLogs", "CreateFlowLogs"}; !slices.Equal(calls, want) {
-		t.Fatalf("sweep calls = %v, want %v", calls, want)
+		t.Fatalf("calls = %v, want %v", calls, want)
 	}
 	verdicts := map[string]rule.Verdict{}
 	for _, d := range res.Decisions {
 		verdicts[d.Resource] = d.Verdict
+		if d.Resource != exempt && !strings.Contains(d.Reason, "left the VPC without an active flow log") {
+			t.Fatalf("reason = %q", d.Reason)
+		}
 	}
-	if verdicts[a] != rule.Violation || verdicts[b] != rule.Violation || verdicts[exempt] != rule.NotApplicable || len(res.Decisions) != 4 {
-		t.Fatalf("sweep verdicts = %v", verdicts)
+	if verdicts[a] != rule.Violation || verdicts[b] != rule.Violation || verdicts[exempt] != rule.NotApplicable || len(res.Decisions) != 3 {
+		t.Fatalf("verdicts = %v", verdicts)
 	}
 	for v, want := range map[string]int{a: 1, b: 1, exempt: 0} {
 		if got := flowLogsOf(t, s, v); len(got) != want {
-			t.Fatalf("%s after sweep: %v", v, got)
+			t.Fatalf("%s: %v", v, got)
 		}
+	}
+	sweep := []byte(`{"version":"0","id":"sweep-1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",
+	"time":"2026-03-15T06:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/rampart-vpc-flow-logs-sweep"],"detail":{}}`)
+	_, calls = enginetest.Recorded(t, e, sweep)
+	if want := []string{"DescribeVpcs", "DescribeFlowLogs"}; !slices.Equal(calls, want) {
+		t.Fatalf("sweep calls = %v, want %v", calls, want)
 	}
 }
 

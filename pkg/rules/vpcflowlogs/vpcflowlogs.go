@@ -5,11 +5,10 @@
 // configured the rule reports only.
 //
 // DeleteFlowLogs names flow logs, not VPCs, and a deleted flow log can no
-// longer be described, so the VPC to fix comes from current state: the VPCs
-// of the region that now lack an active flow log. When that is exactly one
-// VPC it is remediated at once; when several are, the event cannot say which
-// of them the deleted flow log covered (others may be exempt on purpose), so
-// the decision is a report and the periodic sweep judges each VPC on its own.
+// longer be described, so the VPCs to fix come from current state: the rule
+// is a rule.Expander, and the engine judges each VPC of the region that now
+// lacks an active flow log on its own — exempt VPCs are reported, the others
+// get a flow log.
 //
 // The rule touches nothing but the flow log it creates: it never deletes or
 // changes an existing flow log. Each flow log it creates is tagged
@@ -78,7 +77,7 @@ var meta = rule.Meta{
 	Rationale: "Flow logs are the network record of a VPC: without them there is no evidence of what talked to what during an incident. " +
 		"Deleting them is a classic defence-evasion step (Stratus Red Team: aws.defense-evasion.vpc-remove-flow-logs).",
 	Remediation: "Creates a flow log of the configured traffic type to the configured destination on each VPC left without an active one; " +
-		"reports only when no destination is configured or when a deletion leaves several VPCs uncovered.",
+		"reports only when no destination is configured.",
 	ResourceType: ResourceType,
 	Function:     "ec2",
 	CloudTrail: &rule.CloudTrailTrigger{Source: "ec2.amazonaws.com",
@@ -140,11 +139,15 @@ type (
 	created struct{}
 	// deleted are the flow logs a DeleteFlowLogs call removed.
 	deleted struct{ IDs []string }
-	// swept is a VPC read by Sweep with the region's flow logs.
+	// swept is a VPC read by Sweep (or Expand) with the region's flow logs;
+	// why, when set, starts the reason.
 	swept struct {
 		vpc  ec2types.Vpc
 		logs []ec2types.FlowLog
+		why  string
 	}
+	// covered says a deletion left every VPC with an active flow log.
+	covered struct{ IDs []string }
 )
 
 // Targets implements rule.Rule.
@@ -172,7 +175,9 @@ func (*flowLogRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.T
 	case deleted:
 		return afterDelete(ctx, s, ev, p)
 	case swept:
-		return judge(ev.vpc, ev.logs, p, ""), nil
+		return judge(ev.vpc, ev.logs, p, ev.why), nil
+	case covered:
+		return rule.Finding{Verdict: rule.Compliant, Reason: "every VPC still has an active flow log after " + strings.Join(ev.IDs, ", ") + " were deleted"}, nil
 	case created:
 		if s.Offline {
 			return violation(t.ID, p, "a new VPC has no flow log"), nil
@@ -199,26 +204,61 @@ func gone(err error, id string) (rule.Finding, error) {
 	return rule.Finding{Verdict: rule.NotApplicable, Reason: "VPC " + id + " no longer exists"}, nil
 }
 
-// afterDelete finds the VPCs the deletion left without an active flow log.
-func afterDelete(ctx context.Context, s *awsclient.Session, ev deleted, p rule.Params) (rule.Finding, error) {
-	ids := strings.Join(ev.IDs, ", ")
-	if s.Offline {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the call deleted flow logs " + ids +
-			", and the event does not name their VPCs; a live run checks which VPCs are left without an active flow log (DescribeVpcs, DescribeFlowLogs) and creates one where exactly one VPC is"}, nil
+// Expand implements rule.Expander: a DeleteFlowLogs call names flow logs,
+// not VPCs, so the VPCs it concerns are the ones current state shows without
+// an active flow log. Each is then judged, exempted and fixed on its own,
+// with no further read (two paginated lists in all).
+func (*flowLogRule) Expand(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) ([]rule.Target, error) {
+	ev, ok := t.Evidence.(deleted)
+	if !ok {
+		return nil, nil
 	}
+	bare, logs, err := bareVpcs(ctx, s, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(bare) == 0 {
+		return []rule.Target{{Type: ResourceType, ID: t.ID, Region: t.Region, Evidence: covered{ev.IDs}}}, nil
+	}
+	why := "the deletion of " + strings.Join(ev.IDs, ", ") + " left the VPC without an active flow log: "
+	out := make([]rule.Target, 0, len(bare))
+	for _, v := range bare {
+		out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(v.VpcId), Region: t.Region, Evidence: swept{vpc: v, logs: logs, why: why}})
+	}
+	return out, nil
+}
+
+// bareVpcs are the region's VPCs without an active flow log of the wanted
+// traffic, with the region's flow logs.
+func bareVpcs(ctx context.Context, s *awsclient.Session, p rule.Params) ([]ec2types.Vpc, []ec2types.FlowLog, error) {
 	vpcs, err := allVpcs(ctx, s)
 	if err != nil {
-		return rule.Finding{}, err
+		return nil, nil, err
 	}
 	logs, err := allFlowLogs(ctx, s)
 	if err != nil {
-		return rule.Finding{}, err
+		return nil, nil, err
 	}
 	var bare []ec2types.Vpc
 	for _, v := range vpcs {
 		if len(covering(aws.ToString(v.VpcId), logs, p[ParamTrafficType])) == 0 {
 			bare = append(bare, v)
 		}
+	}
+	return bare, logs, nil
+}
+
+// afterDelete judges a deletion without expansion: offline, or a caller
+// that evaluates the event's target directly.
+func afterDelete(ctx context.Context, s *awsclient.Session, ev deleted, p rule.Params) (rule.Finding, error) {
+	ids := strings.Join(ev.IDs, ", ")
+	if s.Offline {
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the call deleted flow logs " + ids +
+			", and the event does not name their VPCs; a live run checks which VPCs are left without an active flow log (DescribeVpcs, DescribeFlowLogs) and judges each"}, nil
+	}
+	bare, logs, err := bareVpcs(ctx, s, p)
+	if err != nil {
+		return rule.Finding{}, err
 	}
 	switch len(bare) {
 	case 0:
