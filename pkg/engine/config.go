@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rampart-aws/rampart/pkg/rule"
 	"os"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ func ParseMode(s string) (Mode, error) {
 
 // DefaultExemptTag is the resource tag that exempts a resource; its value is
 // the reason, optionally followed by "; owner=…; expires=YYYY-MM-DD".
-const DefaultExemptTag = "rampart:exempt"
+const DefaultExemptTag = rule.DefaultExemptTag
 
 // Config is a deployment's settings. The Lambda reads it from the
 // environment (see FromEnv and the README's configuration reference).

@@ -100,6 +100,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
 	var ds []report.Decision
 	switch t.Kind {
 	case trigger.KindAPICall, trigger.KindSignIn:

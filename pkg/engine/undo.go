@@ -40,6 +40,7 @@ func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action,
 			}{r, *a.Undo})
 		}
 	}
+	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
 	var out []rule.Action
 	var errs []error
 	for i := len(todo) - 1; i >= 0; i-- {

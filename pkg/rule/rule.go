@@ -314,3 +314,24 @@ type Sweeper interface {
 type Expander interface {
 	Expand(ctx context.Context, s *awsclient.Session, t Target, p Params) ([]Target, error)
 }
+
+// DefaultExemptTag is the tag that exempts a resource unless the deployment
+// names another.
+const DefaultExemptTag = "rampart:exempt"
+
+type exemptTagKey struct{}
+
+// WithExemptTag returns a context carrying the deployment's exemption tag;
+// the engine sets it for every Evaluate and Apply.
+func WithExemptTag(ctx context.Context, tag string) context.Context {
+	return context.WithValue(ctx, exemptTagKey{}, tag)
+}
+
+// ExemptTag is the deployment's exemption tag, for a rule that re-checks it
+// right before an irreversible action (the engine has already honoured it).
+func ExemptTag(ctx context.Context) string {
+	if tag, ok := ctx.Value(exemptTagKey{}).(string); ok && tag != "" {
+		return tag
+	}
+	return DefaultExemptTag
+}

@@ -35,10 +35,6 @@ const ResourceType = "AWS::EC2::EIP"
 // TagPending marks an address first seen unattached, with the time.
 const TagPending = "rampart:unattached-since"
 
-// exemptTag is the engine's default exemption tag (engine.DefaultExemptTag):
-// Apply re-checks it right before an irreversible release. The engine itself
-// honours the configured tag at evaluation.
-const exemptTag = "rampart:exempt"
 
 // ParamGrace names the grace-period parameter.
 const ParamGrace = "graceHours"
@@ -292,8 +288,10 @@ func (*eipRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) 
 			return fmt.Errorf("release %s: already gone: %w", p.AllocationID, rule.ErrNoOp)
 		case cur.AttachedTo != "":
 			return fmt.Errorf("release %s: associated again with %s, so kept: %w", p.AllocationID, cur.AttachedTo, rule.ErrNoOp)
-		case hasKey(cur.Tags, exemptTag):
-			return fmt.Errorf("release %s: now carries %s, so kept: %w", p.AllocationID, exemptTag, rule.ErrNoOp)
+		case hasKey(cur.Tags, rule.ExemptTag(ctx)):
+			// The engine honoured the exemption at evaluation; re-checked
+			// here because a release cannot be undone.
+			return fmt.Errorf("release %s: now carries %s, so kept: %w", p.AllocationID, rule.ExemptTag(ctx), rule.ErrNoOp)
 		case cur.Tags[TagPending] != p.Since:
 			return fmt.Errorf("release %s: the %s tag changed (%q, planned on %q), so kept: %w", p.AllocationID, TagPending, cur.Tags[TagPending], p.Since, rule.ErrNoOp)
 		}

@@ -195,6 +195,15 @@ func TestApplyRechecksBeforeReleasing(t *testing.T) {
 		Tags: []ec2types.Tag{{Key: aws.String("rampart:exempt")}}}); err != nil {
 		t.Fatal(err)
 	}
+	// The deployment's own exemption tag counts too.
+	tag(t, s, id, "corp:keep", "DR standby")
+	if err := eipattached.Rule.Apply(rule.WithExemptTag(ctx, "corp:keep"), s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+		t.Fatalf("custom exemption tag: err = %v", err)
+	}
+	if _, err := awsclient.Client(s, ec2.NewFromConfig).DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id},
+		Tags: []ec2types.Tag{{Key: aws.String("corp:keep")}}}); err != nil {
+		t.Fatal(err)
+	}
 	// The mark was renewed: kept.
 	tag(t, s, id, eipattached.TagPending, time.Now().UTC().Format(time.RFC3339))
 	if err := eipattached.Rule.Apply(ctx, s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
