@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -76,6 +77,15 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 			Sid:       jsii.String("RuleActions"),
 			Actions:   jsii.Strings(ruleActions...),
 			Resources: jsii.Strings("*"),
+		}))
+	}
+	if roles, err := passRoles(p.Rules, props.Settings); err != nil {
+		return nil, fmt.Errorf("function %s: %w", p.Name, err)
+	} else if len(roles) > 0 {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("PassRoles"),
+			Actions:   jsii.Strings("iam:PassRole"),
+			Resources: jsii.Strings(roles...),
 		}))
 	}
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -231,4 +241,28 @@ func logAlarm(scope constructs.Construct, logs awslogs.ILogGroup, ruleID string,
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
+}
+
+// passRoles are the role ARNs the function's rules may hand to a service
+// (rule.Meta.PassRoles): the deployed values of those parameters. A rule
+// whose role parameter is unset passes no role, and gets no iam:PassRole.
+func passRoles(rules []rule.Rule, s *Settings) ([]string, error) {
+	var out []string
+	for _, r := range rules {
+		m := r.Meta()
+		if len(m.PassRoles) == 0 {
+			continue
+		}
+		p, err := m.Resolve(s.Params[m.ID])
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range m.PassRoles {
+			if v := p[name]; v != "" && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }

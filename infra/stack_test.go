@@ -124,6 +124,9 @@ func catalogApp(t *testing.T) *synthed {
 	return synth(t, "catalog", catalog.All(), Settings{
 		Account: "111122223333", Regions: regions, Mode: engine.Report, ExemptTag: engine.DefaultExemptTag,
 		LogRetentionDays: 365, TimeoutSeconds: 60, NotificationEmail: "security@example.com",
+		// One role to pass (vpc-flow-logs' delivery role); the others unset.
+		Params: map[string]map[string]string{"vpc-flow-logs": {
+			"logGroupName": "/rampart/flow-logs", "deliverLogsRoleArn": "arn:aws:iam::111122223333:role/flow-logs-delivery"}},
 	})
 }
 
@@ -496,12 +499,74 @@ func TestEveryFunctionRoleHoldsExactlyItsRulesActions(t *testing.T) {
 					}
 				}
 				for _, act := range got {
+					if act == "iam:PassRole" {
+						continue // TestPassRoleOnlyOnTheNamedRoles
+					}
 					if !slices.Contains(actions, act) && !slices.Contains(infraActions, act) {
 						t.Errorf("%s %s: role of %s holds %s, which none of its rules declares", name, region, fn, act)
 					}
 				}
 			}
 		}
+	}
+}
+
+// TestPassRoleOnlyOnTheNamedRoles: a function may pass exactly the roles its
+// rules' PassRoles parameters name in this deployment, and none when unset.
+func TestPassRoleOnlyOnTheNamedRoles(t *testing.T) {
+	granted := 0
+	for name, a := range apps(t) {
+		for _, region := range regions {
+			js := a.json[region]
+			byFn := map[string][]rule.Rule{}
+			for _, r := range a.rules {
+				if hasTriggerIn(r.Meta(), region) {
+					byFn[r.Meta().Function] = append(byFn[r.Meta().Function], r)
+				}
+			}
+			for fn := range byFn {
+				var all []rule.Rule
+				for _, r := range a.rules {
+					if r.Meta().Function == fn {
+						all = append(all, r)
+					}
+				}
+				want, err := passRoles(all, &a.settings)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := resources(js, "AWS::Lambda::Function")[functionID(t, js, fn)]
+				roleID := props(f)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+				var got []string
+				for _, p := range resources(js, "AWS::IAM::Policy") {
+					if props(p)["Roles"].([]any)[0].(map[string]any)["Ref"] != roleID {
+						continue
+					}
+					for _, st := range props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+						st := st.(map[string]any)
+						if !strings.Contains(fmt.Sprint(st["Action"]), "iam:PassRole") {
+							continue
+						}
+						switch r := st["Resource"].(type) {
+						case string:
+							got = append(got, r)
+						case []any:
+							for _, x := range r {
+								got = append(got, x.(string))
+							}
+						}
+					}
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s %s: %s may pass %v, want %v", name, region, fn, got, want)
+				}
+				granted += len(got)
+			}
+		}
+	}
+	if granted == 0 {
+		t.Fatal("no function passes a role: the derivation is untested")
 	}
 }
 

@@ -77,6 +77,14 @@ func TestEveryRuleIsComplete(t *testing.T) {
 					t.Errorf("IAM action %q is not service:Action (wildcards are not allowed)", a)
 				}
 			}
+			if slices.Contains(m.WriteActions, "iam:PassRole") {
+				t.Error("iam:PassRole belongs in PassRoles (scoped to the roles named by parameters), not WriteActions")
+			}
+			for _, name := range m.PassRoles {
+				if !slices.ContainsFunc(m.Params, func(p rule.Param) bool { return p.Name == name }) {
+					t.Errorf("PassRoles names %q, which is not a parameter", name)
+				}
+			}
 			if _, err := m.Resolve(nil); err != nil {
 				t.Errorf("defaults do not validate: %v", err)
 			}

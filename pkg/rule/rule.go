@@ -52,6 +52,13 @@ type Meta struct {
 
 	Params []Param
 
+	// PassRoles name the parameters holding the ARNs of roles the rule hands
+	// to a service (a flow log's delivery role, the Config recorder's role).
+	// The function may pass exactly those roles: the infrastructure grants
+	// iam:PassRole on the deployed values, and nothing when they are unset.
+	// (iam:PassRole never appears in WriteActions.)
+	PassRoles []string
+
 	// LogAlarms are aggregate alarms on the function's decision log, for
 	// findings too frequent to notify one by one (Finding.Quiet).
 	LogAlarms []LogAlarm

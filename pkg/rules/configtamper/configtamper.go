@@ -86,10 +86,10 @@ var meta = rule.Meta{
 		{Name: ParamTopic, Default: "", Description: "SNS topic ARN of a recreated delivery channel", Check: checkARN},
 		{Name: ParamFrequency, Default: "", Description: "snapshot delivery frequency of a recreated channel (One_Hour … TwentyFour_Hours)", Check: checkFrequency},
 	},
-	ReadActions: []string{"config:DescribeConfigurationRecorders", "config:DescribeConfigurationRecorderStatus", "config:DescribeDeliveryChannels"},
-	// PutConfigurationRecorder passes the recorder's role to AWS Config, so
-	// the function needs iam:PassRole on recorderRoleArn.
-	WriteActions: []string{apiStart, apiPutRecorder, apiPutChannel, "iam:PassRole"},
+	ReadActions:  []string{"config:DescribeConfigurationRecorders", "config:DescribeConfigurationRecorderStatus", "config:DescribeDeliveryChannels"},
+	WriteActions: []string{apiStart, apiPutRecorder, apiPutChannel},
+	// PutConfigurationRecorder passes the recorder's role to AWS Config.
+	PassRoles: []string{ParamRecorderRole},
 }
 
 func checkName(s string) error {

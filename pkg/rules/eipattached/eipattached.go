@@ -35,7 +35,6 @@ const ResourceType = "AWS::EC2::EIP"
 // TagPending marks an address first seen unattached, with the time.
 const TagPending = "rampart:unattached-since"
 
-
 // ParamGrace names the grace-period parameter.
 const ParamGrace = "graceHours"
 

@@ -75,10 +75,11 @@ var meta = rule.Meta{
 		{Name: ParamTrailName, Default: "", Description: "the baseline trail; recreated if deleted"},
 		{Name: ParamBucket, Default: "", Description: "S3 bucket of the baseline trail (required to recreate it)"},
 	},
-	ReadActions: []string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "cloudtrail:ListTags"},
-	// iam:PassRole lets UpdateTrail and CreateTrail hand CloudTrail the
-	// CloudWatch Logs delivery role when the baseline names one.
-	WriteActions: []string{apiStart, apiUpdate, apiSelectors, apiCreate, "iam:PassRole"},
+	ReadActions:  []string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "cloudtrail:ListTags"},
+	WriteActions: []string{apiStart, apiUpdate, apiSelectors, apiCreate},
+	// UpdateTrail and CreateTrail hand CloudTrail the CloudWatch Logs
+	// delivery role when the baseline names one.
+	PassRoles: []string{ParamLogRole},
 }
 
 func checkBool(s string) error {

@@ -94,10 +94,11 @@ var meta = rule.Meta{
 		{Name: ParamBucket, Default: "", Check: checkBucket, Description: "S3 bucket ARN (optionally with a /prefix) for created flow logs"},
 	},
 	ReadActions: []string{apiDescribeVpcs, apiDescribeFlowLogs},
-	// CreateFlowLogs with tags needs ec2:CreateTags; a CloudWatch Logs
-	// destination needs iam:PassRole on the delivery role; an S3 destination
-	// needs logs:CreateLogDelivery.
-	WriteActions: []string{apiCreate, "ec2:CreateTags", "iam:PassRole", "logs:CreateLogDelivery"},
+	// CreateFlowLogs with tags needs ec2:CreateTags; an S3 destination needs
+	// logs:CreateLogDelivery; a CloudWatch Logs destination passes the
+	// delivery role.
+	WriteActions: []string{apiCreate, "ec2:CreateTags", "logs:CreateLogDelivery"},
+	PassRoles:    []string{ParamRole},
 }
 
 func checkTraffic(s string) error {
