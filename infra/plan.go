@@ -168,27 +168,19 @@ func checkRules(rules []rule.Rule) error {
 	return nil
 }
 
-// globalHome is the home region of a rule about a global resource, or ""
-// for a regional rule. A rule is global when its CloudTrail events are
-// pinned to a region (IAM, console sign-in: us-east-1), or when it judges IAM
-// resources. Its sweep then runs in one region only — its home if deployed,
-// else the first deployed region (the IAM API answers the same everywhere) —
-// rather than in every region, which would report every finding once per
-// region.
+// globalHome is the home region of a global rule (rule.Meta.Global), or ""
+// for a regional one. A global rule's sweep runs in one region only — us-east-1
+// if deployed, else the first deployed region (the IAM API answers the same
+// everywhere) — rather than in every region, which would report every
+// finding once per region.
 func globalHome(m *rule.Meta, regions []string) string {
-	home := ""
-	switch {
-	case m.CloudTrail != nil && m.CloudTrail.Region != "":
-		home = m.CloudTrail.Region
-	case strings.HasPrefix(m.ResourceType, "AWS::IAM::"):
-		home = "us-east-1"
-	default:
+	if !m.Global {
 		return ""
 	}
-	if !slices.Contains(regions, home) && len(regions) > 0 {
-		return regions[0]
+	if home := "us-east-1"; slices.Contains(regions, home) || len(regions) == 0 {
+		return home
 	}
-	return home
+	return regions[0]
 }
 
 // sweepsIn reports whether the rule's schedule runs in the region.

@@ -206,23 +206,20 @@ func deliveredIn(m *rule.Meta, region string) bool {
 }
 
 // sweptIn reports whether the rule's schedule runs in the region: in every
-// region, except for rules about global resources (events pinned to a
-// region, or IAM resources), swept once, in their home region if deployed
-// or else in the first region.
+// region, except for global rules (rule.Meta.Global), swept once, in
+// us-east-1 if deployed or else in the first region.
 func sweptIn(m *rule.Meta, region string) bool {
 	if m.Schedule == "" {
 		return false
 	}
-	home := ""
-	if m.CloudTrail != nil && m.CloudTrail.Region != "" {
-		home = m.CloudTrail.Region
-	} else if strings.HasPrefix(m.ResourceType, "AWS::IAM::") {
-		home = "us-east-1"
+	if !m.Global {
+		return true
 	}
-	if home != "" && !slices.Contains(regions, home) {
+	home := "us-east-1"
+	if !slices.Contains(regions, home) {
 		home = regions[0]
 	}
-	return home == "" || home == region
+	return home == region
 }
 
 // hasTriggerIn reports whether anything invokes the rule in the region.

@@ -46,6 +46,11 @@ type Meta struct {
 
 	CloudTrail *CloudTrailTrigger
 	Config     *ConfigTrigger
+	// Global marks a rule about account-wide resources that have no region
+	// (IAM users and keys, the root user): its sweep runs in one region only
+	// (us-east-1 when deployed there, else the first deployed region), so
+	// each finding is reported once, not once per region.
+	Global bool
 	// Schedule is an EventBridge schedule expression for a periodic sweep of
 	// every resource (the rule must implement Sweeper), e.g. "rate(1 day)".
 	Schedule string

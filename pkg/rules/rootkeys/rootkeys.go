@@ -50,6 +50,7 @@ var meta = rule.Meta{
 	CloudTrail: &rule.CloudTrailTrigger{Source: "iam.amazonaws.com", Events: []string{"CreateAccessKey"},
 		Region: "us-east-1"},
 	Schedule:    "rate(1 day)",
+	Global:      true,
 	ReadActions: []string{"iam:GetAccountSummary"},
 	// The alert is the remediation; the engine publishes it.
 	WriteActions: []string{rule.AlertAPI},

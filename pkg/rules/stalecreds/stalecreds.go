@@ -72,6 +72,7 @@ var meta = rule.Meta{
 	ResourceType: ResourceType,
 	Function:     "iam",
 	Schedule:     "rate(1 day)",
+	Global:       true,
 	Params: []rule.Param{
 		{Name: ParamMaxAge, Default: "90", Description: "days a credential may go unused (a never-used one counts from its creation)", Check: checkDays},
 	},
