@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -247,5 +248,51 @@ func BenchmarkStopLoggingRemediation(b *testing.B) {
 		if res, err := e.Handle(ctx, ev); err != nil || res.Decisions[0].Actions[0].Outcome != rule.Applied {
 			b.Fatalf("%v %+v", err, res)
 		}
+	}
+}
+
+// A shadow of a multi-region trail seen from another region is left to the
+// deployment in the trail's home region.
+func TestShadowTrailIsLeftToItsHomeRegion(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
+	eu, err := awsclient.Load(ctx, config.WithRegion("eu-west-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:cloudtrail:us-east-1:123456789012:trail/" + trail
+	res := enginetest.Handle(t, newEngine(t, eu, engine.Config{Mode: engine.Enforce}), event("StopLogging", `{"name":"`+arn+`"}`, mallory))
+	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "home region is us-east-1") || len(d.Actions) != 0 {
+		t.Fatalf("decision = %+v", d)
+	}
+	if logging, _ := status(t, ct); logging {
+		t.Fatal("a shadow trail was acted on from another region")
+	}
+}
+
+// An organization trail seen from a member account (the trail's ARN names
+// the management account) is alerted on, never modified.
+func TestOrganizationTrailOfAnotherAccountOnlyAlerts(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s)
+	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
+	// moto 5.2.1 keeps IsOrganizationTrail as given without AWS
+	// Organizations; the member account is the event's recipient.
+	if _, err := ct.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(trail), IsOrganizationTrail: aws.Bool(true)}); err != nil {
+		t.Skipf("moto cannot mark an organization trail: %v", err)
+	}
+	member := strings.ReplaceAll(string(event("StopLogging", `{"name":"`+trail+`"}`, mallory)), `"recipientAccountId":"123456789012"`, `"recipientAccountId":"210987654321"`)
+	res := enginetest.Handle(t, newEngine(t, s, engine.Config{Mode: engine.Enforce}), []byte(member))
+	d := res.Decisions[0]
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != rule.AlertAPI || !strings.Contains(d.Reason, "organization trail") {
+		t.Fatalf("decision = %+v", d)
+	}
+	if logging, _ := status(t, ct); logging {
+		t.Fatal("an organization trail of another account was modified")
 	}
 }
