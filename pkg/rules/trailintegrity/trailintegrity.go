@@ -294,9 +294,10 @@ func (r *trailRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.T
 	}
 	f.Tags = tags
 	var weak []string
-	var acts []rule.Action
-	upd, undo := updateParams{Name: name}, updateParams{Name: name}
+	pl := newPlan(name)
 	for _, a := range ev.Aspects {
+		var why string
+		var sel selectorParams
 		switch a {
 		case aspectLogging:
 			st, err := client.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
@@ -304,50 +305,40 @@ func (r *trailRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.T
 				return rule.Finding{}, fmt.Errorf("get trail status %s: %w", arn, err)
 			}
 			if !aws.ToBool(st.IsLogging) {
-				weak = append(weak, "logging is stopped")
-				stop := rule.NewAction(apiStop, name, "stop logging again", nameParams{name}, nil)
-				acts = append(acts, rule.NewAction(apiStart, name, "restart logging", nameParams{name}, &stop))
+				why = "logging is stopped"
 			}
 		case aspectValidation:
 			if !aws.ToBool(trail.LogFileValidationEnabled) {
-				weak = append(weak, "log-file validation is off")
-				upd.EnableLogFileValidation, undo.EnableLogFileValidation = aws.Bool(true), aws.Bool(false)
+				why = "log-file validation is off"
 			}
 		case aspectMulti:
 			if !aws.ToBool(trail.IsMultiRegionTrail) {
-				weak = append(weak, "the trail records one region only")
-				upd.IsMultiRegionTrail, undo.IsMultiRegionTrail = aws.Bool(true), aws.Bool(false)
+				why = "the trail records one region only"
 			}
 		case aspectKMS:
 			if aws.ToString(trail.KmsKeyId) == "" {
-				weak = append(weak, "logs are not KMS-encrypted")
-				upd.KMSKeyID, undo.KMSKeyID = aws.String(p[ParamKMS]), aws.String("")
+				why = "logs are not KMS-encrypted"
 			}
 		case aspectLogs:
 			if aws.ToString(trail.CloudWatchLogsLogGroupArn) == "" {
-				weak = append(weak, "logs are not delivered to CloudWatch Logs")
-				upd.LogGroupARN, upd.LogRoleARN = aws.String(p[ParamLogGroup]), aws.String(p[ParamLogRole])
-				undo.LogGroupARN, undo.LogRoleARN = aws.String(""), aws.String("")
+				why = "logs are not delivered to CloudWatch Logs"
 			}
 		case aspectSelectors:
-			sel, err := client.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
+			got, err := client.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
 			if err != nil {
 				return rule.Finding{}, fmt.Errorf("get event selectors %s: %w", arn, err)
 			}
-			if !recordsManagement(sel.EventSelectors, sel.AdvancedEventSelectors) {
-				weak = append(weak, "management events are not recorded (reads and writes)")
-				prev := selectorParams{Name: name, Basic: sel.EventSelectors, Advanced: sel.AdvancedEventSelectors}
-				fix := withManagement(sel.EventSelectors, sel.AdvancedEventSelectors)
-				fix.Name = name
-				back := rule.NewAction(apiSelectors, name, "put back the previous event selectors", prev, nil)
-				acts = append(acts, rule.NewAction(apiSelectors, name, "record all management events again", fix, &back))
+			if !recordsManagement(got.EventSelectors, got.AdvancedEventSelectors) {
+				why = "management events are not recorded (reads and writes)"
+				sel = selectorParams{Basic: got.EventSelectors, Advanced: got.AdvancedEventSelectors}
 			}
 		}
+		if why != "" {
+			weak = append(weak, why)
+			pl.restore(a, p, sel)
+		}
 	}
-	if upd.changes() {
-		back := rule.NewAction(apiUpdate, name, "put back the weakened settings", undo, nil)
-		acts = append(acts, rule.NewAction(apiUpdate, name, "restore "+upd.describe(), upd, &back))
-	}
+	acts := pl.actions()
 	if len(weak) == 0 {
 		f.Verdict, f.Reason = rule.Compliant, "the trail already meets the baseline for what the call changed"
 		return f, nil
@@ -406,38 +397,62 @@ func (r *trailRule) deleted(ev evidence, p rule.Params) rule.Finding {
 
 // planFromEvent is the offline plan: what the call alone implies.
 func (r *trailRule) planFromEvent(ev evidence, p rule.Params) rule.Finding {
-	name := ev.Name
+	if slices.Contains(ev.Aspects, aspectExists) {
+		return r.deleted(ev, p)
+	}
 	var weak []string
-	var acts []rule.Action
-	upd, undo := updateParams{Name: name}, updateParams{Name: name}
+	pl := newPlan(ev.Name)
 	for _, a := range ev.Aspects {
 		weak = append(weak, "the call turned off "+string(a))
-		switch a {
-		case aspectExists:
-			return r.deleted(ev, p)
-		case aspectLogging:
-			stop := rule.NewAction(apiStop, name, "stop logging again", nameParams{name}, nil)
-			acts = append(acts, rule.NewAction(apiStart, name, "restart logging", nameParams{name}, &stop))
-		case aspectValidation:
-			upd.EnableLogFileValidation, undo.EnableLogFileValidation = aws.Bool(true), aws.Bool(false)
-		case aspectMulti:
-			upd.IsMultiRegionTrail, undo.IsMultiRegionTrail = aws.Bool(true), aws.Bool(false)
-		case aspectKMS:
-			upd.KMSKeyID, undo.KMSKeyID = aws.String(p[ParamKMS]), aws.String("")
-		case aspectLogs:
-			upd.LogGroupARN, upd.LogRoleARN = aws.String(p[ParamLogGroup]), aws.String(p[ParamLogRole])
-			undo.LogGroupARN, undo.LogRoleARN = aws.String(""), aws.String("")
-		case aspectSelectors:
-			prev := selectorParams{Name: name, Basic: ev.Selectors, Advanced: ev.AdvancedSelectors}
-			fix := withManagement(ev.Selectors, ev.AdvancedSelectors)
-			fix.Name = name
-			back := rule.NewAction(apiSelectors, name, "put back the selectors the call set", prev, nil)
-			acts = append(acts, rule.NewAction(apiSelectors, name, "record all management events again", fix, &back))
-		}
+		pl.restore(a, p, selectorParams{Basic: ev.Selectors, Advanced: ev.AdvancedSelectors})
 	}
-	if upd.changes() {
-		back := rule.NewAction(apiUpdate, name, "put back the weakened settings", undo, nil)
-		acts = append(acts, rule.NewAction(apiUpdate, name, "restore "+upd.describe(), upd, &back))
+	return rule.Finding{Verdict: rule.Violation, Reason: strings.Join(weak, "; "), Actions: pl.actions()}
+}
+
+// plan collects what restores a trail's weakened aspects: an action for
+// logging and one for the selectors, and a single UpdateTrail for all the
+// settings, each with its undo.
+type plan struct {
+	name      string
+	acts      []rule.Action
+	upd, undo updateParams
+}
+
+func newPlan(name string) *plan {
+	return &plan{name: name, upd: updateParams{Name: name}, undo: updateParams{Name: name}}
+}
+
+// restore plans the fix of one weakened aspect; sel are the trail's current
+// selectors (or those the call set), for the selectors aspect.
+func (pl *plan) restore(a aspect, p rule.Params, sel selectorParams) {
+	name := pl.name
+	switch a {
+	case aspectLogging:
+		stop := rule.NewAction(apiStop, name, "stop logging again", nameParams{name}, nil)
+		pl.acts = append(pl.acts, rule.NewAction(apiStart, name, "restart logging", nameParams{name}, &stop))
+	case aspectValidation:
+		pl.upd.EnableLogFileValidation, pl.undo.EnableLogFileValidation = aws.Bool(true), aws.Bool(false)
+	case aspectMulti:
+		pl.upd.IsMultiRegionTrail, pl.undo.IsMultiRegionTrail = aws.Bool(true), aws.Bool(false)
+	case aspectKMS:
+		pl.upd.KMSKeyID, pl.undo.KMSKeyID = aws.String(p[ParamKMS]), aws.String("")
+	case aspectLogs:
+		pl.upd.LogGroupARN, pl.upd.LogRoleARN = aws.String(p[ParamLogGroup]), aws.String(p[ParamLogRole])
+		pl.undo.LogGroupARN, pl.undo.LogRoleARN = aws.String(""), aws.String("")
+	case aspectSelectors:
+		prev := selectorParams{Name: name, Basic: sel.Basic, Advanced: sel.Advanced}
+		fix := withManagement(sel.Basic, sel.Advanced)
+		fix.Name = name
+		back := rule.NewAction(apiSelectors, name, "put back the previous event selectors", prev, nil)
+		pl.acts = append(pl.acts, rule.NewAction(apiSelectors, name, "record all management events again", fix, &back))
 	}
-	return rule.Finding{Verdict: rule.Violation, Reason: strings.Join(weak, "; "), Actions: acts}
+}
+
+// actions is the plan, the settings update last.
+func (pl *plan) actions() []rule.Action {
+	if !pl.upd.changes() {
+		return pl.acts
+	}
+	back := rule.NewAction(apiUpdate, pl.name, "put back the weakened settings", pl.undo, nil)
+	return append(pl.acts, rule.NewAction(apiUpdate, pl.name, "restore "+pl.upd.describe(), pl.upd, &back))
 }
