@@ -54,9 +54,10 @@ bench: ## Go benchmarks (handler time against moto)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz: ## fuzz the decoders (FUZZTIME=30s each by default)
-	@for target in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' pkg | sed 's/func //'); do \
-		pkg=$$(grep -rlE "^func $$target\(" --include='*_test.go' pkg | xargs dirname); \
-		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $${FUZZTIME:-30s} ./$$pkg || exit 1; \
+	@grep -rlE '^func Fuzz[A-Za-z0-9_]+\(' --include='*_test.go' pkg | while read -r file; do \
+		for target in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' "$$file" | sed 's/func //'); do \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $${FUZZTIME:-30s} ./$$(dirname "$$file") || exit 1; \
+		done; \
 	done
 
 catalog: ## regenerate the README's rule catalog from the rule metadata
