@@ -136,7 +136,9 @@ func datep(s trigger.String) (*time.Time, error) {
 // sdkRule converts a recorded rule to the SDK's type, the form S3 returns
 // and the plan carries.
 func (w ruleWire) sdkRule() (s3types.LifecycleRule, error) {
-	r := s3types.LifecycleRule{ID: aws.String(string(w.ID)), Status: s3types.ExpirationStatus(w.Status), Prefix: strp(w.Prefix)}
+	// Prefix is deprecated in favour of Filter, but rules written the old way
+	// still carry it and it still scopes them: it must be read and kept.
+	r := s3types.LifecycleRule{ID: aws.String(string(w.ID)), Status: s3types.ExpirationStatus(w.Status), Prefix: strp(w.Prefix)} //nolint:staticcheck // legacy Prefix, see above
 	if w.ID == "" {
 		r.ID = nil
 	}

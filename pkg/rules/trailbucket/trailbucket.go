@@ -319,7 +319,7 @@ func expiresLogs(r s3types.LifecycleRule, paths []logPath, retention int, now ti
 
 // scope is the key prefix a rule applies to and whether it needs tags.
 func scope(r s3types.LifecycleRule) (string, bool) {
-	prefix := aws.ToString(r.Prefix)
+	prefix := aws.ToString(r.Prefix) //nolint:staticcheck // rules written before Filter still scope by Prefix
 	if f := r.Filter; f != nil {
 		switch {
 		case f.And != nil:

@@ -75,7 +75,7 @@ func TestLifecycleShapes(t *testing.T) {
 		{"legacy top-level prefix, numbers as strings",
 			`{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Prefix":"AWSLogs/","Status":"Enabled","Expiration":{"Days":"30"}}}}`,
 			func(r s3types.LifecycleRule) bool {
-				return aws.ToString(r.Prefix) == "AWSLogs/" && aws.ToInt32(r.Expiration.Days) == 30
+				return aws.ToString(r.Prefix) == "AWSLogs/" && aws.ToInt32(r.Expiration.Days) == 30 //nolint:staticcheck // the legacy field under test
 			}, ""},
 		{"And with a single Tag object and a size",
 			`{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Status":"Enabled","Filter":{"And":{"Prefix":"tmp/","Tag":{"Key":"k","Value":"v"},"ObjectSizeGreaterThan":"1024"}},"Expiration":{"Days":1}}}}`,
@@ -168,7 +168,7 @@ func TestExpiresLogs(t *testing.T) {
 		{"default prefix under a key-prefixed trail", lc("a", "Enabled", "AWSLogs/", 30, false), prefixed, false},
 		{"expiry date within the retention", date(now.AddDate(0, 1, 0)), paths, true},
 		{"expiry date beyond the retention", date(now.AddDate(2, 0, 0)), paths, false},
-		{"legacy top-level prefix", s3types.LifecycleRule{ID: aws.String("l"), Status: "Enabled", Prefix: aws.String("AWSLogs/"), Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(1)}}, paths, true},
+		{"legacy top-level prefix", s3types.LifecycleRule{ID: aws.String("l"), Status: "Enabled", Prefix: aws.String("AWSLogs/"), Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(1)}}, paths, true}, //nolint:staticcheck // the legacy field under test
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			why, got := expiresLogs(c.r, c.paths, 365, now)

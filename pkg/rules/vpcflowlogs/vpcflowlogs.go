@@ -219,7 +219,7 @@ func (*flowLogRule) Expand(ctx context.Context, s *awsclient.Session, t rule.Tar
 		return nil, err
 	}
 	if len(bare) == 0 {
-		return []rule.Target{{Type: ResourceType, ID: t.ID, Region: t.Region, Evidence: covered{ev.IDs}}}, nil
+		return []rule.Target{{Type: ResourceType, ID: t.ID, Region: t.Region, Evidence: covered(ev)}}, nil
 	}
 	why := "the deletion of " + strings.Join(ev.IDs, ", ") + " left the VPC without an active flow log: "
 	out := make([]rule.Target, 0, len(bare))
