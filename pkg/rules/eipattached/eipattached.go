@@ -159,9 +159,11 @@ func judge(a address, now time.Time, grace time.Duration) rule.Finding {
 			f.Verdict, f.Reason = rule.Compliant, "associated with "+a.AttachedTo
 			return f
 		}
+		// Compliant, with housekeeping: the engine removes the stale mark
+		// without a notification.
 		undo := tagAction(apiCreateTag, id, since, "put the pending-release tag back", nil)
-		f.Verdict = rule.Violation
-		f.Reason = fmt.Sprintf("associated with %s but still tagged %s=%s from an earlier detachment; the stale tag would cut a later grace period short", a.AttachedTo, TagPending, since)
+		f.Verdict = rule.Compliant
+		f.Reason = fmt.Sprintf("associated with %s; the %s=%s tag of an earlier detachment is stale and would cut a later grace period short", a.AttachedTo, TagPending, since)
 		f.Actions = []rule.Action{tagAction(apiDeleteTag, id, since, "remove the stale pending-release tag", &undo)}
 		return f
 	}

@@ -226,7 +226,7 @@ func TestAttachedAddressLosesTheStaleTag(t *testing.T) {
 	e, _ := newEngine(t, s, engine.Enforce)
 	event := configEvent(t, "eip-change-notification.json", id)
 	d := enginetest.One(t, e, event)
-	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:DeleteTags" || d.Actions[0].Outcome != rule.Applied {
+	if d.Verdict != rule.Compliant || len(d.Actions) != 1 || d.Actions[0].API != "ec2:DeleteTags" || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision = %+v", d)
 	}
 	if _, ok := tagValue(address(t, s, id), eipattached.TagPending); ok {

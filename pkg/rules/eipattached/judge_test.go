@@ -21,7 +21,7 @@ func TestJudge(t *testing.T) {
 		value   string // the tag value the action sets or removes
 	}{
 		{"attached", address{AttachedTo: "i-1", Tags: map[string]string{}}, rule.Compliant, "", "", ""},
-		{"attached with stale tag", address{AttachedTo: "eni-1", Tags: map[string]string{TagPending: old}}, rule.Violation, apiDeleteTag, apiCreateTag, old},
+		{"attached with stale tag", address{AttachedTo: "eni-1", Tags: map[string]string{TagPending: old}}, rule.Compliant, apiDeleteTag, apiCreateTag, old},
 		{"first seen unattached", address{Tags: map[string]string{}}, rule.Violation, apiCreateTag, apiDeleteTag, now.Format(time.RFC3339)},
 		{"unreadable tag restarts the clock", address{Tags: map[string]string{TagPending: "yesterday"}}, rule.Violation, apiCreateTag, apiCreateTag, now.Format(time.RFC3339)},
 		{"within grace", address{Tags: map[string]string{TagPending: recent}}, rule.Violation, "", "", ""},
