@@ -157,32 +157,14 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 	}
 
 	action := awscloudwatchactions.NewSnsAction(props.Topic)
-	errorsAlarm := awscloudwatch.NewAlarm(c, jsii.String("ErrorsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName:        jsii.String(fmt.Sprintf("rampart-%s-errors", p.Name)),
-		AlarmDescription: jsii.String(fmt.Sprintf("Rampart function %s failed: its logs say why; events it gave up on are in its dead-letter queue.", p.Name)),
-		Metric: fn.MetricErrors(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
-			Statistic: jsii.String("Sum"),
-		}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	errorsAlarm.AddAlarmAction(action)
-	dlqAlarm := awscloudwatch.NewAlarm(c, jsii.String("DLQAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName:        jsii.String(fmt.Sprintf("rampart-%s-dlq", p.Name)),
-		AlarmDescription: jsii.String(fmt.Sprintf("Events Rampart function %s could not handle wait in its dead-letter queue: inspect, fix, redrive.", p.Name)),
-		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
-			Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	dlqAlarm.AddAlarmAction(action)
+	alarm(c, "ErrorsAlarm", fmt.Sprintf("rampart-%s-errors", p.Name),
+		fmt.Sprintf("Rampart function %s failed: its logs say why; events it gave up on are in its dead-letter queue.", p.Name),
+		fn.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}), 1).
+		AddAlarmAction(action)
+	alarm(c, "DLQAlarm", fmt.Sprintf("rampart-%s-dlq", p.Name),
+		fmt.Sprintf("Events Rampart function %s could not handle wait in its dead-letter queue: inspect, fix, redrive.", p.Name),
+		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}), 1).
+		AddAlarmAction(action)
 	for _, r := range p.Rules {
 		for _, la := range r.Meta().LogAlarms {
 			logAlarm(c, logs, r.Meta().ID, la).AddAlarmAction(action)
@@ -229,18 +211,9 @@ func logAlarm(scope constructs.Construct, logs awslogs.ILogGroup, ruleID string,
 		MetricName:      jsii.String(name),
 		MetricValue:     jsii.String("1"),
 	})
-	return awscloudwatch.NewAlarm(scope, jsii.String("LogAlarm-"+name), &awscloudwatch.AlarmProps{
-		AlarmName:        jsii.String("rampart-" + name),
-		AlarmDescription: jsii.String(truncate(la.Description, 1024)),
-		Metric: mf.Metric(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(float64(la.Minutes))),
-			Statistic: jsii.String("Sum"),
-		}),
-		Threshold:          jsii.Number(float64(la.Threshold)),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	return alarm(scope, "LogAlarm-"+name, "rampart-"+name, truncate(la.Description, 1024),
+		mf.Metric(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(float64(la.Minutes))), Statistic: jsii.String("Sum")}),
+		la.Threshold)
 }
 
 // passRoles are the role ARNs the function's rules may hand to a service
@@ -265,4 +238,18 @@ func passRoles(rules []rule.Rule, s *Settings) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// alarm is every Rampart alarm's shape: raised when one period of the metric
+// reaches the threshold; no data is not a breach.
+func alarm(scope constructs.Construct, id, name, description string, metric awscloudwatch.IMetric, threshold int) awscloudwatch.Alarm {
+	return awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmName:          jsii.String(name),
+		AlarmDescription:   jsii.String(description),
+		Metric:             metric,
+		Threshold:          jsii.Number(float64(threshold)),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 }
