@@ -59,7 +59,7 @@ func handles(function string, t *trigger.Trigger) bool {
 			if t.Kind == trigger.KindSignIn {
 				detail = trigger.DetailSignIn
 			}
-			if m.CloudTrail != nil && m.CloudTrail.EventBridgeDetailType() == detail && m.CloudTrail.Matches(t.Call) {
+			if m.MatchesCall(detail, t.Call) {
 				return true
 			}
 		case trigger.KindConfig:

@@ -129,10 +129,10 @@ func checkRules(rules []rule.Rule) error {
 		if len(sweepRuleName(m.ID)) > 64 {
 			bad(m.ID, "ID too long for an EventBridge rule name")
 		}
-		if m.CloudTrail == nil && m.Config == nil && m.Schedule == "" {
+		if len(m.CloudTrail) == 0 && m.Config == nil && m.Schedule == "" {
 			bad(m.ID, "declares no trigger (CloudTrail, Config or Schedule)")
 		}
-		if c := m.CloudTrail; c != nil {
+		for _, c := range m.CloudTrail {
 			if _, err := eventSource(c.Source); err != nil {
 				bad(m.ID, "%v", err)
 			}
@@ -207,7 +207,7 @@ func planRegion(rules []rule.Rule, region string, regions []string) regionPlan {
 			names = append(names, m.Function)
 		}
 		f.Rules = append(f.Rules, r)
-		if m.CloudTrail != nil && (m.CloudTrail.Region == "" || m.CloudTrail.Region == region) {
+		if slices.ContainsFunc(m.CloudTrail, func(c rule.CloudTrailTrigger) bool { return c.DeliveredIn(region) }) {
 			f.EventRules = append(f.EventRules, r)
 		}
 		if m.Config != nil {
@@ -258,8 +258,10 @@ func unplacedRules(rules []rule.Rule, regions []string) []string {
 	var out []string
 	for _, r := range rules {
 		m := r.Meta()
-		if m.CloudTrail != nil && m.CloudTrail.Region != "" && !slices.Contains(regions, m.CloudTrail.Region) {
-			out = append(out, fmt.Sprintf("%s (CloudTrail events in %s)", m.ID, m.CloudTrail.Region))
+		for _, c := range m.CloudTrail {
+			if c.Region != "" && !slices.Contains(regions, c.Region) {
+				out = append(out, fmt.Sprintf("%s (CloudTrail events in %s)", m.ID, c.Region))
+			}
 		}
 	}
 	return out

@@ -37,7 +37,7 @@ func fakeRules() []rule.Rule {
 		&fakeRule{rule.Meta{
 			ID: "fake-bucket-public", Title: "Buckets are not public", Function: "storage",
 			ResourceType: "AWS::S3::Bucket",
-			CloudTrail:   &rule.CloudTrailTrigger{Source: "s3.amazonaws.com", Events: []string{"PutBucketPolicy", "PutBucketAcl"}},
+			CloudTrail:   []rule.CloudTrailTrigger{{Source: "s3.amazonaws.com", Events: []string{"PutBucketPolicy", "PutBucketAcl"}}},
 			Config:       &rule.ConfigTrigger{ResourceTypes: []string{"AWS::S3::Bucket"}},
 			Params: []rule.Param{
 				{Name: "allowedBuckets", Default: ""},
@@ -61,8 +61,8 @@ func fakeRules() []rule.Rule {
 		&fakeRule{rule.Meta{
 			ID: "fake-root-signin", Title: "Root does not sign in", Function: "identity",
 			ResourceType: "AWS::IAM::User",
-			CloudTrail: &rule.CloudTrailTrigger{Source: "signin.amazonaws.com", DetailType: trigger.DetailSignIn,
-				Events: []string{"ConsoleLogin"}, Region: "us-east-1"},
+			CloudTrail: []rule.CloudTrailTrigger{{Source: "signin.amazonaws.com", DetailType: trigger.DetailSignIn,
+				Events: []string{"ConsoleLogin"}, Region: "us-east-1"}},
 			Schedule: "rate(12 hours)",
 			Global:   true,
 			LogAlarms: []rule.LogAlarm{{Name: "failures", Description: "many failures",
@@ -81,7 +81,7 @@ func fakeRules() []rule.Rule {
 		&fakeRule{rule.Meta{
 			ID: "fake-sg-open", Title: "Security groups are closed", Function: "network",
 			ResourceType: "AWS::EC2::SecurityGroup",
-			CloudTrail:   &rule.CloudTrailTrigger{Source: "ec2.amazonaws.com", Events: []string{"AuthorizeSecurityGroupIngress"}},
+			CloudTrail:   []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com", Events: []string{"AuthorizeSecurityGroupIngress"}}},
 			Config:       &rule.ConfigTrigger{ResourceTypes: []string{"AWS::EC2::SecurityGroup"}, Frequency: rule.TwentyFourHour},
 			Params:       []rule.Param{{Name: "ports", Default: "22"}},
 			ReadActions:  []string{"ec2:DescribeSecurityGroupRules"},
@@ -190,9 +190,9 @@ func TestCheckRules(t *testing.T) {
 		{"no actions", rule.Meta{ID: "x", Function: "f", Schedule: "rate(1 day)"}, "no IAM action"},
 		{"no trigger", rule.Meta{ID: "x", Function: "f", ReadActions: []string{"ec2:DescribeVolumes"}}, "no trigger"},
 		{"bad source", rule.Meta{ID: "x", Function: "f", ReadActions: []string{"a:B"},
-			CloudTrail: &rule.CloudTrailTrigger{Source: "ec2", Events: []string{"E"}}}, "<service>.amazonaws.com"},
+			CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2", Events: []string{"E"}}}}, "<service>.amazonaws.com"},
 		{"no events", rule.Meta{ID: "x", Function: "f", ReadActions: []string{"a:B"},
-			CloudTrail: &rule.CloudTrailTrigger{Source: "ec2.amazonaws.com"}}, "names no event"},
+			CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com"}}}, "names no event"},
 		{"bad frequency", rule.Meta{ID: "x", Function: "f", ReadActions: []string{"a:B"},
 			Config: &rule.ConfigTrigger{Frequency: "Daily"}}, "Config frequency"},
 		{"empty config", rule.Meta{ID: "x", Function: "f", ReadActions: []string{"a:B"},

@@ -97,7 +97,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 		}
 		rs.Functions[f.Name] = fn
 		for _, r := range f.EventRules {
-			if _, err := NewCloudTrailRule(fn.Construct, "Event-"+r.Meta().ID, r, fn); err != nil {
+			if _, err := NewCloudTrailRules(fn.Construct, "Event-"+r.Meta().ID, r, props.Region, fn); err != nil {
 				return nil, err
 			}
 		}

@@ -203,7 +203,7 @@ func strs(v []string) *[]any {
 
 // deliveredIn reports whether the rule's CloudTrail events reach the region.
 func deliveredIn(m *rule.Meta, region string) bool {
-	return m.CloudTrail != nil && (m.CloudTrail.Region == "" || m.CloudTrail.Region == region)
+	return slices.ContainsFunc(m.CloudTrail, func(c rule.CloudTrailTrigger) bool { return c.DeliveredIn(region) })
 }
 
 // sweptIn reports whether the rule's schedule runs in the region: in every
@@ -244,45 +244,47 @@ func TestEveryRuleHasItsEventPattern(t *testing.T) {
 			tpl, js := a.tpl[region], a.json[region]
 			for _, r := range a.rules {
 				m := r.Meta()
-				if m.CloudTrail == nil {
-					continue
-				}
-				ruleName := "rampart-" + m.ID
-				if !deliveredIn(m, region) {
-					for _, er := range resources(js, "AWS::Events::Rule") {
-						if props(er)["Name"] == ruleName {
-							t.Errorf("%s %s: %s is pinned to %s but has an EventBridge rule here", name, region, m.ID, m.CloudTrail.Region)
-						}
+				for i, ct := range m.CloudTrail {
+					ruleName := "rampart-" + m.ID
+					if i > 0 {
+						ruleName += "-" + strings.TrimSuffix(ct.Source, ".amazonaws.com")
 					}
-					continue
-				}
-				var detailTypes []any
-				for _, d := range m.CloudTrail.EventBridgeDetailTypes() {
-					detailTypes = append(detailTypes, d)
-				}
-				fn := functionID(t, js, m.Function)
-				must(t, fmt.Sprintf("%s %s: EventBridge rule of %s", name, region, m.ID), func() {
-					tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
-						"Name":  ruleName,
-						"State": "ENABLED",
-						"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
-							"source":      []any{"aws." + strings.TrimSuffix(m.CloudTrail.Source, ".amazonaws.com")},
-							"detail-type": detailTypes,
-							"detail": assertions.Match_ObjectEquals(&map[string]any{
-								"eventSource": []any{m.CloudTrail.Source},
-								"eventName":   assertions.Match_ArrayEquals(strs(m.CloudTrail.Events)),
+					if !ct.DeliveredIn(region) {
+						for _, er := range resources(js, "AWS::Events::Rule") {
+							if props(er)["Name"] == ruleName {
+								t.Errorf("%s %s: %s is pinned to %s but has an EventBridge rule here", name, region, m.ID, ct.Region)
+							}
+						}
+						continue
+					}
+					var detailTypes []any
+					for _, d := range ct.EventBridgeDetailTypes() {
+						detailTypes = append(detailTypes, d)
+					}
+					fn := functionID(t, js, m.Function)
+					must(t, fmt.Sprintf("%s %s: EventBridge rule of %s", name, region, m.ID), func() {
+						tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+							"Name":  ruleName,
+							"State": "ENABLED",
+							"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+								"source":      []any{"aws." + strings.TrimSuffix(ct.Source, ".amazonaws.com")},
+								"detail-type": detailTypes,
+								"detail": assertions.Match_ObjectEquals(&map[string]any{
+									"eventSource": []any{ct.Source},
+									"eventName":   assertions.Match_ArrayEquals(strs(ct.Events)),
+								}),
 							}),
-						}),
-						"Targets": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
-							"Arn":              getAtt(fn),
-							"DeadLetterConfig": assertions.Match_ObjectLike(&map[string]any{"Arn": assertions.Match_AnyValue()}),
-							"RetryPolicy": assertions.Match_ObjectLike(&map[string]any{
-								"MaximumRetryAttempts":     assertions.Match_AnyValue(),
-								"MaximumEventAgeInSeconds": assertions.Match_AnyValue(),
-							}),
-						})}),
+							"Targets": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+								"Arn":              getAtt(fn),
+								"DeadLetterConfig": assertions.Match_ObjectLike(&map[string]any{"Arn": assertions.Match_AnyValue()}),
+								"RetryPolicy": assertions.Match_ObjectLike(&map[string]any{
+									"MaximumRetryAttempts":     assertions.Match_AnyValue(),
+									"MaximumEventAgeInSeconds": assertions.Match_AnyValue(),
+								}),
+							})}),
+						})
 					})
-				})
+				}
 			}
 		}
 	}

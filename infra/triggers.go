@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -26,32 +27,43 @@ func target(fn *RemediationFunction) awsevents.IRuleTarget {
 	})
 }
 
-// NewCloudTrailRule is the EventBridge rule that sends a rule's CloudTrail
-// events (source, detail-type, event source and event names pinned) to its
-// function.
-func NewCloudTrailRule(scope constructs.Construct, id string, r rule.Rule, fn *RemediationFunction) (awsevents.Rule, error) {
+// NewCloudTrailRules are the EventBridge rules that send a rule's CloudTrail
+// events delivered in region (source, detail-type, event source and event
+// names pinned) to its function: one per trigger, that is one per service.
+func NewCloudTrailRules(scope constructs.Construct, id string, r rule.Rule, region string, fn *RemediationFunction) ([]awsevents.Rule, error) {
 	m := r.Meta()
-	src, err := eventSource(m.CloudTrail.Source)
-	if err != nil {
-		return nil, fmt.Errorf("rule %s: %w", m.ID, err)
-	}
-	names := make([]interface{}, len(m.CloudTrail.Events))
-	for i, e := range m.CloudTrail.Events {
-		names[i] = e
-	}
-	return awsevents.NewRule(scope, jsii.String(id), &awsevents.RuleProps{
-		RuleName:    jsii.String(eventRuleName(m.ID)),
-		Description: jsii.String(truncate(fmt.Sprintf("Rampart %s: %s", m.ID, m.Title), 512)),
-		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings(src),
-			DetailType: jsii.Strings(m.CloudTrail.EventBridgeDetailTypes()...),
-			Detail: &map[string]interface{}{
-				"eventSource": []interface{}{m.CloudTrail.Source},
-				"eventName":   names,
+	var out []awsevents.Rule
+	for i, ct := range m.CloudTrail {
+		if !ct.DeliveredIn(region) {
+			continue
+		}
+		src, err := eventSource(ct.Source)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", m.ID, err)
+		}
+		names := make([]interface{}, len(ct.Events))
+		for i, e := range ct.Events {
+			names[i] = e
+		}
+		name, cid := eventRuleName(m.ID), id
+		if i > 0 {
+			name, cid = name+"-"+strings.TrimPrefix(src, "aws."), id+"-"+strings.TrimPrefix(src, "aws.")
+		}
+		out = append(out, awsevents.NewRule(scope, jsii.String(cid), &awsevents.RuleProps{
+			RuleName:    jsii.String(name),
+			Description: jsii.String(truncate(fmt.Sprintf("Rampart %s: %s", m.ID, m.Title), 512)),
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings(src),
+				DetailType: jsii.Strings(ct.EventBridgeDetailTypes()...),
+				Detail: &map[string]interface{}{
+					"eventSource": []interface{}{ct.Source},
+					"eventName":   names,
+				},
 			},
-		},
-		Targets: &[]awsevents.IRuleTarget{target(fn)},
-	}), nil
+			Targets: &[]awsevents.IRuleTarget{target(fn)},
+		}))
+	}
+	return out, nil
 }
 
 // NewSweepSchedule is the scheduled EventBridge rule of a rule's periodic

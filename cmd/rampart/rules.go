@@ -12,22 +12,26 @@ import (
 // ruleJSON is one catalog entry as `rampart rules --json` prints it: the
 // contract other tools rely on.
 type ruleJSON struct {
-	ID             string            `json:"id"`
-	Title          string            `json:"title"`
-	Severity       rule.Severity     `json:"severity"`
-	ResourceType   string            `json:"resourceType"`
-	Function       string            `json:"function"`
+	ID           string        `json:"id"`
+	Title        string        `json:"title"`
+	Severity     rule.Severity `json:"severity"`
+	ResourceType string        `json:"resourceType"`
+	Function     string        `json:"function"`
+	// CloudTrail is the rule's first CloudTrail trigger (null when it has
+	// none); CloudTrailAll lists every one, for rules that watch several
+	// services.
 	CloudTrail     *cloudTrailJSON   `json:"cloudtrail"`
 	ConfigRuleName *string           `json:"configRuleName"`
 	Parameters     map[string]string `json:"parameters"`
 	// Beyond the contract: the rest of the metadata.
-	Rationale       string   `json:"rationale"`
-	Remediation     string   `json:"remediation"`
-	ConfigTypes     []string `json:"configResourceTypes,omitempty"`
-	ConfigFrequency string   `json:"configFrequency,omitempty"`
-	Schedule        string   `json:"schedule,omitempty"`
-	ReadActions     []string `json:"readActions"`
-	WriteActions    []string `json:"writeActions"`
+	Rationale       string           `json:"rationale"`
+	Remediation     string           `json:"remediation"`
+	ConfigTypes     []string         `json:"configResourceTypes,omitempty"`
+	ConfigFrequency string           `json:"configFrequency,omitempty"`
+	Schedule        string           `json:"schedule,omitempty"`
+	ReadActions     []string         `json:"readActions"`
+	WriteActions    []string         `json:"writeActions"`
+	CloudTrailAll   []cloudTrailJSON `json:"cloudtrailTriggers,omitempty"`
 }
 
 type cloudTrailJSON struct {
@@ -41,8 +45,12 @@ func entry(m *rule.Meta) ruleJSON {
 	e := ruleJSON{ID: m.ID, Title: m.Title, Severity: m.Severity, ResourceType: m.ResourceType, Function: m.Function,
 		Parameters: map[string]string{}, Rationale: m.Rationale, Remediation: m.Remediation, Schedule: m.Schedule,
 		ReadActions: m.ReadActions, WriteActions: m.WriteActions}
-	if ct := m.CloudTrail; ct != nil {
-		e.CloudTrail = &cloudTrailJSON{Source: ct.Source, Events: ct.Events, DetailType: ct.EventBridgeDetailType(), Region: ct.Region}
+	for _, ct := range m.CloudTrail {
+		e.CloudTrailAll = append(e.CloudTrailAll, cloudTrailJSON{Source: ct.Source, Events: ct.Events,
+			DetailType: ct.EventBridgeDetailType(), Region: ct.Region})
+	}
+	if len(e.CloudTrailAll) > 0 {
+		e.CloudTrail = &e.CloudTrailAll[0]
 	}
 	if c := m.Config; c != nil {
 		name := m.ConfigRuleName()
@@ -82,7 +90,7 @@ func Markdown() string {
 	for _, r := range catalog.All() {
 		m := r.Meta()
 		var trig []string
-		if ct := m.CloudTrail; ct != nil {
+		for _, ct := range m.CloudTrail {
 			t := strings.TrimSuffix(ct.Source, ".amazonaws.com") + ": " + strings.Join(ct.Events, ", ")
 			if ct.Region != "" {
 				t += " (" + ct.Region + ")"

@@ -59,11 +59,13 @@ func TestEveryRuleIsComplete(t *testing.T) {
 			if !slices.Contains([]rule.Severity{rule.Critical, rule.High, rule.Medium, rule.Low}, m.Severity) {
 				t.Errorf("severity %q", m.Severity)
 			}
-			if m.CloudTrail == nil && m.Config == nil && m.Schedule == "" {
+			if len(m.CloudTrail) == 0 && m.Config == nil && m.Schedule == "" {
 				t.Error("no trigger: nothing would ever invoke the rule")
 			}
-			if ct := m.CloudTrail; ct != nil && (ct.Source == "" || len(ct.Events) == 0) {
-				t.Errorf("CloudTrail trigger without source or events: %+v", ct)
+			for _, ct := range m.CloudTrail {
+				if ct.Source == "" || len(ct.Events) == 0 {
+					t.Errorf("CloudTrail trigger without source or events: %+v", ct)
+				}
 			}
 			_, sweeps := r.(rule.Sweeper)
 			if (m.Schedule != "" || (m.Config != nil && m.Config.Frequency != "")) && !sweeps {
@@ -106,7 +108,7 @@ func TestEveryRuleIsComplete(t *testing.T) {
 			if len(tests) == 0 {
 				t.Errorf("%s has no tests", pkgDir(r))
 			}
-			if ct := m.CloudTrail; ct != nil {
+			for _, ct := range m.CloudTrail {
 				for _, ev := range ct.Events {
 					if len(fixtures(t, ct.Source, ev)) == 0 {
 						t.Errorf("no sample event under events/ for %s %s", ct.Source, ev)
@@ -157,34 +159,33 @@ func TestPlannedActionsAreDeclared(t *testing.T) {
 	offline := awsclient.NewOffline("us-east-1")
 	for _, r := range All() {
 		m := r.Meta()
-		if m.CloudTrail == nil {
-			continue
-		}
 		params, err := m.Resolve(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, ev := range m.CloudTrail.Events {
-			for _, call := range fixtures(t, m.CloudTrail.Source, ev) {
-				if call.Failed() {
-					continue
-				}
-				targets, err := r.Targets(call, params)
-				if errors.Is(err, trigger.ErrInput) {
-					continue
-				}
-				if err != nil {
-					t.Fatalf("%s %s: %v", m.ID, ev, err)
-				}
-				for _, tg := range targets {
-					tg.Call = call
-					f, err := r.Evaluate(context.Background(), offline, tg, params)
-					if err != nil {
-						t.Fatalf("%s %s: offline evaluate: %v", m.ID, ev, err)
+		for _, ct := range m.CloudTrail {
+			for _, ev := range ct.Events {
+				for _, call := range fixtures(t, ct.Source, ev) {
+					if call.Failed() {
+						continue
 					}
-					for _, a := range f.Actions {
-						if a.API != rule.AlertAPI && !slices.Contains(m.WriteActions, a.API) {
-							t.Errorf("%s plans %s for %s but does not declare it", m.ID, a.API, ev)
+					targets, err := r.Targets(call, params)
+					if errors.Is(err, trigger.ErrInput) {
+						continue
+					}
+					if err != nil {
+						t.Fatalf("%s %s: %v", m.ID, ev, err)
+					}
+					for _, tg := range targets {
+						tg.Call = call
+						f, err := r.Evaluate(context.Background(), offline, tg, params)
+						if err != nil {
+							t.Fatalf("%s %s: offline evaluate: %v", m.ID, ev, err)
+						}
+						for _, a := range f.Actions {
+							if a.API != rule.AlertAPI && !slices.Contains(m.WriteActions, a.API) {
+								t.Errorf("%s plans %s for %s but does not declare it", m.ID, a.API, ev)
+							}
 						}
 					}
 				}

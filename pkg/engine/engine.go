@@ -152,8 +152,7 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 	}
 	var matched []rule.Rule
 	for _, r := range e.rules {
-		ct := r.Meta().CloudTrail
-		if ct != nil && ct.EventBridgeDetailType() == detail && ct.Matches(call) {
+		if r.Meta().MatchesCall(detail, call) {
 			matched = append(matched, r)
 		}
 	}

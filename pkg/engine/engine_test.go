@@ -33,7 +33,7 @@ type fakeRule struct {
 
 func newFake(id string) *fakeRule {
 	return &fakeRule{meta: rule.Meta{ID: id, Title: id, Severity: rule.High, ResourceType: "AWS::Test::Thing", Function: "test",
-		CloudTrail:  &rule.CloudTrailTrigger{Source: "test.amazonaws.com", Events: []string{"Open"}},
+		CloudTrail:  []rule.CloudTrailTrigger{{Source: "test.amazonaws.com", Events: []string{"Open"}}},
 		Config:      &rule.ConfigTrigger{ResourceTypes: []string{"AWS::Test::Thing"}, Frequency: rule.OneHour},
 		Schedule:    "rate(1 hour)",
 		Params:      []rule.Param{{Name: "limit", Default: "5", Check: func(s string) error { return checkInt(s) }}},

@@ -44,7 +44,11 @@ type Meta struct {
 	// Function is the directory under functions/ whose Lambda carries the rule.
 	Function string
 
-	CloudTrail *CloudTrailTrigger
+	// CloudTrail lists the API calls (or console sign-ins) that invoke the
+	// rule, one trigger per service: most rules watch one service, a rule
+	// that guards several (Rampart's own resources, the exemption tag) lists
+	// one trigger for each.
+	CloudTrail []CloudTrailTrigger
 	Config     *ConfigTrigger
 	// Global marks a rule about account-wide resources that have no region
 	// (IAM users and keys, the root user): its sweep runs in one region only
@@ -75,7 +79,19 @@ type Meta struct {
 	WriteActions []string
 }
 
-// CloudTrailTrigger selects the CloudTrail events that invoke the rule.
+// MatchesCall reports whether one of the rule's CloudTrail triggers selects
+// the call delivered under the EventBridge detail-type detail.
+func (m *Meta) MatchesCall(detail string, call *trigger.APICall) bool {
+	for i := range m.CloudTrail {
+		if ct := &m.CloudTrail[i]; ct.EventBridgeDetailType() == detail && ct.Matches(call) {
+			return true
+		}
+	}
+	return false
+}
+
+// CloudTrailTrigger selects the CloudTrail events of one service that invoke
+// the rule.
 type CloudTrailTrigger struct {
 	// DetailType is the EventBridge detail-type; empty means trigger.DetailAPICall.
 	DetailType string
@@ -101,6 +117,11 @@ func (c *CloudTrailTrigger) EventBridgeDetailTypes() []string {
 		return []string{d}
 	}
 	return []string{trigger.DetailSignIn, trigger.DetailSignInLegacy}
+}
+
+// DeliveredIn reports whether the trigger's events are delivered in region.
+func (c *CloudTrailTrigger) DeliveredIn(region string) bool {
+	return c.Region == "" || c.Region == region
 }
 
 // Matches reports whether the call is one of the trigger's events.

@@ -73,8 +73,8 @@ var meta = rule.Meta{
 	Remediation:  "Starts a stopped recorder; alerts on a deleted recorder or delivery channel and recreates it from the deployment's baseline when one is named.",
 	ResourceType: ResourceType,
 	Function:     "config",
-	CloudTrail: &rule.CloudTrailTrigger{Source: "config.amazonaws.com",
-		Events: []string{"StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel"}},
+	CloudTrail: []rule.CloudTrailTrigger{{Source: "config.amazonaws.com",
+		Events: []string{"StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel"}}},
 	Schedule: "rate(6 hours)",
 	Params: []rule.Param{
 		{Name: ParamRecorderName, Default: defaultRecorderName, Description: "name of the configuration recorder to recreate if none exists", Check: checkName},

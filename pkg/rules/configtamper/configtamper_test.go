@@ -19,7 +19,7 @@ func TestTargetsOfSampleEvents(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			cl := enginetest.Call(t, "events/cloudtrail/"+c.file)
-			if !Rule.Meta().CloudTrail.Matches(cl) {
+			if !Rule.Meta().CloudTrail[0].Matches(cl) {
 				t.Fatalf("the rule's trigger does not match %s", c.file)
 			}
 			ts, err := Rule.Targets(cl, nil)

@@ -224,8 +224,8 @@ var meta = rule.Meta{
 		"existing volumes are not touched.",
 	ResourceType: ResourceType,
 	Function:     "ec2",
-	CloudTrail: &rule.CloudTrailTrigger{Source: "ec2.amazonaws.com",
-		Events: []string{"DisableEbsEncryptionByDefault", "ModifyEbsDefaultKmsKeyId", "ResetEbsDefaultKmsKeyId"}},
+	CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com",
+		Events: []string{"DisableEbsEncryptionByDefault", "ModifyEbsDefaultKmsKeyId", "ResetEbsDefaultKmsKeyId"}}},
 	Config: &rule.ConfigTrigger{Frequency: rule.TwentyFourHour},
 	Params: []rule.Param{
 		{Name: ParamKMS, Default: "", Description: "KMS key ID or key ARN that must be the default EBS key (empty: any key, the AWS-managed one included)", Check: CheckKey},

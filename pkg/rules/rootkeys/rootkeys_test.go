@@ -19,7 +19,7 @@ func sample(t *testing.T) *trigger.APICall {
 
 func TestTargetsOfTheRootSample(t *testing.T) {
 	call := sample(t)
-	if !Rule.Meta().CloudTrail.Matches(call) {
+	if !Rule.Meta().CloudTrail[0].Matches(call) {
 		t.Fatal("the trigger does not match the sample")
 	}
 	ts, err := Rule.Targets(call, nil)

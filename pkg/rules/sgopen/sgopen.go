@@ -65,8 +65,8 @@ var OpenWorld = &Check{allowList: true, meta: rule.Meta{
 	Remediation:  "Revokes exactly the world-open ingress permissions outside the authorized ports; restricted CIDRs, group references, prefix lists and egress stay.",
 	ResourceType: ResourceType,
 	Function:     "securitygroup",
-	CloudTrail: &rule.CloudTrailTrigger{Source: "ec2.amazonaws.com",
-		Events: []string{"AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"}},
+	CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com",
+		Events: []string{"AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"}}},
 	Config: sgConfig,
 	Params: []rule.Param{
 		{Name: ParamTCP, Default: "80,443", Description: "TCP ports and ranges that may be open to the world, e.g. 443,8080-8081", Check: checkPorts},

@@ -50,8 +50,8 @@ var meta = rule.Meta{
 	Remediation:  "Alerts on every root sign-in and on every IAM-user sign-in without MFA (who, when, from where); records failed sign-ins and alarms on five within five minutes instead of alerting on each.",
 	ResourceType: userType,
 	Function:     "signin",
-	CloudTrail: &rule.CloudTrailTrigger{DetailType: trigger.DetailSignIn, Source: "signin.amazonaws.com",
-		Events: []string{"ConsoleLogin"}, Region: "us-east-1"},
+	CloudTrail: []rule.CloudTrailTrigger{{DetailType: trigger.DetailSignIn, Source: "signin.amazonaws.com",
+		Events: []string{"ConsoleLogin"}, Region: "us-east-1"}},
 	// Failed sign-ins are quiet violations; this alarm aggregates them
 	// (a password-guessing burst raises it once, not once per attempt).
 	LogAlarms: []rule.LogAlarm{{

@@ -173,7 +173,7 @@ func TestApplyRefuses(t *testing.T) {
 
 func TestMeta(t *testing.T) {
 	m := Rule.Meta()
-	if m.CloudTrail.Region != "us-east-1" || m.CloudTrail.EventBridgeDetailType() != trigger.DetailSignIn || m.Function != "signin" {
+	if m.CloudTrail[0].Region != "us-east-1" || m.CloudTrail[0].EventBridgeDetailType() != trigger.DetailSignIn || m.Function != "signin" {
 		t.Fatalf("meta = %+v", m.CloudTrail)
 	}
 	if _, err := m.Resolve(nil); err != nil {

@@ -71,8 +71,8 @@ var meta = rule.Meta{
 		"alerts on a bucket policy that denies CloudTrail's delivery.",
 	ResourceType: ResourceType,
 	Function:     "s3",
-	CloudTrail: &rule.CloudTrailTrigger{Source: "s3.amazonaws.com",
-		Events: []string{"PutBucketLifecycle", "PutBucketPolicy"}},
+	CloudTrail: []rule.CloudTrailTrigger{{Source: "s3.amazonaws.com",
+		Events: []string{"PutBucketLifecycle", "PutBucketPolicy"}}},
 	Config: &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
 	Params: []rule.Param{
 		{Name: ParamRetention, Default: "365", Check: checkRetention,

@@ -64,8 +64,8 @@ var meta = rule.Meta{
 	Remediation:  "Restarts logging, restores the weakened settings and management-event selectors, and recreates the baseline trail if it was deleted; alerts where it cannot act.",
 	ResourceType: ResourceType,
 	Function:     "cloudtrail",
-	CloudTrail: &rule.CloudTrailTrigger{Source: "cloudtrail.amazonaws.com",
-		Events: []string{"StopLogging", "UpdateTrail", "PutEventSelectors", "DeleteTrail"}},
+	CloudTrail: []rule.CloudTrailTrigger{{Source: "cloudtrail.amazonaws.com",
+		Events: []string{"StopLogging", "UpdateTrail", "PutEventSelectors", "DeleteTrail"}}},
 	Params: []rule.Param{
 		{Name: ParamMultiRegion, Default: "true", Description: "trails must record every region", Check: checkBool},
 		{Name: ParamValidation, Default: "true", Description: "trails must keep log-file integrity validation on", Check: checkBool},

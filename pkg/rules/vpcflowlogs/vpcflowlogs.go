@@ -80,8 +80,8 @@ var meta = rule.Meta{
 		"reports only when no destination is configured.",
 	ResourceType: ResourceType,
 	Function:     "ec2",
-	CloudTrail: &rule.CloudTrailTrigger{Source: "ec2.amazonaws.com",
-		Events: []string{"CreateVpc", "DeleteFlowLogs"}},
+	CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com",
+		Events: []string{"CreateVpc", "DeleteFlowLogs"}}},
 	Config:   &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
 	Schedule: "rate(1 hour)",
 	Params: []rule.Param{
