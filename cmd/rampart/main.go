@@ -7,6 +7,8 @@
 //	rampart plan  [--json] FILE|-
 //	rampart run   [--mode enforce|report] [--json] FILE|-
 //	rampart undo  [--json] FILE|-      (FILE: the JSON output of run)
+//	rampart redrive --queue URL [--function NAME|ARN] [--dry-run] [--max N] [--json]
+//	rampart doctor [--regions R1,R2] [--json]
 //
 // Exit codes: 0 success (also when there is nothing to do), 1 a remediation
 // (or undo) failed, 2 bad input or usage.
@@ -21,7 +23,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/catalog"
@@ -37,8 +42,18 @@ const (
 	exitBadUsed = 2
 )
 
+// deadline bounds every command: an AWS call that hangs ends the CLI with an
+// error instead of never.
+const deadline = 15 * time.Minute
+
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	// Ctrl-C (or SIGTERM) cancels the AWS calls in flight.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	cancel()
+	stop()
+	os.Exit(code)
 }
 
 const usage = `usage:
@@ -47,6 +62,9 @@ const usage = `usage:
   rampart run   [--mode enforce|report] [--json] FILE|-
                                                 run the engine against the AWS the environment names
   rampart undo  [--json] FILE|-                 revert what a run applied (FILE: run's --json output)
+  rampart redrive --queue URL [--function NAME|ARN] [--dry-run] [--max N] [--json]
+                                                give a function's failed events back to it
+  rampart doctor [--regions R1,R2] [--json]     read-only checks of a deployed account
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -55,6 +73,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitBadUsed
 	}
 	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "redrive":
+		return redriveCmd(ctx, rest, stdout, stderr)
+	case "doctor":
+		return doctorCmd(ctx, rest, stdout, stderr, getenv)
+	}
 	fs := flag.NewFlagSet("rampart "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
