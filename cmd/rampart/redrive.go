@@ -368,17 +368,16 @@ func judgeMessage(m sqstypes.Message, o redriveOptions) dlqItem {
 		it.Sent = &sent
 		it.Age = o.now().Sub(sent).Round(time.Second).String()
 	}
+	_, _, _, targetErr := functionTarget(it.Function)
 	switch {
 	case it.payload == nil:
 		it.Outcome = redriveRejected
-	case o.function != "" && it.Function != "" && !sameFunction(o.function, it.Function):
+	case targetErr != nil:
+		it.Outcome, it.Detail = redriveRejected, targetErr.Error()
+	case o.function != "" && !sameFunction(o.function, it.Function):
 		it.Outcome, it.Detail = redriveSkipped, "for another function than --function"
-	default:
-		if _, _, _, err := functionTarget(it.Function); err != nil {
-			it.Outcome, it.Detail = redriveRejected, err.Error()
-		} else if o.dryRun {
-			it.Outcome = redriveListed
-		}
+	case o.dryRun:
+		it.Outcome = redriveListed
 	}
 	return it
 }
@@ -434,7 +433,11 @@ func printRedrive(w io.Writer, items []dlqItem, dryRun bool) {
 			fmt.Fprintf(w, "  event:  %s\n", it.EventID)
 		}
 		if it.Error != "" {
-			fmt.Fprintf(w, "  failed: %s (attempts %d)\n", it.Error, it.Attempts)
+			if it.Attempts > 0 {
+				fmt.Fprintf(w, "  failed: %s (attempts %d)\n", it.Error, it.Attempts)
+			} else {
+				fmt.Fprintf(w, "  failed: %s\n", it.Error)
+			}
 		}
 		if it.Detail != "" {
 			fmt.Fprintf(w, "  %s\n", it.Detail)
