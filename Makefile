@@ -8,9 +8,11 @@ export GOFLAGS := -buildvcs=false
 GO        ?= go
 GOARCH    ?= arm64
 FUNCTIONS := $(notdir $(wildcard functions/*))
+# The same flags everywhere (build, rampart, demo, lambdatest.BuildFlags), so
+# that the targets share Go's build cache: the AWS SDK compiles once.
 BUILD     := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc
 
-.PHONY: help build rampart test unit race lint synth deploy demo bench fuzz catalog clean
+.PHONY: help build rampart test unit race lint synth cfn-lint deploy demo bench fuzz catalog clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,7 +24,7 @@ build: ## Lambda binaries: dist/<function>/bootstrap (GOARCH=arm64 by default)
 	done
 
 rampart: ## the CLI, for this machine: ./rampart
-	$(GO) build -trimpath -o rampart ./cmd/rampart
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc -o rampart ./cmd/rampart
 
 test: ## unit, integration (moto) and end-to-end (RIE) tests, and the infra tests
 	$(GO) test -count=1 ./...
@@ -35,7 +37,7 @@ unit: ## the fast tests only (no moto)
 race: ## the library's tests under the race detector (not in CI: a cold race build of the SDK takes minutes)
 	$(GO) test -count=1 -race ./pkg/... ./cmd/...
 
-lint: ## gofmt, go vet, golangci-lint (pinned in tools/go.mod), cfn-lint on the synthesized templates
+lint: cfn-lint ## gofmt, go vet, golangci-lint (pinned in tools/go.mod), cfn-lint on the synthesized templates
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet ./infra/...
@@ -43,10 +45,14 @@ lint: ## gofmt, go vet, golangci-lint (pinned in tools/go.mod), cfn-lint on the 
 	cd infra && GOWORK=off $(GO) tool -modfile=../tools/go.mod golangci-lint run --config ../.golangci.yml ./...
 	bash infra/scripts/synth.sh # build, synthesize afresh (cdk-nag errors fail it), then cfn-lint
 
-synth: ## synthesize the CDK app offline into cdk.out/
+synth: cfn-lint ## synthesize the CDK app offline into cdk.out/
 	bash infra/scripts/synth.sh
 
-deploy: ## cdk deploy (needs AWS credentials)
+# cfn-lint checks the synthesized templates; installed as .ci/run does.
+cfn-lint:
+	@command -v cfn-lint >/dev/null || python3 -m pip install --quiet 'cfn-lint==1.51.0'
+
+deploy: cfn-lint ## cdk deploy (needs AWS credentials)
 	bash infra/scripts/deploy.sh
 
 demo: ## run Rampart locally: moto + the real Lambda binaries under the Runtime Interface Emulator
