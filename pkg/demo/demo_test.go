@@ -105,8 +105,8 @@ func TestPrint(t *testing.T) {
 			Fixture:  Fixture{Label: "sg-0123 (web)"},
 			Before:   []string{"tcp 22 from 0.0.0.0/0", "tcp 22 from 10.0.0.0/8"},
 			After:    []string{"tcp 22 from 10.0.0.0/8"},
-			Decisions: []report.Decision{{Rule: "sg-open-world", Verdict: rule.Violation, Reason: "tcp 22 from 0.0.0.0/0",
-				Actions: []rule.Action{{API: "ec2:RevokeSecurityGroupIngress", Reason: "revoke tcp 22 from 0.0.0.0/0", Outcome: rule.Applied}}}},
+			Decisions: []report.Decision{{Rule: "sg-open-world", Verdict: rule.Violation, Reason: "tcp 22 from 0.0.0.0/0", Resource: "sg-0123",
+				Actions: []rule.Action{{API: "ec2:RevokeSecurityGroupIngress", Target: "sg-0123", Reason: "revoke tcp 22 from 0.0.0.0/0", Outcome: rule.Applied}}}},
 		}, {
 			Scenario: Scenario{Rule: "cloudtrail-integrity", Name: "stopped trail", State: trailState},
 			Fixture:  Fixture{Label: "trail org-audit"},
@@ -126,7 +126,7 @@ func TestPrint(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"RESOURCE", "BEFORE → AFTER", "sg-0123 (web)", "applied: revoke tcp 22 from", "ec2:RevokeSecurityGroupIngress",
-		"tcp 22 from 0.0.0.0/0 → removed", "1 of 2 insecure resources fixed", "1 alert raised", "cold start 20.0 ms, warm median 5.0 ms",
+		"tcp 22 from 0.0.0.0/0 → removed", "2 of 3 scenarios: 1 fixed in enforce mode, 1 reported", "0 compliant and left alone, 1 FAILED", "FIXED", "REPORTED", "cold start 20.0 ms, warm median 5.0 ms",
 		"SNS: Rampart [high] console-signin", "applied: alert to the deployment's",
 		"UNEXPECTED: state after Rampart", `FAILED "stopped trail"`,
 		"sns:Publish",
@@ -143,6 +143,57 @@ func TestPrint(t *testing.T) {
 		if n := utf8.RuneCountInString(l); n > total && !strings.HasPrefix(l, "FAILED") {
 			t.Errorf("line wider than the table (%d > %d): %q", n, total, l)
 		}
+	}
+}
+
+func TestClass(t *testing.T) {
+	applied := func(api, target string) rule.Action {
+		return rule.Action{API: api, Target: target, Outcome: rule.Applied}
+	}
+	tests := []struct {
+		name string
+		o    Outcome
+		want string
+	}{
+		{"revoked on the group", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "sg-1",
+			Actions: []rule.Action{applied("ec2:RevokeSecurityGroupIngress", "sg-1")}}}}, Fixed},
+		// The volume stays unencrypted: enabling the region's default is prevention, not a fix.
+		{"unencrypted volume", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "vol-1",
+			Actions: []rule.Action{applied("ec2:EnableEbsEncryptionByDefault", "us-east-1")}}}}, Reported},
+		{"alert only", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "root", Actions: []rule.Action{alertApplied()}}}}, Reported},
+		{"planned, not applied", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "sg-1",
+			Actions: []rule.Action{{API: "ec2:RevokeSecurityGroupIngress", Target: "sg-1", Outcome: rule.Planned}}}}}, Reported},
+		{"compliant", Outcome{Decisions: []report.Decision{{Verdict: rule.Compliant, Resource: "sg-1"}}}, Compliant},
+		{"failed", Outcome{Err: errors.New("x"), Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "sg-1",
+			Actions: []rule.Action{applied("ec2:RevokeSecurityGroupIngress", "sg-1")}}}}, Failed},
+	}
+	for _, tt := range tests {
+		if got := Class(tt.o); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestPrerequisites(t *testing.T) {
+	lookPath := func(have ...string) func(string) (string, error) {
+		return func(name string) (string, error) {
+			for _, h := range have {
+				if h == name {
+					return "/usr/bin/" + name, nil
+				}
+			}
+			return "", errors.New("not found")
+		}
+	}
+	if err := Prerequisites(lookPath("moto_server", "go")); err != nil {
+		t.Errorf("all there: %v", err)
+	}
+	err := Prerequisites(lookPath("python3", "go"))
+	if err == nil || !strings.Contains(err.Error(), "python3 -m pip install 'moto[server]==5.2.1'") || strings.Contains(err.Error(), "python3 is not on PATH") {
+		t.Errorf("moto missing: %v", err)
+	}
+	if err := Prerequisites(lookPath()); err == nil || !strings.Contains(err.Error(), "python3 is not on PATH") || !strings.Contains(err.Error(), "go is not on PATH") {
+		t.Errorf("nothing there: %v", err)
 	}
 }
 

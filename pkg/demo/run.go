@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -97,6 +98,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if why := lambdatest.Supported(); why != "" {
 		return nil, errors.New(why)
 	}
+	// Prerequisites first, not after a long compile.
+	if err := Prerequisites(exec.LookPath); err != nil {
+		return nil, err
+	}
 	scs := o.Scenarios
 	if scs == nil {
 		scs = Scenarios()
@@ -123,6 +128,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	// Build (CPU) while moto (Python) starts.
 	progress("building %d functions for linux/%s (%s) and the Lambda Runtime Interface Emulator; starting moto_server",
 		len(names), runtime.GOARCH, strings.Join(names, ", "))
+	progress("the first build compiles the AWS SDK for Go: several minutes on 2 cores; later runs reuse Go's build cache and take seconds")
 	var (
 		srv     *mototest.Server
 		motoErr error
@@ -134,9 +140,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		srv, motoErr = mototest.Start()
 	}()
 	buildStart := time.Now()
-	bins, buildErr := lambdatest.Build(ctx, root, dir, names...)
+	bins, buildErr := buildEach(ctx, root, dir, names, progress)
 	var rie string
 	if buildErr == nil {
+		progress("building the Runtime Interface Emulator")
 		rie, buildErr = lambdatest.RIE(ctx, root)
 	}
 	build := time.Since(buildStart)
@@ -327,4 +334,64 @@ func acted(o Outcome) []report.Decision {
 		}
 	}
 	return out
+}
+
+// Prerequisites checks, before anything is compiled, that the programs the
+// demo runs are installed, and says how to install what is missing. lookPath
+// is exec.LookPath.
+func Prerequisites(lookPath func(string) (string, error)) error {
+	var missing []string
+	if _, err := lookPath("moto_server"); err != nil {
+		missing = append(missing, "moto_server (the emulated AWS) is not on PATH: install it with\n    python3 -m pip install 'moto[server]==5.2.1'")
+		if _, err := lookPath("python3"); err != nil {
+			missing = append(missing, "python3 is not on PATH: moto needs Python 3.9 or later (e.g. apt-get install python3 python3-pip)")
+		}
+	}
+	if _, err := lookPath("go"); err != nil {
+		missing = append(missing, "go is not on PATH: the demo builds the functions with it (https://go.dev/dl/)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing prerequisites:\n  %s", strings.Join(missing, "\n  "))
+	}
+	return nil
+}
+
+// buildEach builds the functions one by one, so that each reports when it is
+// built; the first compiles the shared dependencies (the AWS SDK), the
+// others reuse them from Go's build cache. While a build runs, a line every
+// 30 seconds says it still does.
+func buildEach(ctx context.Context, root, dir string, names []string, progress func(string, ...any)) (map[string]string, error) {
+	bins := make(map[string]string, len(names))
+	var mu sync.Mutex
+	current, since := "", time.Now()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				mu.Lock()
+				progress("still compiling %s (%s)…", current, time.Since(since).Round(time.Second))
+				mu.Unlock()
+			}
+		}
+	}()
+	for i, n := range names {
+		mu.Lock()
+		current, since = n, time.Now()
+		mu.Unlock()
+		b, err := lambdatest.Build(ctx, root, dir, n)
+		if err != nil {
+			return nil, err
+		}
+		bins[n] = b[n]
+		mu.Lock()
+		progress("built %s (%d/%d) in %s", n, i+1, len(names), time.Since(since).Round(100*time.Millisecond))
+		mu.Unlock()
+	}
+	return bins, nil
 }

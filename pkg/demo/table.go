@@ -39,26 +39,24 @@ func Print(w io.Writer, s *Summary) {
 		writeRow(w, Row(o))
 	}
 	fmt.Fprintln(w)
-	fixed, fixable, alerted, kept := 0, 0, 0, 0
+	count := map[string]int{}
+	kept := 0
 	for _, o := range s.Outcomes {
-		switch {
-		case o.Scenario.AlertOnly() && o.Err == nil:
-			alerted++
-		case o.Scenario.AlertOnly():
-		case o.Err == nil:
-			fixed++
-			fixable++
-		default:
-			fixable++
-		}
+		count[Class(o)]++
 		for _, l := range o.After {
 			if slices.Contains(o.Before, l) {
 				kept++
 			}
 		}
 	}
-	fmt.Fprintf(w, "%d of %d insecure resources fixed in enforce mode, %d legitimate settings and rules left as they were, %s.\n",
-		fixed, fixable, kept, plural(alerted, "alert")+" raised")
+	fmt.Fprintf(w, "%d of %d scenarios: %d fixed in enforce mode, %d reported, %d compliant and left alone",
+		len(s.Outcomes)-count[Failed], len(s.Outcomes), count[Fixed], count[Reported], count[Compliant])
+	if count[Failed] > 0 {
+		fmt.Fprintf(w, ", %d FAILED", count[Failed])
+	}
+	fmt.Fprintln(w, ".")
+	fmt.Fprintln(w, "Reported: Rampart alerted and left the resource as it is (it cannot or may not change it; it may prevent the next one).")
+	fmt.Fprintf(w, "%d legitimate settings and rules left as they were.\n", kept)
 	fmt.Fprintf(w, "%d notifications published to the deployment's SNS topic (who, when, what, from where, which resource, what Rampart did).\n", s.Notifications)
 	fmt.Fprintf(w, "Every event delivered a second time (%d invocations): %d changes, %d errors — duplicates are no-ops.\n", s.Replays, s.ReplayChanges, s.ReplayErrors)
 	for _, t := range s.Timings {
@@ -74,6 +72,39 @@ func Print(w io.Writer, s *Summary) {
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// Classes of outcome in the summary.
+const (
+	Fixed     = "fixed"     // Rampart changed the violating resource itself
+	Reported  = "reported"  // a violation Rampart alerted on and left (maybe preventing the next one)
+	Compliant = "compliant" // nothing wrong: nothing done
+	Failed    = "failed"    // not as it must be (Outcome.Err)
+)
+
+// Class says what became of a scenario. Fixed needs an applied change whose
+// target is the violating resource: enabling EBS encryption by default fixes
+// the region's default, not the unencrypted volume, which stays reported.
+func Class(o Outcome) string {
+	if o.Err != nil {
+		return Failed
+	}
+	violation := false
+	for _, d := range o.Decisions {
+		if d.Verdict != rule.Violation {
+			continue
+		}
+		violation = true
+		for _, a := range d.Actions {
+			if a.Outcome == rule.Applied && a.API != rule.AlertAPI && a.Target == d.Resource {
+				return Fixed
+			}
+		}
+	}
+	if violation {
+		return Reported
+	}
+	return Compliant
 }
 
 // Row is one outcome as table cells (lines per column).
@@ -97,6 +128,7 @@ func Row(o Outcome) [][]string {
 	if len(did) == 0 {
 		did = []string{"nothing"}
 	}
+	did = append([]string{strings.ToUpper(Class(o))}, did...)
 	if o.Err != nil {
 		did = append(did, "UNEXPECTED: "+o.Err.Error())
 	}
