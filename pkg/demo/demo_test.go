@@ -160,6 +160,12 @@ func TestClass(t *testing.T) {
 		// The volume stays unencrypted: enabling the region's default is prevention, not a fix.
 		{"unencrypted volume", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "vol-1",
 			Actions: []rule.Action{applied("ec2:EnableEbsEncryptionByDefault", "us-east-1")}}}}, Reported},
+		{"trail by name, action by ARN", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "org-audit",
+			Actions: []rule.Action{applied("cloudtrail:StartLogging", "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-audit")}}}}, Fixed},
+		{"tagged for a later release", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "eipalloc-1",
+			Actions: []rule.Action{applied("ec2:CreateTags", "eipalloc-1")}}}}, Reported},
+		{"another resource of the same prefix", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "audit",
+			Actions: []rule.Action{applied("cloudtrail:StartLogging", "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-audit")}}}}, Reported},
 		{"alert only", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "root", Actions: []rule.Action{alertApplied()}}}}, Reported},
 		{"planned, not applied", Outcome{Decisions: []report.Decision{{Verdict: rule.Violation, Resource: "sg-1",
 			Actions: []rule.Action{{API: "ec2:RevokeSecurityGroupIngress", Target: "sg-1", Outcome: rule.Planned}}}}}, Reported},

@@ -96,7 +96,7 @@ func Class(o Outcome) string {
 		}
 		violation = true
 		for _, a := range d.Actions {
-			if a.Outcome == rule.Applied && a.API != rule.AlertAPI && a.Target == d.Resource {
+			if a.Outcome == rule.Applied && a.API != rule.AlertAPI && !tagging(a.API) && sameResource(a.Target, d.Resource) {
 				return Fixed
 			}
 		}
@@ -105,6 +105,26 @@ func Class(o Outcome) string {
 		return Reported
 	}
 	return Compliant
+}
+
+// tagging reports whether an API only tags (a mark for later, e.g. an
+// Elastic IP's grace period, is no fix).
+func tagging(api string) bool {
+	_, op, _ := strings.Cut(api, ":")
+	return strings.HasSuffix(op, "Tags") || strings.HasPrefix(op, "Tag")
+}
+
+// sameResource reports whether an action's target is the decision's
+// resource, one naming it by ID or name and the other by ARN.
+func sameResource(target, resource string) bool {
+	if target == resource {
+		return true
+	}
+	if target == "" || resource == "" {
+		return false
+	}
+	return strings.HasSuffix(target, "/"+resource) || strings.HasSuffix(target, ":"+resource) ||
+		strings.HasSuffix(resource, "/"+target) || strings.HasSuffix(resource, ":"+target)
 }
 
 // Row is one outcome as table cells (lines per column).
