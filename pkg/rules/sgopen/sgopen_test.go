@@ -240,3 +240,28 @@ func FuzzTargets(f *testing.F) {
 		}
 	})
 }
+
+// TestNameOnlyRecordOffline: the pre-2021 record names the group only by
+// name. Targets keeps the name as evidence (no call); the offline plan
+// judges the permissions but plans no revoke, which needs the ID; Apply
+// refuses a name where AWS wants an ID.
+func TestNameOnlyRecordOffline(t *testing.T) {
+	call := enginetest.Call(t, "events/cloudtrail/ec2-authorize-sg-ingress-by-name.json")
+	params, _ := OpenWorld.Meta().Resolve(nil)
+	targets, err := OpenWorld.Targets(call, params)
+	if err != nil || len(targets) != 1 {
+		t.Fatalf("targets = %v, %v", targets, err)
+	}
+	ev := targets[0].Evidence.(evidence)
+	if targets[0].ID != "web" || ev.GroupName != "web" || len(ev.Permissions) != 1 {
+		t.Fatalf("target = %+v", targets[0])
+	}
+	f, err := OpenWorld.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), targets[0], params)
+	if err != nil || f.Verdict != rule.Violation || len(f.Actions) != 0 || !strings.Contains(f.Reason, `only by name ("web")`) {
+		t.Fatalf("finding = %+v, %v", f, err)
+	}
+	act := rule.NewAction(apiRevoke, "web", "", revokeParams{GroupID: "web", Permissions: ev.Permissions}, nil)
+	if err := OpenWorld.Apply(context.Background(), awsclient.NewOffline("us-east-1"), act); err == nil || !strings.Contains(err.Error(), "not a security group ID") {
+		t.Fatalf("apply by name: %v", err)
+	}
+}
