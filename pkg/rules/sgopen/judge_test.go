@@ -246,3 +246,15 @@ func TestPointsCutAtParams(t *testing.T) {
 	}
 	_ = rule.Params{}
 }
+
+// BenchmarkJudgeTypicalGroup: the judgement of a group like the demo's (SSH
+// from the world and a /8, https, all traffic from ::/0, a prefix list).
+func BenchmarkJudgeTypicalGroup(b *testing.B) {
+	params, _ := OpenWorld.Meta().Resolve(nil)
+	perms := []Permission{perm(b, "tcp 22 0.0.0.0/0"), perm(b, "tcp 22 10.0.0.0/8"), perm(b, "tcp 443 0.0.0.0/0"),
+		perm(b, "-1 - ::/0"), perm(b, "tcp 6379 pl-office")}
+	lists := map[string][]netip.Prefix{"pl-office": {netip.MustParsePrefix("198.51.100.0/24")}}
+	for b.Loop() {
+		OpenWorld.judge(perms, lists, params)
+	}
+}
