@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/rampart-aws/rampart/pkg/ipspace"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
@@ -239,7 +240,11 @@ var restrictingKeys = map[string]bool{
 // Restricted reports whether a condition pins the statement to fixed,
 // trusted values: a restricting key under a positive operator (not a
 // negated one, not …IfExists, which passes when the key is absent) with no
-// wildcard value, or aws:SourceIp limited to CIDRs narrower than the world.
+// wildcard value, or aws:SourceIp under IpAddress limited to ranges that
+// neither exceed S3's bound nor together cover the world (see anyWorld).
+// NotIpAddress never pins: it admits every address it does not list, and,
+// like every negated operator, passes requests that carry no aws:SourceIp
+// at all (those through a VPC endpoint), even when it lists the world.
 func (s *Statement) Restricted() bool {
 	for op, keys := range s.Condition {
 		lop := strings.ToLower(op)
@@ -270,14 +275,27 @@ func (s *Statement) Public() bool {
 	return s.Allows() && s.AppliesToEveryone() && !s.Restricted()
 }
 
+// anyWorld reports whether aws:SourceIp values leave the statement open to
+// the internet at large: a value that is not a CIDR (erring toward public),
+// a range broader than S3's own bound — /8 for IPv4, /32 for IPv6: "The
+// meaning of public" in the S3 User Guide calls a policy conditioned on
+// such a range public, and Block Public Access treats it so — or ranges
+// that together cover every IPv4 or every IPv6 address (package ipspace:
+// 0.0.0.0/1 + 128.0.0.0/1 are caught by the bound already, 256 /8s by the
+// coverage).
 func anyWorld(vals trigger.List[trigger.String]) bool {
+	var ps []netip.Prefix
 	for _, v := range vals {
-		p, err := netip.ParsePrefix(string(v))
-		if err != nil || p.Bits() == 0 {
+		p, err := ipspace.Parse(string(v))
+		if err != nil {
 			return true
 		}
+		if p.Addr().Is4() && p.Bits() < 8 || !p.Addr().Is4() && p.Bits() < 32 {
+			return true
+		}
+		ps = append(ps, p)
 	}
-	return false
+	return ipspace.Covers(ps).Any()
 }
 
 func anyWildcard(vals trigger.List[trigger.String]) bool {

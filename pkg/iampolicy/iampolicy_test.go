@@ -2,6 +2,7 @@ package iampolicy
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -95,6 +96,17 @@ func TestPublic(t *testing.T) {
 		{"pinned to the organisation", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"StringEquals":{"aws:PrincipalOrgID":["o-abc123"]}}}`, false},
 		{"pinned to a CIDR", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":["203.0.113.0/24"]}}}`, false},
 		{"CIDR of the world", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":["203.0.113.0/24","0.0.0.0/0"]}}}`, true},
+		{"two halves of the world", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":["0.0.0.0/1","128.0.0.0/1"]}}}`, true},
+		{"broader than /8", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":"64.0.0.0/7"}}}`, true},
+		{"a /8 is S3's bound", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`, false},
+		{"256 /8s cover the world", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":[` + eights(256) + `]}}}`, true},
+		{"255 /8s", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":[` + eights(255) + `]}}}`, false},
+		{"IPv6 broader than /32", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":["2001:db8::/32","8000::/1"]}}}`, true},
+		{"IPv6 /32 and an IPv4 /24", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":["2001:db8::/32","203.0.113.0/24"]}}}`, false},
+		{"IPv6 world", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":["203.0.113.0/24","::/0"]}}}`, true},
+		{"not a CIDR", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":"office"}}}`, true},
+		{"NotIpAddress of a range", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}`, true},
+		{"NotIpAddress of the world still passes requests without a source IP", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"NotIpAddress":{"aws:SourceIp":["0.0.0.0/0","::/0"]}}}`, true},
 		{"negated condition", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-1a2b3c4d"}}}`, true},
 		{"IfExists condition", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"StringEqualsIfExists":{"aws:SourceVpce":"vpce-1a2b3c4d"}}}`, true},
 		{"wildcard value", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:cloudfront::*"}}}`, true},
@@ -195,4 +207,13 @@ func FuzzParse(f *testing.F) {
 			_ = s.Name(i)
 		}
 	})
+}
+
+// eights lists n /8s as JSON strings: "0.0.0.0/8", "1.0.0.0/8", …
+func eights(n int) string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(`"%d.0.0.0/8"`, i)
+	}
+	return strings.Join(out, ",")
 }

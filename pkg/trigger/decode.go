@@ -69,10 +69,29 @@ func has(m map[string]json.RawMessage, k string) bool {
 }
 
 func callTrigger(c *APICall) *Trigger {
-	if c.EventType == "AwsConsoleSignIn" {
+	if isSignIn(c) {
 		return &Trigger{Kind: KindSignIn, Call: c}
 	}
 	return &Trigger{Kind: KindAPICall, Call: c}
+}
+
+// eventTypeSignIn is the eventType of console sign-in records.
+const eventTypeSignIn = "AwsConsoleSignIn"
+
+// isSignIn reports whether a record is a console sign-in. Its eventType says
+// so, but records before eventVersion 1.02 (2014) have no eventType, and
+// neither do records some tools pass on: a ConsoleLogin — or any other
+// event of signin.amazonaws.com, the console sign-in service — without an
+// eventType is a sign-in all the same. A record that states another
+// eventType is taken at its word.
+func isSignIn(c *APICall) bool {
+	switch c.EventType {
+	case eventTypeSignIn:
+		return true
+	case "":
+		return c.EventSource == "signin.amazonaws.com"
+	}
+	return false
 }
 
 type envelope struct {
@@ -214,7 +233,7 @@ func decodeRecord(raw []byte) (*APICall, error) {
 			}
 		}
 	}
-	if c.EventType == "AwsConsoleSignIn" {
+	if isSignIn(c) {
 		var extra struct {
 			MFAUsed string `json:"MFAUsed"`
 		}

@@ -31,6 +31,7 @@ func TestEverySampleDecodesToItsKind(t *testing.T) {
 	seen := 0
 	for dir, want := range kinds {
 		for _, f := range eventFiles(t, dir) {
+			want := want
 			seen++
 			raw, err := os.ReadFile(f)
 			if err != nil {
@@ -46,6 +47,9 @@ func TestEverySampleDecodesToItsKind(t *testing.T) {
 			if err != nil {
 				t.Errorf("%s: %v", f, err)
 				continue
+			}
+			if dir == "raw" && strings.Contains(filepath.Base(f), "console-login") {
+				want = KindSignIn // a bare sign-in record
 			}
 			if tr.Kind != want {
 				t.Errorf("%s: kind %s, want %s", f, tr.Kind, want)
@@ -248,4 +252,49 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded to an empty trigger: %+v", tr)
 		}
 	})
+}
+
+// TestSignInWithoutEventType: records before eventVersion 1.02 have no
+// eventType; a console sign-in is still a sign-in, whichever way it comes.
+func TestSignInWithoutEventType(t *testing.T) {
+	record := func(source, name, eventType, extra string) string {
+		et := ""
+		if eventType != "" {
+			et = `,"eventType":"` + eventType + `"`
+		}
+		return `{"eventVersion":"1.01","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/alice","accountId":"123456789012","userName":"alice"},
+		"eventTime":"2026-03-14T09:02:11Z","eventSource":"` + source + `","eventName":"` + name + `","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.23",
+		"requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"eventID":"e1"` + extra + et + `}`
+	}
+	envelope := func(detailType, detail string) string {
+		return `{"version":"0","id":"x","detail-type":"` + detailType + `","source":"aws.signin","account":"123456789012","time":"2026-03-14T09:02:11Z","region":"us-east-1","resources":[],"detail":` + detail + `}`
+	}
+	mfa := `,"additionalEventData":{"MFAUsed":"Yes"}`
+	cases := []struct {
+		name    string
+		payload string
+		kind    Kind
+		mfa     bool
+	}{
+		{"bare ConsoleLogin, no eventType", record("signin.amazonaws.com", "ConsoleLogin", "", ""), KindSignIn, false},
+		{"bare ConsoleLogin, no eventType, MFA", record("signin.amazonaws.com", "ConsoleLogin", "", mfa), KindSignIn, true},
+		{"bare ConsoleLogin with eventType", record("signin.amazonaws.com", "ConsoleLogin", "AwsConsoleSignIn", mfa), KindSignIn, true},
+		{"bare SwitchRole, no eventType", record("signin.amazonaws.com", "SwitchRole", "", ""), KindSignIn, false},
+		{"API-call detail-type, ConsoleLogin, no eventType", envelope(DetailAPICall, record("signin.amazonaws.com", "ConsoleLogin", "", mfa)), KindSignIn, true},
+		{"sign-in detail-type, no eventType", envelope(DetailSignInLegacy, record("signin.amazonaws.com", "ConsoleLogin", "", mfa)), KindSignIn, true},
+		{"an API call stays an API call", record("ec2.amazonaws.com", "DescribeInstances", "", mfa), KindAPICall, false},
+		{"a stated eventType wins", record("signin.amazonaws.com", "ConsoleLogin", "AwsApiCall", mfa), KindAPICall, false},
+	}
+	for _, tc := range cases {
+		tr, err := Decode([]byte(tc.payload))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if tr.Kind != tc.kind || tr.Call.Actor.MFA != tc.mfa {
+			t.Errorf("%s: kind %s, MFA %v; want %s, %v", tc.name, tr.Kind, tr.Call.Actor.MFA, tc.kind, tc.mfa)
+		}
+		if tr.Call.Account != "123456789012" {
+			t.Errorf("%s: account %q", tc.name, tr.Call.Account)
+		}
+	}
 }

@@ -377,3 +377,29 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceIPHalvesArePublic: a statement to everyone "pinned" to
+// 0.0.0.0/1 and 128.0.0.0/1 is public (the halves cover the world); the
+// statement pinned to an office range is not.
+func TestSourceIPHalvesArePublic(t *testing.T) {
+	s := mototest.Session(t)
+	c := s3bucket.Client(s)
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"Halves","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*","Condition":{"IpAddress":{"aws:SourceIp":["0.0.0.0/1","128.0.0.0/1"]}}},` +
+		`{"Sid":"Office","Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::` + bucket + `","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}`
+	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, s, engine.Enforce, s3public.BucketAccess)
+	res, _ := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-policy-public.json"))
+	d := res.Decisions[0]
+	if d.Verdict != rule.Violation || !strings.Contains(d.Reason, "statement Halves allows s3:GetObject to everyone") || strings.Contains(d.Reason, "Office") {
+		t.Fatalf("decision = %+v", d)
+	}
+	if got := blockOf(t, s, bucket); got != allOn {
+		t.Fatalf("block = %s", got)
+	}
+}

@@ -97,7 +97,11 @@ func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, ownRoles ..
 	return e
 }
 
-func TestEnforceRevokesExactlyTheWorldOpenSSH(t *testing.T) {
+// TestEnforceRevokesExactlyTheWorldOpenPermissions: the event names SSH, but
+// the group's current state is judged as a whole, so the world-open
+// all-traffic IPv6 rule it already had goes too; the restricted CIDR, the
+// authorized https and the group reference stay.
+func TestEnforceRevokesExactlyTheWorldOpenPermissions(t *testing.T) {
 	s := mototest.Session(t)
 	id := seed(t, s)
 	before := ingress(t, s, id)
@@ -113,7 +117,7 @@ func TestEnforceRevokesExactlyTheWorldOpenSSH(t *testing.T) {
 		t.Fatalf("outcome = %s (%s)", got, res.Decisions[0].Actions[0].Error)
 	}
 	after := ingress(t, s, id)
-	want := slices.DeleteFunc(slices.Clone(before), func(l string) bool { return l == "tcp 22-22 0.0.0.0/0" })
+	want := slices.DeleteFunc(slices.Clone(before), func(l string) bool { return l == "tcp 22-22 0.0.0.0/0" || l == "-1 0-0 ::/0" })
 	if !slices.Equal(after, want) {
 		t.Fatalf("after = %v\nwant  %v", after, want)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rampart-aws/rampart/pkg/ipspace"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
@@ -22,18 +23,28 @@ type ipv6Range struct {
 	Description string `json:"description"`
 }
 
+type prefixListID struct {
+	PrefixListID string `json:"prefixListId"`
+	Description  string `json:"description"`
+}
+
 type ipPermission struct {
-	IPProtocol trigger.String               `json:"ipProtocol"`
-	FromPort   trigger.Int                  `json:"fromPort"`
-	ToPort     trigger.Int                  `json:"toPort"`
-	IPRanges   trigger.List[ipRange]        `json:"ipRanges"`
-	IPv6Ranges trigger.List[ipv6Range]      `json:"ipv6Ranges"`
-	Groups     trigger.List[map[string]any] `json:"groups"`
+	IPProtocol    trigger.String               `json:"ipProtocol"`
+	FromPort      trigger.Int                  `json:"fromPort"`
+	ToPort        trigger.Int                  `json:"toPort"`
+	IPRanges      trigger.List[ipRange]        `json:"ipRanges"`
+	IPv6Ranges    trigger.List[ipv6Range]      `json:"ipv6Ranges"`
+	PrefixListIDs trigger.List[prefixListID]   `json:"prefixListIds"`
+	Groups        trigger.List[map[string]any] `json:"groups"`
 }
 
 type authorizeRequest struct {
-	GroupID       string                     `json:"groupId"`
-	GroupName     string                     `json:"groupName"`
+	GroupID   string `json:"groupId"`
+	GroupName string `json:"groupName"`
+	// VpcID is not a parameter of AuthorizeSecurityGroupIngress, but some
+	// tools that rewrite records add it; when present it places a
+	// name-only call.
+	VpcID         string                     `json:"vpcId"`
 	IPPermissions trigger.List[ipPermission] `json:"ipPermissions"`
 	// The flat form of older records and the CLI's --cidr/--port shortcut.
 	CidrIP     string         `json:"cidrIp"`
@@ -43,14 +54,15 @@ type authorizeRequest struct {
 }
 
 type ruleSetItem struct {
-	GroupID    string         `json:"groupId"`
-	RuleID     string         `json:"securityGroupRuleId"`
-	IsEgress   trigger.Bool   `json:"isEgress"`
-	IPProtocol trigger.String `json:"ipProtocol"`
-	FromPort   trigger.Int    `json:"fromPort"`
-	ToPort     trigger.Int    `json:"toPort"`
-	CidrIPv4   string         `json:"cidrIpv4"`
-	CidrIPv6   string         `json:"cidrIpv6"`
+	GroupID      string         `json:"groupId"`
+	RuleID       string         `json:"securityGroupRuleId"`
+	IsEgress     trigger.Bool   `json:"isEgress"`
+	IPProtocol   trigger.String `json:"ipProtocol"`
+	FromPort     trigger.Int    `json:"fromPort"`
+	ToPort       trigger.Int    `json:"toPort"`
+	CidrIPv4     string         `json:"cidrIpv4"`
+	CidrIPv6     string         `json:"cidrIpv6"`
+	PrefixListID string         `json:"prefixListId"`
 }
 
 type authorizeResponse struct {
@@ -65,16 +77,16 @@ func ptr(n trigger.Int) *int32 {
 	return &v
 }
 
-// addWorld appends p when its CIDR is world-open; a malformed CIDR is an error.
-func addWorld(perms []Permission, p Permission) ([]Permission, error) {
-	if p.CIDR == "" {
-		return perms, nil
-	}
-	open, err := worldOpen(p.CIDR)
-	if err != nil {
-		return nil, err
-	}
-	if !open {
+// addSource appends p when it admits addresses (a CIDR or a prefix list);
+// a malformed CIDR is an error. Every source is kept, not only /0: ranges
+// that cover the world only together are judged against the whole group.
+func addSource(perms []Permission, p Permission) ([]Permission, error) {
+	switch {
+	case p.CIDR != "":
+		if _, err := ipspace.Parse(p.CIDR); err != nil {
+			return nil, err
+		}
+	case p.PrefixListID == "":
 		return perms, nil
 	}
 	return append(perms, p), nil
@@ -87,18 +99,21 @@ func checkPortValues(from, to trigger.Int) error {
 	return nil
 }
 
-// parseAuthorize reads the group and the world-open permissions an
-// AuthorizeSecurityGroupIngress call added, with their rule IDs when the
-// response carries them.
-func parseAuthorize(call *trigger.APICall) (string, []Permission, error) {
+// parseAuthorize reads the group and the address permissions (CIDRs and
+// prefix lists) an AuthorizeSecurityGroupIngress call added, with their rule
+// IDs when the response carries them. The group is its ID, or, in records
+// that name it only by name (EC2-Classic and default-VPC calls, before
+// 2021), nothing: the evidence then carries the name (and the VPC, if the
+// record names one) for Evaluate to resolve.
+func parseAuthorize(call *trigger.APICall) (string, evidence, error) {
 	var req authorizeRequest
 	if err := json.Unmarshal(call.Request, &req); err != nil {
-		return "", nil, fmt.Errorf("requestParameters: %w", err)
+		return "", evidence{}, fmt.Errorf("requestParameters: %w", err)
 	}
 	var resp authorizeResponse
 	if len(call.Response) > 0 && string(call.Response) != "null" {
 		if err := json.Unmarshal(call.Response, &resp); err != nil {
-			return "", nil, fmt.Errorf("responseElements: %w", err)
+			return "", evidence{}, fmt.Errorf("responseElements: %w", err)
 		}
 	}
 	group := req.GroupID
@@ -106,31 +121,38 @@ func parseAuthorize(call *trigger.APICall) (string, []Permission, error) {
 	var err error
 	for _, ip := range req.IPPermissions {
 		if err := checkPortValues(ip.FromPort, ip.ToPort); err != nil {
-			return "", nil, err
+			return "", evidence{}, err
 		}
 		base := Permission{Protocol: normProtocol(string(ip.IPProtocol)), FromPort: ptr(ip.FromPort), ToPort: ptr(ip.ToPort)}
 		for _, r := range ip.IPRanges {
 			p := base
 			p.CIDR, p.Description = r.CidrIP, r.Description
-			if perms, err = addWorld(perms, p); err != nil {
-				return "", nil, err
+			if perms, err = addSource(perms, p); err != nil {
+				return "", evidence{}, err
 			}
 		}
 		for _, r := range ip.IPv6Ranges {
 			p := base
 			p.CIDR, p.Description = r.CidrIPv6, r.Description
-			if perms, err = addWorld(perms, p); err != nil {
-				return "", nil, err
+			if perms, err = addSource(perms, p); err != nil {
+				return "", evidence{}, err
+			}
+		}
+		for _, r := range ip.PrefixListIDs {
+			p := base
+			p.PrefixListID, p.Description = r.PrefixListID, r.Description
+			if perms, err = addSource(perms, p); err != nil {
+				return "", evidence{}, err
 			}
 		}
 	}
 	if req.CidrIP != "" {
 		if err := checkPortValues(req.FromPort, req.ToPort); err != nil {
-			return "", nil, err
+			return "", evidence{}, err
 		}
 		p := Permission{Protocol: normProtocol(string(req.IPProtocol)), FromPort: ptr(req.FromPort), ToPort: ptr(req.ToPort), CIDR: req.CidrIP}
-		if perms, err = addWorld(perms, p); err != nil {
-			return "", nil, err
+		if perms, err = addSource(perms, p); err != nil {
+			return "", evidence{}, err
 		}
 	}
 	// The response names the rules created (and the group ID when the
@@ -145,10 +167,10 @@ func parseAuthorize(call *trigger.APICall) (string, []Permission, error) {
 			group = item.GroupID
 		}
 		p := Permission{Protocol: normProtocol(string(item.IPProtocol)), FromPort: ptr(item.FromPort), ToPort: ptr(item.ToPort),
-			CIDR: item.CidrIPv4 + item.CidrIPv6, RuleID: item.RuleID}
+			CIDR: item.CidrIPv4 + item.CidrIPv6, PrefixListID: item.PrefixListID, RuleID: item.RuleID}
 		if fromResponse {
-			if perms, err = addWorld(perms, p); err != nil {
-				return "", nil, err
+			if perms, err = addSource(perms, p); err != nil {
+				return "", evidence{}, err
 			}
 			continue
 		}
@@ -159,13 +181,14 @@ func parseAuthorize(call *trigger.APICall) (string, []Permission, error) {
 			}
 		}
 	}
+	ev := evidence{Permissions: perms}
 	if group == "" {
-		group = req.GroupName
+		if req.GroupName == "" {
+			return "", evidence{}, errors.New("no groupId or groupName")
+		}
+		ev.GroupName, ev.VpcID = req.GroupName, req.VpcID
 	}
-	if group == "" {
-		return "", nil, errors.New("no groupId or groupName")
-	}
-	return group, perms, nil
+	return group, ev, nil
 }
 
 type modifyRule struct {
@@ -176,6 +199,7 @@ type modifyRule struct {
 		ToPort     trigger.Int    `json:"ToPort"`
 		CidrIPv4   string         `json:"CidrIpv4"`
 		CidrIPv6   string         `json:"CidrIpv6"`
+		PrefixList string         `json:"PrefixListId"`
 		Desc       string         `json:"Description"`
 	} `json:"SecurityGroupRule"`
 }
@@ -188,22 +212,22 @@ type modifyRequest struct {
 
 // parseModify reads ModifySecurityGroupRules, whose CloudTrail record nests
 // the request under ModifySecurityGroupRulesRequest with capitalised keys.
-func parseModify(call *trigger.APICall) (string, []Permission, error) {
+func parseModify(call *trigger.APICall) (string, evidence, error) {
 	var wrapped struct {
 		Req *modifyRequest `json:"ModifySecurityGroupRulesRequest"`
 	}
 	if err := json.Unmarshal(call.Request, &wrapped); err != nil {
-		return "", nil, fmt.Errorf("requestParameters: %w", err)
+		return "", evidence{}, fmt.Errorf("requestParameters: %w", err)
 	}
 	req := wrapped.Req
 	if req == nil { // the un-nested form
 		req = &modifyRequest{}
 		if err := json.Unmarshal(call.Request, req); err != nil {
-			return "", nil, fmt.Errorf("requestParameters: %w", err)
+			return "", evidence{}, fmt.Errorf("requestParameters: %w", err)
 		}
 	}
 	if req.GroupID == "" {
-		return "", nil, errors.New("no GroupId")
+		return "", evidence{}, errors.New("no GroupId")
 	}
 	var perms []Permission
 	var err error
@@ -213,13 +237,13 @@ func parseModify(call *trigger.APICall) (string, []Permission, error) {
 		}
 		r := m.Rule
 		if err := checkPortValues(r.FromPort, r.ToPort); err != nil {
-			return "", nil, err
+			return "", evidence{}, err
 		}
 		p := Permission{Protocol: normProtocol(string(r.IPProtocol)), FromPort: ptr(r.FromPort), ToPort: ptr(r.ToPort),
-			CIDR: r.CidrIPv4 + r.CidrIPv6, Description: r.Desc, RuleID: m.RuleID}
-		if perms, err = addWorld(perms, p); err != nil {
-			return "", nil, err
+			CIDR: r.CidrIPv4 + r.CidrIPv6, PrefixListID: r.PrefixList, Description: r.Desc, RuleID: m.RuleID}
+		if perms, err = addSource(perms, p); err != nil {
+			return "", evidence{}, err
 		}
 	}
-	return req.GroupID, perms, nil
+	return req.GroupID, evidence{Permissions: perms}, nil
 }

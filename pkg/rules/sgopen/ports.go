@@ -2,7 +2,6 @@ package sgopen
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -81,16 +80,6 @@ func (s portSet) String() string {
 		}
 	}
 	return strings.Join(parts, ",")
-}
-
-// worldOpen reports whether a CIDR admits every address of its family:
-// any /0, even with host bits set (208.236.235.254/0).
-func worldOpen(cidr string) (bool, error) {
-	p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
-	if err != nil {
-		return false, fmt.Errorf("CIDR %q: %w", cidr, err)
-	}
-	return p.Bits() == 0, nil
 }
 
 // normProtocol maps protocol names and numbers to one spelling:

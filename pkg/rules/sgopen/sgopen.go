@@ -1,23 +1,30 @@
-// Package sgopen holds the security-group rules: no ingress open to the whole
-// internet (0.0.0.0/0, ::/0, any /0) except on authorized ports — the seed's
-// "no unrestricted access to port 22" and "no unrestricted access to these
-// ports" — as one parameterised check with three registrations:
+// Package sgopen holds the security-group rules: no sensitive port open to
+// the whole internet — the seed's "no unrestricted access to port 22" and
+// "no unrestricted access to these ports" — as one parameterised check with
+// three registrations:
 //
 //   - sg-open-world: event-driven (AuthorizeSecurityGroupIngress,
 //     ModifySecurityGroupRules) and a Config rule; an allow-list of ports.
 //   - sg-restricted-ssh and sg-restricted-common-ports: Config rules with a
 //     block-list of ports, like AWS's managed rules of those names.
 //
-// The remediation revokes exactly the offending world-open permissions and
-// nothing else: restricted CIDRs, security-group references, prefix lists,
-// egress rules and authorized ports stay.
+// World-open means the address space, not the spelling /0 (package
+// ipspace): a port is world-open when the IPv4 (or the IPv6) ranges of all
+// the group's permissions that reach it — CIDRs and the entries of managed
+// prefix lists — together cover every address. The remediation revokes
+// exactly the permissions that take part in such a cover and nothing else:
+// restricted CIDRs, security-group references, prefix lists that do not
+// complete a cover, egress rules and authorized ports stay.
+//
+// It owns the judgement and the revoke/undo of ingress permissions; it does
+// not edit prefix lists (a shared list is revoked from this group, not
+// emptied for everyone).
 package sgopen
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -25,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/ipspace"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
@@ -37,7 +45,14 @@ const (
 	apiRevoke    = "ec2:RevokeSecurityGroupIngress"
 	apiAuthorize = "ec2:AuthorizeSecurityGroupIngress"
 	apiDescribe  = "ec2:DescribeSecurityGroups"
+	// An old record naming a group only by name is resolved in the
+	// default VPC; prefix lists on sensitive ports are read entry by entry.
+	apiDescribeVpcs = "ec2:DescribeVpcs"
+	apiPrefixList   = "ec2:GetManagedPrefixListEntries"
 )
+
+// readActions are what Evaluate and Sweep call.
+var readActions = []string{apiDescribe, apiDescribeVpcs, apiPrefixList}
 
 // Parameter names.
 const (
@@ -61,8 +76,8 @@ var OpenWorld = &Check{allowList: true, meta: rule.Meta{
 	ID:           "sg-open-world",
 	Title:        "Security groups admit the internet only on authorized ports",
 	Severity:     rule.High,
-	Rationale:    "An ingress rule open to 0.0.0.0/0 or ::/0 exposes every port it covers to the whole internet; SSH, RDP and databases are scanned within minutes of exposure.",
-	Remediation:  "Revokes exactly the world-open ingress permissions outside the authorized ports; restricted CIDRs, group references, prefix lists and egress stay.",
+	Rationale:    "Ingress open to the whole address space (0.0.0.0/0, ::/0, or ranges and prefix lists that add up to it) exposes every port it covers to the internet; SSH, RDP and databases are scanned within minutes of exposure.",
+	Remediation:  "Revokes exactly the ingress permissions whose ranges together cover the whole IPv4 or IPv6 space outside the authorized ports; restricted CIDRs, group references, other prefix lists and egress stay.",
 	ResourceType: ResourceType,
 	Function:     "securitygroup",
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com",
@@ -72,7 +87,7 @@ var OpenWorld = &Check{allowList: true, meta: rule.Meta{
 		{Name: ParamTCP, Default: "80,443", Description: "TCP ports and ranges that may be open to the world, e.g. 443,8080-8081", Check: checkPorts},
 		{Name: ParamUDP, Default: "", Description: "UDP ports and ranges that may be open to the world", Check: checkPorts},
 	},
-	ReadActions:  []string{apiDescribe},
+	ReadActions:  readActions,
 	WriteActions: []string{apiRevoke},
 }}
 
@@ -82,14 +97,14 @@ var RestrictedSSH = &Check{meta: rule.Meta{
 	Title:        "Security groups do not admit SSH (port 22) from the internet",
 	Severity:     rule.High,
 	Rationale:    "SSH open to the world invites brute force and exploitation of the daemon; reach instances through Session Manager or a restricted CIDR instead.",
-	Remediation:  "Revokes the world-open permissions that cover port 22.",
+	Remediation:  "Revokes the permissions whose ranges together cover the whole address space on port 22.",
 	ResourceType: ResourceType,
 	Function:     "securitygroup",
 	Config:       sgConfig,
 	Params: []rule.Param{
 		{Name: ParamBlocked, Default: "22", Description: "ports that must not be open to the world", Check: checkNonEmptyPorts},
 	},
-	ReadActions:  []string{apiDescribe},
+	ReadActions:  readActions,
 	WriteActions: []string{apiRevoke},
 }}
 
@@ -99,14 +114,14 @@ var RestrictedCommonPorts = &Check{meta: rule.Meta{
 	Title:        "Security groups do not admit common service ports from the internet",
 	Severity:     rule.High,
 	Rationale:    "FTP, RDP, MySQL and similar services must never face the whole internet.",
-	Remediation:  "Revokes the world-open permissions that cover any blocked port.",
+	Remediation:  "Revokes the permissions whose ranges together cover the whole address space on a blocked port.",
 	ResourceType: ResourceType,
 	Function:     "securitygroup",
 	Config:       sgConfig,
 	Params: []rule.Param{
 		{Name: ParamBlocked, Default: "20,21,3389,3306,4333", Description: "ports that must not be open to the world", Check: checkNonEmptyPorts},
 	},
-	ReadActions:  []string{apiDescribe},
+	ReadActions:  readActions,
 	WriteActions: []string{apiRevoke},
 }}
 
@@ -121,15 +136,17 @@ func checkNonEmptyPorts(s string) error {
 // Meta implements rule.Rule.
 func (c *Check) Meta() *rule.Meta { return &c.meta }
 
-// Permission is one world-open ingress permission: one protocol, one port
-// range, one CIDR. It is the unit of evidence, of state and of revocation.
+// Permission is one ingress permission with an address source: one
+// protocol, one port range, and one CIDR or one prefix list. It is the unit
+// of evidence, of state and of revocation.
 type Permission struct {
-	Protocol    string `json:"ipProtocol"`
-	FromPort    *int32 `json:"fromPort,omitempty"`
-	ToPort      *int32 `json:"toPort,omitempty"`
-	CIDR        string `json:"cidr"`
-	Description string `json:"description,omitempty"`
-	RuleID      string `json:"ruleId,omitempty"`
+	Protocol     string `json:"ipProtocol"`
+	FromPort     *int32 `json:"fromPort,omitempty"`
+	ToPort       *int32 `json:"toPort,omitempty"`
+	CIDR         string `json:"cidr,omitempty"`
+	PrefixListID string `json:"prefixListId,omitempty"`
+	Description  string `json:"description,omitempty"`
+	RuleID       string `json:"ruleId,omitempty"`
 }
 
 func (p Permission) ipv6() bool { return strings.Contains(p.CIDR, ":") }
@@ -142,13 +159,20 @@ func (p Permission) ports() portRange {
 	return portRange{int(*p.FromPort), int(*p.ToPort)}
 }
 
-// key identifies the permission as AWS stores it (AWS canonicalises CIDRs,
-// so 208.236.235.254/0 is stored as 0.0.0.0/0).
-func (p Permission) key() string {
-	cidr := p.CIDR
-	if pre, err := netip.ParsePrefix(cidr); err == nil {
-		cidr = pre.Masked().String()
+// source is the CIDR (canonical: AWS stores 208.236.235.254/0 as
+// 0.0.0.0/0) or the prefix list.
+func (p Permission) source() string {
+	if p.PrefixListID != "" {
+		return p.PrefixListID
 	}
+	if pre, err := ipspace.Parse(p.CIDR); err == nil {
+		return pre.String()
+	}
+	return p.CIDR
+}
+
+// key identifies the permission as AWS stores it.
+func (p Permission) key() string {
 	r := p.ports()
 	proto := normProtocol(p.Protocol)
 	if proto != "tcp" && proto != "udp" {
@@ -157,199 +181,203 @@ func (p Permission) key() string {
 			r = portRange{int(*p.FromPort), int(*p.ToPort)}
 		}
 	}
-	return fmt.Sprintf("%s/%d-%d/%s", proto, r.from, r.to, cidr)
+	return fmt.Sprintf("%s/%d-%d/%s", proto, r.from, r.to, p.source())
 }
 
 func (p Permission) String() string {
+	from := p.CIDR
+	if p.PrefixListID != "" {
+		from = "prefix list " + p.PrefixListID
+	}
 	proto := normProtocol(p.Protocol)
 	switch proto {
 	case "-1":
-		return "all traffic from " + p.CIDR
+		return "all traffic from " + from
 	case "tcp", "udp":
 		r := p.ports()
 		if r.from == r.to {
-			return fmt.Sprintf("%s %d from %s", proto, r.from, p.CIDR)
+			return fmt.Sprintf("%s %d from %s", proto, r.from, from)
 		}
-		return fmt.Sprintf("%s %d-%d from %s", proto, r.from, r.to, p.CIDR)
+		return fmt.Sprintf("%s %d-%d from %s", proto, r.from, r.to, from)
 	}
-	return fmt.Sprintf("protocol %s from %s", proto, p.CIDR)
+	return fmt.Sprintf("protocol %s from %s", proto, from)
 }
 
-// violates judges one world-open permission under the rule's parameters.
-func (c *Check) violates(p Permission, params rule.Params) bool {
-	proto := normProtocol(p.Protocol)
-	if proto == "-1" {
-		return true
-	}
-	if c.allowList {
-		var allowed portSet
-		switch proto {
-		case "tcp":
-			allowed, _ = parsePorts(params[ParamTCP])
-		case "udp":
-			allowed, _ = parsePorts(params[ParamUDP])
-		case "icmp", "icmpv6":
-			return false // ICMP carries no ports; ping from anywhere is left alone
-		default:
-			return true // a whole IP protocol open to the world
-		}
-		return !allowed.covers(p.ports())
-	}
-	if proto != "tcp" && proto != "udp" {
-		return false
-	}
-	blocked, _ := parsePorts(params[ParamBlocked])
-	return blocked.overlaps(p.ports())
-}
-
-// evidence is what an API call says it opened.
+// evidence is what an API call says it opened: every address permission it
+// added (restricted ones too, since ranges may cover the world only
+// together with what the group already had), and, for an old record that
+// names the group only by name, that name and the VPC if the record names
+// one.
 type evidence struct {
 	Permissions []Permission
+	GroupName   string
+	VpcID       string
 }
 
-// swept is a group read by Sweep: its state is already current.
-type swept struct{ group ec2types.SecurityGroup }
+// swept is a group read by Sweep: its state is already current. Lists is
+// shared by every group of one sweep, so each prefix list is read once.
+type swept struct {
+	group ec2types.SecurityGroup
+	lists *listCache
+}
 
 // Targets implements rule.Rule: the group the call changed, with the
-// world-open permissions the call added.
+// address permissions the call added. It makes no call: a group named only
+// by name (old records) keeps the name in its evidence, and Evaluate
+// resolves it.
 func (c *Check) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
 	var groupID string
-	var perms []Permission
+	var ev evidence
 	var err error
 	switch call.EventName {
 	case "AuthorizeSecurityGroupIngress":
-		groupID, perms, err = parseAuthorize(call)
+		groupID, ev, err = parseAuthorize(call)
 	case "ModifySecurityGroupRules":
-		groupID, perms, err = parseModify(call)
+		groupID, ev, err = parseModify(call)
 	default:
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", trigger.ErrInput, call.EventName, err)
 	}
-	return []rule.Target{{Type: ResourceType, ID: groupID, Region: call.Region, Evidence: evidence{perms}}}, nil
+	id := groupID
+	if id == "" {
+		id = ev.GroupName
+	}
+	return []rule.Target{{Type: ResourceType, ID: id, Region: call.Region, Evidence: ev}}, nil
 }
 
-// Evaluate implements rule.Rule.
+// Evaluate implements rule.Rule. An event says where to look; the group's
+// current state decides, as a whole: a call that adds 128.0.0.0/1 to a
+// group that already admits 0.0.0.0/1 on the same port is caught.
 func (c *Check) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, params rule.Params) (rule.Finding, error) {
 	ev, fromEvent := t.Evidence.(evidence)
 	if fromEvent {
-		var claimed []Permission
-		for _, p := range ev.Permissions {
-			if c.violates(p, params) {
-				claimed = append(claimed, p)
-			}
-		}
-		if len(claimed) == 0 {
-			return rule.Finding{Verdict: rule.Compliant, Reason: "the call opened nothing to the world outside the authorized ports"}, nil
+		if !c.sensitive(ev.Permissions, params) {
+			return rule.Finding{Verdict: rule.Compliant, Reason: "the call opened no address range to a port outside the authorized ones"}, nil
 		}
 		if s.Offline {
-			return c.finding(t.ID, claimed, nil, "the call opened "), nil
+			return c.offline(t, ev, params), nil
 		}
-		group, err := c.describe(ctx, s, t)
-		if err != nil || group == nil {
-			return notFound(err)
-		}
-		current := c.violations(group, params)
-		var still []Permission
-		for _, p := range current {
-			if slices.ContainsFunc(claimed, func(q Permission) bool { return q.key() == p.key() }) {
-				still = append(still, p)
-			}
-		}
-		if len(still) == 0 {
-			return rule.Finding{Verdict: rule.Compliant, Tags: tags(group),
-				Reason: "the world-open permissions the call added are no longer present"}, nil
-		}
-		return c.finding(t.ID, still, tags(group), ""), nil
-	}
-	if s.Offline {
+	} else if s.Offline {
 		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no permissions to judge"}, nil
 	}
 	var group *ec2types.SecurityGroup
+	lists := &listCache{}
 	if sw, ok := t.Evidence.(swept); ok {
 		group = &sw.group
+		if sw.lists != nil {
+			lists = sw.lists
+		}
 	} else {
+		var gone string
 		var err error
-		if group, err = c.describe(ctx, s, t); err != nil || group == nil {
-			return notFound(err)
+		if group, gone, err = current(ctx, s, t.ID, ev); err != nil {
+			return rule.Finding{}, err
+		}
+		if group == nil {
+			return rule.Finding{Verdict: rule.NotApplicable, Reason: gone}, nil
 		}
 	}
-	current := c.violations(group, params)
-	if len(current) == 0 {
-		return rule.Finding{Verdict: rule.Compliant, Tags: tags(group), Reason: "no world-open ingress outside the authorized ports"}, nil
-	}
-	return c.finding(t.ID, current, tags(group), ""), nil
-}
-
-func notFound(err error) (rule.Finding, error) {
-	if err != nil {
+	perms := permissions(group)
+	if err := lists.read(ctx, s, c.listsToRead(perms, params)); err != nil {
 		return rule.Finding{}, err
 	}
-	return rule.Finding{Verdict: rule.NotApplicable, Reason: "the security group no longer exists"}, nil
+	groupID := aws.ToString(group.GroupId)
+	off, opens := c.judge(perms, lists.entries, params)
+	if len(off) == 0 {
+		return rule.Finding{Verdict: rule.Compliant, Resource: groupID, Tags: tags(group),
+			Reason: "no sensitive port admits the whole IPv4 or IPv6 address space"}, nil
+	}
+	f := c.finding(groupID, perms, off, opens, "")
+	f.Resource, f.Tags = groupID, tags(group)
+	return f, nil
 }
 
-func (c *Check) finding(groupID string, perms []Permission, tags map[string]string, prefix string) rule.Finding {
-	descs := make([]string, len(perms))
-	for i, p := range perms {
-		descs[i] = p.String()
+// offline judges the call's own permissions: it cannot know what the group
+// already had, nor what a prefix list holds.
+func (c *Check) offline(t rule.Target, ev evidence, params rule.Params) rule.Finding {
+	off, opens := c.judge(ev.Permissions, nil, params)
+	if len(off) == 0 {
+		return rule.Finding{Verdict: rule.Compliant,
+			Reason: "the ranges the call added do not by themselves cover the whole address space on a port outside the authorized ones; a live run judges them with the rest of the group"}
 	}
-	reason := prefix + strings.Join(descs, "; ")
-	if c.allowList {
-		reason += " — outside the authorized ports"
-	} else {
-		reason += " — covers a blocked port"
+	if ev.GroupName != "" && !strings.HasPrefix(t.ID, "sg-") {
+		f := c.finding("", ev.Permissions, off, opens, "the call opened ")
+		f.Reason += fmt.Sprintf("; the call names the group only by name (%q), which a live run resolves to its ID before any revoke", ev.GroupName)
+		return f
 	}
-	params := revokeParams{GroupID: groupID, Permissions: perms}
-	undo := rule.NewAction(apiAuthorize, groupID, "restore the revoked permissions", params, nil)
-	act := rule.NewAction(apiRevoke, groupID, "revoke "+strings.Join(descs, "; "), params, &undo)
-	return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: []rule.Action{act}, Tags: tags}
+	return c.finding(t.ID, ev.Permissions, off, opens, "the call opened ")
 }
 
-// describe reads the group's current state; nil when it does not exist.
-func (c *Check) describe(ctx context.Context, s *awsclient.Session, t rule.Target) (*ec2types.SecurityGroup, error) {
-	in := &ec2.DescribeSecurityGroupsInput{}
-	if strings.HasPrefix(t.ID, "sg-") {
-		in.GroupIds = []string{t.ID}
-	} else {
-		in.Filters = []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{t.ID}}}
-	}
-	out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeSecurityGroups(ctx, in)
-	if awsclient.HasCode(err, "InvalidGroup.NotFound", "InvalidGroupId.Malformed") {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describe security group %s: %w", t.ID, err)
-	}
-	if len(out.SecurityGroups) == 0 {
-		return nil, nil
-	}
-	return &out.SecurityGroups[0], nil
-}
-
-// violations lists the group's offending world-open ingress permissions.
-func (c *Check) violations(g *ec2types.SecurityGroup, params rule.Params) []Permission {
+// permissions lists the group's ingress permissions that have an address
+// source: each CIDR and each prefix list, one by one.
+func permissions(g *ec2types.SecurityGroup) []Permission {
 	var out []Permission
 	for _, ip := range g.IpPermissions {
 		base := Permission{Protocol: aws.ToString(ip.IpProtocol), FromPort: ip.FromPort, ToPort: ip.ToPort}
-		var cands []Permission
 		for _, r := range ip.IpRanges {
 			p := base
 			p.CIDR, p.Description = aws.ToString(r.CidrIp), aws.ToString(r.Description)
-			cands = append(cands, p)
+			out = append(out, p)
 		}
 		for _, r := range ip.Ipv6Ranges {
 			p := base
 			p.CIDR, p.Description = aws.ToString(r.CidrIpv6), aws.ToString(r.Description)
-			cands = append(cands, p)
+			out = append(out, p)
 		}
-		for _, p := range cands {
-			if open, err := worldOpen(p.CIDR); err == nil && open && c.violates(p, params) {
-				out = append(out, p)
-			}
+		for _, r := range ip.PrefixListIds {
+			p := base
+			p.PrefixListID, p.Description = aws.ToString(r.PrefixListId), aws.ToString(r.Description)
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// listsToRead are the prefix lists referenced on a sensitive point: only
+// their entries can matter.
+func (c *Check) listsToRead(perms []Permission, params rule.Params) []string {
+	pts := c.points(perms, params)
+	var ids []string
+	for _, p := range perms {
+		if p.PrefixListID == "" || slices.Contains(ids, p.PrefixListID) {
+			continue
+		}
+		if slices.ContainsFunc(pts, p.reaches) {
+			ids = append(ids, p.PrefixListID)
+		}
+	}
+	return ids
+}
+
+// finding plans the revoke of the offending permissions (indices into
+// perms). With no group ID (an offline plan for a group named only by name)
+// it plans nothing: a revoke needs the ID.
+func (c *Check) finding(groupID string, perms []Permission, off []int, opens []openness, prefix string) rule.Finding {
+	var how []string
+	for _, o := range opens {
+		how = append(how, o.describe(perms))
+	}
+	reason := prefix + strings.Join(how, "; and ")
+	if c.allowList {
+		reason += " — outside the authorized ports"
+	} else {
+		reason += " — a blocked port"
+	}
+	revoked := make([]Permission, len(off))
+	descs := make([]string, len(off))
+	for i, j := range off {
+		revoked[i], descs[i] = perms[j], perms[j].String()
+	}
+	f := rule.Finding{Verdict: rule.Violation, Reason: reason}
+	if !strings.HasPrefix(groupID, "sg-") {
+		return f
+	}
+	params := revokeParams{GroupID: groupID, Permissions: revoked}
+	undo := rule.NewAction(apiAuthorize, groupID, "restore the revoked permissions", params, nil)
+	f.Actions = []rule.Action{rule.NewAction(apiRevoke, groupID, "revoke "+strings.Join(descs, "; "), params, &undo)}
+	return f
 }
 
 func tags(g *ec2types.SecurityGroup) map[string]string {
@@ -365,13 +393,14 @@ func tags(g *ec2types.SecurityGroup) map[string]string {
 func (c *Check) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
 	pages := ec2.NewDescribeSecurityGroupsPaginator(awsclient.Client(s, ec2.NewFromConfig), &ec2.DescribeSecurityGroupsInput{})
 	var out []rule.Target
+	lists := &listCache{}
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list security groups: %w", err)
 		}
 		for _, g := range page.SecurityGroups {
-			out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(g.GroupId), Region: s.Region, Evidence: swept{g}})
+			out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(g.GroupId), Region: s.Region, Evidence: swept{g, lists}})
 		}
 	}
 	return out, nil
@@ -391,9 +420,12 @@ func (p revokeParams) ipPermissions() []ec2types.IpPermission {
 		if q.Description != "" {
 			desc = aws.String(q.Description)
 		}
-		if q.ipv6() {
+		switch {
+		case q.PrefixListID != "":
+			ip.PrefixListIds = []ec2types.PrefixListId{{PrefixListId: aws.String(q.PrefixListID), Description: desc}}
+		case q.ipv6():
 			ip.Ipv6Ranges = []ec2types.Ipv6Range{{CidrIpv6: aws.String(q.CIDR), Description: desc}}
-		} else {
+		default:
 			ip.IpRanges = []ec2types.IpRange{{CidrIp: aws.String(q.CIDR), Description: desc}}
 		}
 		out = append(out, ip)
@@ -409,6 +441,11 @@ func (c *Check) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) 
 	}
 	if p.GroupID == "" || len(p.Permissions) == 0 {
 		return fmt.Errorf("%s: params need groupId and permissions", a.API)
+	}
+	if !strings.HasPrefix(p.GroupID, "sg-") {
+		// Never a name where AWS wants an ID: by name, AWS would act on the
+		// default VPC's group of that name, whichever it is.
+		return fmt.Errorf("%s: groupId %q is not a security group ID", a.API, p.GroupID)
 	}
 	client := awsclient.Client(s, ec2.NewFromConfig)
 	switch a.API {

@@ -53,22 +53,6 @@ func TestPortSets(t *testing.T) {
 	}
 }
 
-func TestWorldOpen(t *testing.T) {
-	cases := map[string]bool{
-		"0.0.0.0/0": true, "::/0": true, "208.236.235.254/0": true, "2001:db8::1/0": true,
-		"0.0.0.0/1": false, "10.0.0.0/8": false, "203.0.113.7/32": false, "::/1": false, "::/128": false,
-	}
-	for cidr, want := range cases {
-		got, err := worldOpen(cidr)
-		if err != nil || got != want {
-			t.Errorf("worldOpen(%q) = %v, %v; want %v", cidr, got, err, want)
-		}
-	}
-	if _, err := worldOpen("0.0.0.0/abc"); err == nil {
-		t.Error("malformed CIDR accepted")
-	}
-}
-
 func TestViolates(t *testing.T) {
 	params := func(c *Check, kv ...string) rule.Params {
 		p, err := c.Meta().Resolve(map[string]string{})
@@ -114,9 +98,14 @@ func TestViolates(t *testing.T) {
 		{"common ports rdp", RestrictedCommonPorts, world("tcp", 3389, 3389), nil, true},
 		{"common ports mysql udp", RestrictedCommonPorts, world("udp", 3306, 3306), nil, true},
 		{"common ports https", RestrictedCommonPorts, world("tcp", 443, 443), nil, false},
+		{"restricted CIDR", OpenWorld, Permission{Protocol: "tcp", FromPort: i32(22), ToPort: i32(22), CIDR: "10.0.0.0/8"}, nil, false},
+		{"half the internet is not the whole", OpenWorld, Permission{Protocol: "tcp", FromPort: i32(22), ToPort: i32(22), CIDR: "0.0.0.0/1"}, nil, false},
+		{"IPv6 world", RestrictedSSH, Permission{Protocol: "tcp", FromPort: i32(22), ToPort: i32(22), CIDR: "::/0"}, nil, true},
+		{"host bits /0", RestrictedSSH, Permission{Protocol: "tcp", FromPort: i32(22), ToPort: i32(22), CIDR: "208.236.235.254/0"}, nil, true},
 	}
 	for _, tc := range cases {
-		if got := tc.c.violates(tc.p, params(tc.c, tc.kv...)); got != tc.want {
+		off, _ := tc.c.judge([]Permission{tc.p}, nil, params(tc.c, tc.kv...))
+		if got := len(off) > 0; got != tc.want {
 			t.Errorf("%s: violates = %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -128,14 +117,14 @@ func TestTargetsOfRealShapes(t *testing.T) {
 	cases := []struct {
 		file     string
 		group    string
-		world    []string // every world-open permission the call added
+		added    []string // every address permission the call added
 		revoke   []string // what the offline plan revokes
 		ruleIDed bool     // the rule IDs from securityGroupRuleSet are attached
 	}{
 		{"cloudtrail/ec2-authorize-sg-ingress-ssh-world.json", "sg-0123456789abcdef0", []string{"tcp 22 from 0.0.0.0/0"}, []string{"tcp 22 from 0.0.0.0/0"}, true},
 		{"raw/ec2-authorize-sg-ingress-ssh-world.json", "sg-0123456789abcdef0", []string{"tcp 22 from 0.0.0.0/0"}, []string{"tcp 22 from 0.0.0.0/0"}, true},
 		{"cloudtrail/ec2-authorize-sg-ingress-mixed.json", "sg-0123456789abcdef0",
-			[]string{"tcp 22 from 0.0.0.0/0", "tcp 443 from 0.0.0.0/0", "tcp 3389 from ::/0"},
+			[]string{"tcp 22 from 0.0.0.0/0", "tcp 22 from 10.0.0.0/8", "tcp 443 from 0.0.0.0/0", "tcp 6379 from prefix list pl-0b1c2d3e4f5a6b7c8", "tcp 3389 from ::/0"},
 			[]string{"tcp 22 from 0.0.0.0/0", "tcp 3389 from ::/0"}, true},
 		{"cloudtrail/ec2-authorize-sg-ingress-flat.json", "sg-0123456789abcdef0", []string{"tcp 3389 from 0.0.0.0/0"}, []string{"tcp 3389 from 0.0.0.0/0"}, false},
 		{"cloudtrail/ec2-authorize-sg-ingress-all-traffic-ipv6.json", "sg-0123456789abcdef0",
@@ -156,17 +145,17 @@ func TestTargetsOfRealShapes(t *testing.T) {
 			if targets[0].ID != tc.group {
 				t.Errorf("group = %s", targets[0].ID)
 			}
-			var world []string
+			var added []string
 			for _, p := range targets[0].Evidence.(evidence).Permissions {
-				world = append(world, p.String())
+				added = append(added, p.String())
 				if tc.ruleIDed && !strings.HasPrefix(p.RuleID, "sgr-") {
 					t.Errorf("%s has no rule ID", p)
 				}
 			}
-			slices.Sort(world)
-			want := slices.Sorted(slices.Values(tc.world))
-			if !slices.Equal(world, want) {
-				t.Errorf("world-open = %v, want %v", world, want)
+			slices.Sort(added)
+			want := slices.Sorted(slices.Values(tc.added))
+			if !slices.Equal(added, want) {
+				t.Errorf("added = %v, want %v", added, want)
 			}
 			f, err := OpenWorld.Evaluate(context.Background(), offline, targets[0], params)
 			if err != nil || f.Verdict != rule.Violation || len(f.Actions) != 1 {
@@ -250,4 +239,29 @@ func FuzzTargets(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNameOnlyRecordOffline: the pre-2021 record names the group only by
+// name. Targets keeps the name as evidence (no call); the offline plan
+// judges the permissions but plans no revoke, which needs the ID; Apply
+// refuses a name where AWS wants an ID.
+func TestNameOnlyRecordOffline(t *testing.T) {
+	call := enginetest.Call(t, "events/cloudtrail/ec2-authorize-sg-ingress-by-name.json")
+	params, _ := OpenWorld.Meta().Resolve(nil)
+	targets, err := OpenWorld.Targets(call, params)
+	if err != nil || len(targets) != 1 {
+		t.Fatalf("targets = %v, %v", targets, err)
+	}
+	ev := targets[0].Evidence.(evidence)
+	if targets[0].ID != "web" || ev.GroupName != "web" || len(ev.Permissions) != 1 {
+		t.Fatalf("target = %+v", targets[0])
+	}
+	f, err := OpenWorld.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), targets[0], params)
+	if err != nil || f.Verdict != rule.Violation || len(f.Actions) != 0 || !strings.Contains(f.Reason, `only by name ("web")`) {
+		t.Fatalf("finding = %+v, %v", f, err)
+	}
+	act := rule.NewAction(apiRevoke, "web", "", revokeParams{GroupID: "web", Permissions: ev.Permissions}, nil)
+	if err := OpenWorld.Apply(context.Background(), awsclient.NewOffline("us-east-1"), act); err == nil || !strings.Contains(err.Error(), "not a security group ID") {
+		t.Fatalf("apply by name: %v", err)
+	}
 }
