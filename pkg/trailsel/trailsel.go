@@ -224,11 +224,14 @@ func ManagementSelector() cttypes.AdvancedEventSelector {
 //   - advanced: every management selector (narrowed or not) is replaced by
 //     one with no filter but eventCategory = Management, in the place of the
 //     first; data and other selectors stay as they are;
-//   - basic: the selectors stay and a sixth-free slot gets one recording
-//     all management events (ReadWriteType All, no exclusions, no data
-//     resources); with no free slot, a selector with ReadWriteType All takes
-//     the management events on, else two data selectors with the same
-//     ReadWriteType are merged to free one — never more than MaxBasic.
+//   - basic: a selector that takes management events in part is widened
+//     in place (ReadWriteType All, no exclusions) when its data events stay
+//     as they were (it is All already, or has no data resources); else the
+//     selectors stay and a free slot gets one recording all management
+//     events (no data resources); with no free slot, a selector with
+//     ReadWriteType All takes the management events on, else two data
+//     selectors with the same ReadWriteType are merged to free one — never
+//     more than MaxBasic.
 //
 // Empty selectors (a trail that records nothing) become the one basic
 // selector AWS gives a new trail.
@@ -260,6 +263,20 @@ func Restore(s Selectors) (Selectors, error) {
 	basic := cloneBasic(s.Basic)
 	if len(basic) > MaxBasic {
 		return Selectors{}, fmt.Errorf("the trail has %d basic event selectors, more than the %d AWS allows", len(basic), MaxBasic)
+	}
+	// A selector that already takes management events is widened in
+	// place when that leaves its data events as they are: ReadWriteType
+	// All already, or no data resources.
+	for _, allOnly := range []bool{true, false} {
+		for i := range basic {
+			all := basic[i].ReadWriteType == cttypes.ReadWriteTypeAll || basic[i].ReadWriteType == ""
+			if !includesManagement(basic[i]) || (allOnly && !all) || (!allOnly && len(basic[i].DataResources) > 0) {
+				continue
+			}
+			basic[i].ReadWriteType, basic[i].ExcludeManagementEventSources = cttypes.ReadWriteTypeAll, []string{}
+			basic[i].IncludeManagementEvents = aws.Bool(true)
+			return Selectors{Basic: basic}, nil
+		}
 	}
 	if len(basic) < MaxBasic {
 		return Selectors{Basic: append(basic, full)}, nil
