@@ -114,7 +114,9 @@ func TestJudgeTheWholeBaseline(t *testing.T) {
 			updateParams{S3KeyPrefix: aws.String("org")}, updateParams{S3KeyPrefix: aws.String("")}},
 		{"KMS removed", func(s *state) { s.Trail.KmsKeyId = nil }, full, []string{"not KMS-encrypted"}, []string{apiUpdate},
 			updateParams{KMSKeyID: aws.String(full.KMS)}, updateParams{KMSKeyID: aws.String("")}},
-		{"KMS swapped", func(s *state) { s.Trail.KmsKeyId = aws.String("arn:aws:kms:us-east-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab") }, full,
+		{"KMS swapped", func(s *state) {
+			s.Trail.KmsKeyId = aws.String("arn:aws:kms:us-east-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+		}, full,
 			[]string{"not the baseline's key"}, []string{apiUpdate},
 			updateParams{KMSKeyID: aws.String(full.KMS)}, updateParams{KMSKeyID: aws.String("arn:aws:kms:us-east-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab")}},
 		{"log group redirected", func(s *state) {
@@ -125,7 +127,9 @@ func TestJudgeTheWholeBaseline(t *testing.T) {
 		{"log role swapped", func(s *state) { s.Trail.CloudWatchLogsRoleArn = aws.String("arn:aws:iam::123456789012:role/nothing") }, full, []string{"role/nothing"}, []string{apiUpdate},
 			updateParams{LogGroupARN: aws.String(full.LogGroup), LogRoleARN: aws.String(full.LogRole)},
 			updateParams{LogGroupARN: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:trail:*"), LogRoleARN: aws.String("arn:aws:iam::123456789012:role/nothing")}},
-		{"single region", func(s *state) { s.Trail.IsMultiRegionTrail, s.Trail.IncludeGlobalServiceEvents = aws.Bool(false), aws.Bool(false) }, full,
+		{"single region", func(s *state) {
+			s.Trail.IsMultiRegionTrail, s.Trail.IncludeGlobalServiceEvents = aws.Bool(false), aws.Bool(false)
+		}, full,
 			[]string{"one region only", "global service events"}, []string{apiUpdate},
 			updateParams{IsMultiRegionTrail: aws.Bool(true), IncludeGlobalServiceEvents: aws.Bool(true)},
 			updateParams{IsMultiRegionTrail: aws.Bool(false), IncludeGlobalServiceEvents: aws.Bool(false)}},
