@@ -144,3 +144,18 @@ func TestRestoreAdvancedReplacesNarrowedManagement(t *testing.T) {
 		t.Fatalf("data only: %+v", fix.Advanced)
 	}
 }
+
+// A selector that takes management events in part is widened in place when
+// its data events stay as they were; one with data and ReadOnly is not.
+func TestRestoreWidensInPlace(t *testing.T) {
+	fix, _ := Restore(Selectors{Basic: []cttypes.EventSelector{basic(cttypes.ReadWriteTypeWriteOnly, aws.Bool(true), "kms.amazonaws.com")}})
+	if len(fix.Basic) != 1 || fix.Basic[0].ReadWriteType != cttypes.ReadWriteTypeAll || len(fix.Basic[0].ExcludeManagementEventSources) != 0 {
+		t.Fatalf("fix = %+v", fix.Basic)
+	}
+	withData := data(cttypes.ReadWriteTypeReadOnly, "arn:aws:s3:::b/")
+	withData.IncludeManagementEvents = aws.Bool(true)
+	fix, _ = Restore(Selectors{Basic: []cttypes.EventSelector{withData}})
+	if len(fix.Basic) != 2 || fix.Basic[0].ReadWriteType != cttypes.ReadWriteTypeReadOnly {
+		t.Fatalf("fix = %+v", fix.Basic)
+	}
+}
