@@ -174,9 +174,8 @@ func TestNotATrailBucket(t *testing.T) {
 	}
 }
 
-func TestPolicyDenyingCloudTrailAlerts(t *testing.T) {
-	s := mototest.Session(t)
-	seed(t, s, bucket, "")
+func samplePolicy(t *testing.T) (string, []byte) {
+	t.Helper()
 	var ev struct {
 		Detail struct {
 			RequestParameters struct {
@@ -188,29 +187,125 @@ func TestPolicyDenyingCloudTrailAlerts(t *testing.T) {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
-	policy := string(ev.Detail.RequestParameters.BucketPolicy)
+	return string(ev.Detail.RequestParameters.BucketPolicy), raw
+}
+
+func putPolicy(t *testing.T, s *awsclient.Session, policy string) {
+	t.Helper()
 	if _, err := s3bucket.Client(s).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
 		t.Fatal(err)
 	}
-	topic := mototest.NewTopic(t, s, "rampart-alerts")
-	res, calls := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, topic.ARN), raw)
+}
+
+// bucketPolicy is the bucket's policy, "" when it has none.
+func bucketPolicy(t *testing.T, s *awsclient.Session) string {
+	t.Helper()
+	out, err := s3bucket.Client(s).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	if awsclient.HasCode(err, "NoSuchBucketPolicy") {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Policy)
+}
+
+// The sample policy keeps the ACL check, drops the write Allow and adds a
+// Deny aimed at CloudTrail: the fix removes that Deny and adds the
+// documented write Allow, in one PutBucketPolicy; the undo puts the exact
+// previous policy back.
+func TestPolicyBlindingCloudTrailIsRepaired(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s, bucket, "")
+	policy, raw := samplePolicy(t)
+	putPolicy(t, s, policy)
+	before := bucketPolicy(t, s)
+	e := newEngine(t, s, engine.Enforce, "")
+	res, calls := enginetest.Recorded(t, e, raw)
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied sns:Publish"}) ||
-		!strings.Contains(d.Reason, "statement DenyCloudTrailWrite denies cloudtrail.amazonaws.com s3:PutObject") {
+	if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied s3:PutBucketPolicy"}) ||
+		!strings.Contains(d.Reason, "statement DenyCloudTrailWrite denies cloudtrail.amazonaws.com s3:PutObject") ||
+		!strings.Contains(d.Reason, "no bucket policy statement allows CloudTrail to deliver the logs of trail org-audit") {
 		t.Fatalf("decision = %+v", d)
 	}
-	// DescribeTrails, GetBucketPolicy, GetBucketTagging, Publish: no
-	// lifecycle read for a policy event, and no write to the bucket.
-	if len(calls) != 4 || !slices.Contains(calls, "Publish") {
+	// DescribeTrails, GetBucketPolicy, GetBucketTagging; Apply:
+	// GetBucketPolicy again (the change is made to the policy as it is
+	// then), PutBucketPolicy.
+	// (moto's recorder names S3 calls by method and path only.)
+	if len(calls) != 5 || calls[0] != "CloudTrail_20131101.DescribeTrails" || !strings.HasPrefix(calls[4], "PUT /") {
 		t.Fatalf("calls = %v", calls)
 	}
-	got := topic.Received(t)
-	if len(got) != 1 || !strings.Contains(got[0].Message, "DenyCloudTrailWrite") {
+	after := bucketPolicy(t, s)
+	if strings.Contains(after, "DenyCloudTrailWrite") || !strings.Contains(after, "AWSCloudTrailAclCheck") || !strings.Contains(after, "RampartCloudTrailWriteorgaudit") ||
+		!strings.Contains(after, "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-audit") {
+		t.Fatalf("policy = %s", after)
+	}
+	again, calls := enginetest.Recorded(t, e, raw)
+	if d := again.Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 || len(calls) != 2 {
+		t.Fatalf("duplicate = %+v, calls %v", d, calls)
+	}
+	if got := enginetest.Undo(t, e, enginetest.RoundTrip(t, res)); !slices.Equal(got, []string{"applied s3:PutBucketPolicy"}) {
+		t.Fatalf("undo = %v", got)
+	}
+	if got := bucketPolicy(t, s); got != before {
+		t.Fatalf("undo policy = %s, want %s", got, before)
+	}
+}
+
+// DeleteBucketPolicy leaves CloudTrail no Allow: the documented statements
+// are put back, and the undo deletes the policy again.
+func TestDeletedPolicyIsRestoredAndUndone(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s, bucket, "audit")
+	e := newEngine(t, s, engine.Enforce, "")
+	raw := enginetest.Sample(t, "events/cloudtrail/s3-delete-bucket-policy.json")
+	res, _ := enginetest.Recorded(t, e, raw)
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied s3:PutBucketPolicy"}) {
+		t.Fatalf("decision = %+v", d)
+	}
+	got := bucketPolicy(t, s)
+	if !strings.Contains(got, `arn:aws:s3:::`+bucket+`/audit/AWSLogs/123456789012/*`) || !strings.Contains(got, "bucket-owner-full-control") {
+		t.Fatalf("policy = %s", got)
+	}
+	if d := enginetest.Handle(t, e, raw).Decisions[0]; d.Verdict != rule.Compliant {
+		t.Fatalf("duplicate = %+v", d)
+	}
+	if got := enginetest.Undo(t, e, enginetest.RoundTrip(t, res)); !slices.Equal(got, []string{"applied s3:DeleteBucketPolicy"}) {
+		t.Fatalf("undo = %v", got)
+	}
+	if got := bucketPolicy(t, s); got != "" {
+		t.Fatalf("policy after undo = %s", got)
+	}
+}
+
+// A Deny that also applies to other principals is alerted on: removing it
+// would widen their access. Report mode changes nothing either.
+func TestBroadDenyAlertsAndReportModeChangesNothing(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s, bucket, "")
+	policy := `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"AWSCloudTrailAclCheck","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::` + bucket + `"},` +
+		`{"Sid":"AWSCloudTrailWrite","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::` + bucket + `/AWSLogs/123456789012/*","Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control"}}},` +
+		`{"Sid":"OrgOnly","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::` + bucket + `/*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-abc123"}}}]}`
+	putPolicy(t, s, policy)
+	before := bucketPolicy(t, s)
+	_, raw := samplePolicy(t)
+	topic := mototest.NewTopic(t, s, "rampart-alerts")
+	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, topic.ARN), raw)
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied sns:Publish"}) || !strings.Contains(d.Reason, "OrgOnly") {
+		t.Fatalf("decision = %+v", d)
+	}
+	if got := topic.Received(t); len(got) != 1 || !strings.Contains(got[0].Message, "OrgOnly") {
 		t.Fatalf("notifications = %+v", got)
 	}
-	pol, err := s3bucket.Client(s).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
-	if err != nil || !strings.Contains(aws.ToString(pol.Policy), "DenyCloudTrailWrite") {
-		t.Fatalf("policy changed: %v %v", pol, err)
+	putPolicy(t, s, strings.Replace(policy, `"Action":"s3:PutObject","Resource":"arn:aws:s3:::`+bucket+`/AWSLogs`, `"Action":"s3:GetObject","Resource":"arn:aws:s3:::`+bucket+`/AWSLogs`, 1))
+	before = bucketPolicy(t, s)
+	res, _ = enginetest.Recorded(t, newEngine(t, s, engine.Report, ""), raw)
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || len(d.Actions) != 2 || enginetest.Outcomes(d.Actions)[0] != "planned s3:PutBucketPolicy" {
+		t.Fatalf("report = %+v", d)
+	}
+	if got := bucketPolicy(t, s); got != before {
+		t.Fatalf("report mode changed the policy: %s", got)
 	}
 }
 
@@ -250,7 +345,8 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 	for file, want := range map[string]string{
 		"s3-put-bucket-lifecycle-short-expiry.json": "planned s3:PutLifecycleConfiguration",
 		"s3-put-bucket-lifecycle-stratus.json":      "planned s3:PutLifecycleConfiguration",
-		"s3-put-bucket-policy-deny-cloudtrail.json": "planned sns:Publish",
+		"s3-put-bucket-policy-deny-cloudtrail.json": "planned s3:PutBucketPolicy",
+		"s3-delete-bucket-policy.json":              "planned s3:PutBucketPolicy",
 	} {
 		res, calls := enginetest.Recorded(t, e, enginetest.Sample(t, "events/cloudtrail/"+file))
 		if len(calls) != 0 {

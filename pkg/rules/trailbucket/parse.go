@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -192,7 +193,7 @@ func (w ruleWire) sdkRule() (s3types.LifecycleRule, error) {
 	return r, nil
 }
 
-// parseCall reads a PutBucketLifecycle or PutBucketPolicy call.
+// parseCall reads a PutBucketLifecycle, PutBucketPolicy or DeleteBucketPolicy call.
 func parseCall(call *trigger.APICall) (string, evidence, error) {
 	var req request
 	if err := json.Unmarshal(call.Request, &req); err != nil {
@@ -221,9 +222,17 @@ func parseCall(call *trigger.APICall) (string, evidence, error) {
 		if len(req.Policy) == 0 || string(req.Policy) == "null" {
 			return "", ev, errors.New("no bucketPolicy")
 		}
-		if ev.Policy, err = iampolicy.Parse(req.Policy); err != nil {
+		doc, err := iampolicy.Parse(req.Policy)
+		if err != nil {
 			return "", ev, err
 		}
+		raw := string(req.Policy)
+		if s, err := strconv.Unquote(raw); err == nil {
+			raw = s // recorded as a JSON string
+		}
+		ev.Policy = &bucketPolicy{Doc: doc, Raw: raw}
+	case "DeleteBucketPolicy":
+		ev.Aspect = aspectPolicy
 	}
 	return bucket, ev, nil
 }

@@ -6,10 +6,19 @@
 //     aws.defense-evasion.cloudtrail-lifecycle-rule) is removed; the bucket's
 //     other lifecycle rules stay. The undo puts the whole previous lifecycle
 //     configuration back.
-//   - A bucket policy statement that denies CloudTrail's delivery
-//     (cloudtrail.amazonaws.com, s3:PutObject on the log prefix or
-//     s3:GetBucketAcl on the bucket) raises an alert: rewriting a bucket
-//     policy automatically could fight its owner, so a person decides.
+//   - The bucket policy must still let CloudTrail deliver each trail's logs:
+//     an Allow for cloudtrail.amazonaws.com granting s3:GetBucketAcl on the
+//     bucket and s3:PutObject under the trail's prefix (log and digest
+//     files, every region of a multi-region trail), with conditions the
+//     delivery meets (its aws:SourceArn, x-amz-acl bucket-owner-full-control),
+//     and no Deny blocking it. Dropping the Allow (or the whole policy) is as
+//     blinding as adding a Deny. The fix adds CloudTrail's documented Allow
+//     statements and removes the Deny statements aimed at CloudTrail alone;
+//     a Deny that also applies to other principals, or whose condition
+//     cannot be decided, is alerted on (removing it would widen others'
+//     access). Every unrelated statement stays byte for byte; the undo puts
+//     the exact previous policy back, or deletes the policy if there was
+//     none.
 //
 // The rule lives in the s3 function: its triggers are S3 calls and its
 // remediation is an S3 call; it only reads CloudTrail (DescribeTrails) to
@@ -28,6 +37,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -48,6 +58,8 @@ const (
 	apiPutLifecycle = "s3:PutLifecycleConfiguration"
 	apiGetLifecycle = "s3:GetLifecycleConfiguration"
 	apiDescribe     = "cloudtrail:DescribeTrails"
+	apiPutPolicy    = "s3:PutBucketPolicy"
+	apiDeletePolicy = "s3:DeleteBucketPolicy"
 )
 
 // ParamRetention is the minimum number of days trail logs must be kept.
@@ -68,18 +80,18 @@ var meta = rule.Meta{
 	Rationale: "An intruder who cannot stop CloudTrail can still destroy its record: a lifecycle rule that expires the log objects after a day " +
 		"(Stratus Red Team: aws.defense-evasion.cloudtrail-lifecycle-rule), or a bucket policy that denies CloudTrail's writes.",
 	Remediation: "Removes the lifecycle rules that expire trail logs sooner than the retention period (other rules stay); " +
-		"alerts on a bucket policy that denies CloudTrail's delivery.",
+		"adds CloudTrail's documented Allow statements to the bucket policy when delivery is no longer allowed and removes Deny statements aimed at CloudTrail alone (other statements stay); alerts on other denies.",
 	ResourceType: ResourceType,
 	Function:     "s3",
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "s3.amazonaws.com",
-		Events: []string{"PutBucketLifecycle", "PutBucketPolicy"}}},
+		Events: []string{"PutBucketLifecycle", "PutBucketPolicy", "DeleteBucketPolicy"}}},
 	Config: &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
 	Params: []rule.Param{
 		{Name: ParamRetention, Default: "365", Check: checkRetention,
 			Description: "days trail logs must be kept: a lifecycle rule expiring them sooner is removed"},
 	},
 	ReadActions:  []string{apiDescribe, apiGetLifecycle, "s3:GetBucketPolicy", "s3:GetBucketTagging", "s3:ListAllMyBuckets"},
-	WriteActions: []string{apiPutLifecycle, rule.AlertAPI},
+	WriteActions: []string{apiPutLifecycle, apiPutPolicy, rule.AlertAPI},
 }
 
 func checkRetention(s string) error {
@@ -107,7 +119,8 @@ type evidence struct {
 	Aspect  aspect
 	Account string
 	Rules   []s3types.LifecycleRule
-	Policy  *iampolicy.Document
+	// Policy is what PutBucketPolicy set; nil after DeleteBucketPolicy.
+	Policy *bucketPolicy
 }
 
 // swept is a bucket found by Sweep, with the trails read once for all.
@@ -115,7 +128,7 @@ type swept struct{ trails []cttypes.Trail }
 
 // Targets implements rule.Rule.
 func (*bucketRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
-	if call.EventName != "PutBucketLifecycle" && call.EventName != "PutBucketPolicy" {
+	if call.EventName != "PutBucketLifecycle" && call.EventName != "PutBucketPolicy" && call.EventName != "DeleteBucketPolicy" {
 		return nil, nil
 	}
 	bucket, ev, err := parseCall(call)
@@ -130,10 +143,11 @@ type logPath struct {
 	Trail   string
 	Prefix  string // "AWSLogs/" or "<S3KeyPrefix>/AWSLogs/"
 	Account string
-}
-
-func (l logPath) objectARN(bucket string) string {
-	return "arn:aws:s3:::" + bucket + "/" + l.Prefix + l.Account + "/CloudTrail/us-east-1/2026/01/01/" + l.Account + "_CloudTrail_us-east-1_log.json.gz"
+	// ARN, Region (home) and MultiRegion say what CloudTrail's delivery
+	// sends (aws:SourceArn) and where it writes; ARN may be unknown offline.
+	ARN         string
+	Region      string
+	MultiRegion bool
 }
 
 func logPrefix(keyPrefix string) string {
@@ -151,10 +165,11 @@ func pathsTo(bucket string, trails []cttypes.Trail) []logPath {
 			continue
 		}
 		account := ""
-		if parts := strings.Split(aws.ToString(tr.TrailARN), ":"); len(parts) > 4 {
-			account = parts[4]
+		if a, err := arn.Parse(aws.ToString(tr.TrailARN)); err == nil {
+			account = a.AccountID
 		}
-		out = append(out, logPath{Trail: aws.ToString(tr.Name), Prefix: logPrefix(aws.ToString(tr.S3KeyPrefix)), Account: account})
+		out = append(out, logPath{Trail: aws.ToString(tr.Name), Prefix: logPrefix(aws.ToString(tr.S3KeyPrefix)), Account: account,
+			ARN: aws.ToString(tr.TrailARN), Region: aws.ToString(tr.HomeRegion), MultiRegion: aws.ToBool(tr.IsMultiRegionTrail)})
 	}
 	return out
 }
@@ -170,8 +185,14 @@ func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 		// Which trail writes here, and under which prefix, needs
 		// DescribeTrails: assume a trail of the account delivers here with
 		// the default layout (no key prefix).
-		paths := []logPath{{Trail: "(assumed)", Prefix: logPrefix(""), Account: ev.Account}}
-		f := judge(t.ID, ev.Rules, "", ev.Policy, paths, retention, time.Now(), ev.Aspect)
+		paths := []logPath{{Trail: "(assumed)", Prefix: logPrefix(""), Account: ev.Account, Region: t.Region}}
+		only := ev.Aspect
+		if ev.Event == "PutBucketPolicy" && !namesCloudTrail(ev.Policy.Doc) {
+			// A policy that never names CloudTrail gives no sign that a
+			// trail delivers here: a live run decides from DescribeTrails.
+			return rule.Finding{Verdict: rule.Compliant, Resource: t.ID, Reason: "offline: the policy gives no sign that a trail delivers to this bucket"}, nil
+		}
+		f := judge(t.ID, ev.Rules, "", ev.Policy, paths, retention, time.Now(), only)
 		if f.Verdict == rule.Violation {
 			f.Reason = "if a trail delivers to this bucket under AWSLogs/ (a live run checks DescribeTrails): " + f.Reason
 		}
@@ -193,7 +214,7 @@ func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 	client := s3bucket.Client(s)
 	var rules []s3types.LifecycleRule
 	var minSize s3types.TransitionDefaultMinimumObjectSize
-	var doc *iampolicy.Document
+	var pol *bucketPolicy
 	if ev.Aspect != aspectPolicy {
 		out, err := client.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(t.ID)})
 		switch {
@@ -215,12 +236,15 @@ func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 		case err != nil:
 			return rule.Finding{}, fmt.Errorf("get policy of %s: %w", t.ID, err)
 		default:
-			if doc, err = iampolicy.Parse([]byte(aws.ToString(out.Policy))); err != nil {
+			raw := aws.ToString(out.Policy)
+			doc, err := iampolicy.Parse([]byte(raw))
+			if err != nil {
 				return rule.Finding{}, fmt.Errorf("policy of %s: %w", t.ID, err)
 			}
+			pol = &bucketPolicy{Doc: doc, Raw: raw}
 		}
 	}
-	f := judge(t.ID, rules, minSize, doc, paths, retention, time.Now(), ev.Aspect)
+	f := judge(t.ID, rules, minSize, pol, paths, retention, time.Now(), ev.Aspect)
 	if f.Verdict == rule.Violation {
 		tags, err := s3bucket.Tags(ctx, s, t.ID)
 		if err != nil {
@@ -233,7 +257,7 @@ func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 
 // judge decides the bucket from its lifecycle rules and policy; only does
 // the aspect the event concerns ("" for both).
-func judge(bucket string, rules []s3types.LifecycleRule, minSize s3types.TransitionDefaultMinimumObjectSize, doc *iampolicy.Document,
+func judge(bucket string, rules []s3types.LifecycleRule, minSize s3types.TransitionDefaultMinimumObjectSize, pol *bucketPolicy,
 	paths []logPath, retention int, now time.Time, only aspect) rule.Finding {
 	f := rule.Finding{Verdict: rule.Compliant, Resource: bucket}
 	var problems, fine []string
@@ -252,12 +276,17 @@ func judge(bucket string, rules []s3types.LifecycleRule, minSize s3types.Transit
 		}
 	}
 	if only != aspectLifecycle {
-		denies := deniesDelivery(doc, bucket, paths)
-		if len(denies) > 0 {
-			problems = append(problems, denies...)
-			f.Actions = append(f.Actions, rule.Alert(bucket, "CloudTrail may no longer deliver logs to "+bucket+": "+strings.Join(denies, "; ")))
+		d := analyse(pol, bucket, paths)
+		if len(d.problems) > 0 {
+			problems = append(problems, d.problems...)
+			if len(d.missing)+len(d.removable) > 0 {
+				f.Actions = append(f.Actions, fixPolicy(pol, bucket, d))
+			}
+			if len(d.alerts) > 0 {
+				f.Actions = append(f.Actions, rule.Alert(bucket, "CloudTrail may no longer deliver logs to "+bucket+": "+strings.Join(d.alerts, "; ")))
+			}
 		} else {
-			fine = append(fine, "the bucket policy does not deny CloudTrail's delivery")
+			fine = append(fine, "the bucket policy lets CloudTrail deliver every trail's logs")
 		}
 	}
 	if len(problems) > 0 {
@@ -333,62 +362,6 @@ func scope(r s3types.LifecycleRule) (string, bool) {
 	return prefix, false
 }
 
-// deniesDelivery describes the policy statements that deny CloudTrail the
-// calls it delivers with: GetBucketAcl on the bucket, PutObject on the log
-// path. A deny whose conditions CloudTrail's delivery never meets (a
-// TLS-only rule, one that spares AWS services) is not counted; any other
-// conditional deny is, with its condition keys named.
-func deniesDelivery(doc *iampolicy.Document, bucket string, paths []logPath) []string {
-	if doc == nil {
-		return nil
-	}
-	var out []string
-	for i := range doc.Statement {
-		s := &doc.Statement[i]
-		if !s.Denies() || !s.AppliesToService(cloudTrail) || sparesCloudTrail(s) {
-			continue
-		}
-		var what []string
-		if s.CoversAction("s3:GetBucketAcl") && s.CoversResource("arn:aws:s3:::"+bucket) {
-			what = append(what, "s3:GetBucketAcl")
-		}
-		for _, p := range paths {
-			if s.CoversAction("s3:PutObject") && s.CoversResource(p.objectARN(bucket)) {
-				what = append(what, "s3:PutObject")
-				break
-			}
-		}
-		if len(what) == 0 {
-			continue
-		}
-		msg := fmt.Sprintf("bucket policy statement %s denies %s %s", s.Name(i), cloudTrail, strings.Join(what, " and "))
-		if keys := s.ConditionKeys(); len(keys) > 0 {
-			slices.Sort(keys)
-			msg += " (conditionally, on " + strings.Join(keys, ", ") + ": check that it spares CloudTrail)"
-		}
-		out = append(out, msg)
-	}
-	return out
-}
-
-// sparesCloudTrail reports whether a deny's conditions exclude CloudTrail's
-// own delivery: "deny when not over TLS" (CloudTrail always uses TLS) or
-// "deny when not an AWS service".
-func sparesCloudTrail(s *iampolicy.Statement) bool {
-	for op, keys := range s.Condition {
-		if !strings.HasPrefix(strings.ToLower(op), "bool") {
-			continue
-		}
-		for key, vals := range keys {
-			k := strings.ToLower(key)
-			if (k == "aws:securetransport" || k == "aws:principalisawsservice") && len(vals) == 1 && strings.EqualFold(string(vals[0]), "false") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // lifecycleConfig is a whole lifecycle configuration, as the undo restores it.
 type lifecycleConfig struct {
 	Rules   []s3types.LifecycleRule                    `json:"rules"`
@@ -453,6 +426,9 @@ func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Param
 // Apply implements rule.Rule: remove the offending rules (the fix) or put
 // the previous configuration back (the undo).
 func (*bucketRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+	if a.API == apiPutPolicy || a.API == apiDeletePolicy {
+		return applyPolicy(ctx, s, a)
+	}
 	if a.API != apiPutLifecycle {
 		return fmt.Errorf("trail-bucket-tampering cannot apply %s", a.API)
 	}

@@ -49,7 +49,7 @@ func TestTargetsOnSampleEvents(t *testing.T) {
 			if len(ts) != 1 || ts[0].ID != sampleBucket || ev.Aspect != c.aspect || !slices.Equal(ids(ev.Rules), c.rules) || ev.Account != "123456789012" {
 				t.Fatalf("targets = %+v", ts)
 			}
-			if c.aspect == aspectPolicy && len(ev.Policy.Statement) != 2 {
+			if c.aspect == aspectPolicy && len(ev.Policy.Doc.Statement) != 2 {
 				t.Fatalf("policy = %+v", ev.Policy)
 			}
 		})
@@ -188,43 +188,133 @@ func policy(t *testing.T, js string) *iampolicy.Document {
 	return d
 }
 
-func TestDeniesDelivery(t *testing.T) {
-	paths := []logPath{{Trail: "main", Prefix: "AWSLogs/", Account: "123456789012"}}
-	const b = "logs"
-	allow := `{"Sid":"AWSCloudTrailWrite","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/AWSLogs/123456789012/*"}`
+const (
+	acct     = "123456789012"
+	trailARN = "arn:aws:cloudtrail:us-east-1:123456789012:trail/main"
+	aclOK    = `{"Sid":"AWSCloudTrailAclCheck","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::logs","Condition":{"StringEquals":{"aws:SourceArn":"` + trailARN + `"}}}`
+	writeOK  = `{"Sid":"AWSCloudTrailWrite","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/AWSLogs/123456789012/*","Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control","aws:SourceArn":"` + trailARN + `"}}}`
+)
+
+var mainPath = logPath{Trail: "main", Prefix: "AWSLogs/", Account: acct, ARN: trailARN, Region: "us-east-1", MultiRegion: true}
+
+func pol(t *testing.T, stmts ...string) *bucketPolicy {
+	t.Helper()
+	raw := `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
+	return &bucketPolicy{Doc: policy(t, raw), Raw: raw}
+}
+
+// TestAnalyse: whether the policy still lets CloudTrail deliver — an Allow
+// must grant it, and no Deny may block it.
+func TestAnalyse(t *testing.T) {
+	write := func(edit string) string { return strings.Replace(writeOK, `"Action":"s3:PutObject"`, edit, 1) }
 	for _, c := range []struct {
-		name, stmt string
-		want       string
+		name                      string
+		stmts                     []string
+		missing, removable, alert int
+		problem                   string
 	}{
-		{"allow only", allow, ""},
-		{"deny PutObject to CloudTrail", `{"Sid":"x","Effect":"Deny","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"}`, "s3:PutObject"},
-		{"deny GetBucketAcl to everyone", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::logs"}`, "s3:GetBucketAcl"},
-		{"deny s3:* to everyone", `{"Sid":"x","Effect":"Deny","Principal":{"AWS":"*"},"Action":"s3:*","Resource":["arn:aws:s3:::logs","arn:aws:s3:::logs/*"]}`, "s3:GetBucketAcl and s3:PutObject"},
-		{"deny on another prefix", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/private/*"}`, ""},
-		{"deny to another service", `{"Sid":"x","Effect":"Deny","Principal":{"Service":"config.amazonaws.com"},"Action":"s3:*","Resource":"arn:aws:s3:::logs/*"}`, ""},
-		{"TLS-only deny", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::logs/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}`, ""},
-		{"deny unless an AWS service", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::logs/*","Condition":{"Bool":{"aws:PrincipalIsAWSService":false}}}`, ""},
-		{"deny outside the organisation", `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}`, "conditionally, on aws:principalorgid"},
-		{"NotPrincipal sparing CloudTrail", `{"Sid":"x","Effect":"Deny","NotPrincipal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:*","Resource":"arn:aws:s3:::logs/*"}`, ""},
-		{"NotAction sparing PutObject", `{"Sid":"x","Effect":"Deny","Principal":"*","NotAction":["s3:PutObject","s3:GetBucketAcl"],"Resource":"*"}`, ""},
+		{"documented policy", []string{aclOK, writeOK}, 0, 0, 0, ""},
+		{"Allow removed", []string{aclOK}, 1, 0, 0, "no bucket policy statement allows CloudTrail"},
+		{"ACL check removed", []string{writeOK}, 1, 0, 0, "trail main"},
+		{"no statement", nil, 1, 0, 0, ""},
+		{"principal as a list, action as a list", []string{aclOK, strings.Replace(strings.Replace(writeOK, `{"Service":"cloudtrail.amazonaws.com"}`, `{"Service":["cloudtrail.amazonaws.com"]}`, 1),
+			`"Action":"s3:PutObject"`, `"Action":["s3:PutObject"]`, 1)}, 0, 0, 0, ""},
+		{"s3:* counts", []string{aclOK, write(`"Action":"s3:*"`)}, 0, 0, 0, ""},
+		{"s3:Put* counts", []string{aclOK, write(`"Action":"s3:Put*"`)}, 0, 0, 0, ""},
+		{"another action", []string{aclOK, write(`"Action":"s3:GetObject"`)}, 1, 0, 0, ""},
+		{"whole bucket resource", []string{aclOK, strings.Replace(writeOK, "logs/AWSLogs/123456789012/*", "logs/*", 1)}, 0, 0, 0, ""},
+		{"another prefix", []string{aclOK, strings.Replace(writeOK, "logs/AWSLogs/123456789012/*", "logs/other/AWSLogs/123456789012/*", 1)}, 1, 0, 0, ""},
+		{"another account", []string{aclOK, strings.Replace(writeOK, "AWSLogs/123456789012/*", "AWSLogs/210987654321/*", 1)}, 1, 0, 0, ""},
+		{"one region only of a multi-region trail", []string{aclOK, strings.Replace(writeOK, "AWSLogs/123456789012/*", "AWSLogs/123456789012/CloudTrail/us-east-1/*", 1)}, 1, 0, 0, ""},
+		{"log files but not digests", []string{aclOK, strings.Replace(writeOK, "AWSLogs/123456789012/*", "AWSLogs/123456789012/CloudTrail/*", 1)}, 1, 0, 0, ""},
+		{"source ARN of another trail", []string{aclOK, strings.Replace(writeOK, "trail/main", "trail/shadow", 1)}, 1, 0, 0, ""},
+		{"source ARN by wildcard", []string{aclOK, strings.Replace(strings.Replace(writeOK, "StringEquals", "ArnLike", 1), "trail/main", "trail/*", 1)}, 0, 0, 0, ""},
+		{"without the ACL condition (CloudTrail still sends it)", []string{aclOK, strings.Replace(writeOK, `"s3:x-amz-acl":"bucket-owner-full-control",`, "", 1)}, 0, 0, 0, ""},
+		{"another ACL required", []string{aclOK, strings.Replace(writeOK, "bucket-owner-full-control", "private", 1)}, 1, 0, 0, ""},
+		{"source account condition", []string{aclOK, strings.Replace(writeOK, `"aws:SourceArn":"`+trailARN+`"`, `"aws:SourceAccount":"123456789012"`, 1)}, 0, 0, 0, ""},
+		{"undecidable condition", []string{aclOK, strings.Replace(writeOK, `"StringEquals"`, `"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringEquals"`, 1)}, 1, 0, 0, ""},
+		{"public allow counts", []string{aclOK, `{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"}`}, 0, 0, 0, ""},
+		{"Deny to CloudTrail overrides", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"}`}, 0, 1, 0, "statement x denies"},
+		{"Deny GetBucketAcl to everyone", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::logs"}`}, 0, 0, 1, "widen their access"},
+		{"Deny to CloudTrail and others", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":{"Service":"cloudtrail.amazonaws.com","AWS":"*"},"Action":"s3:*","Resource":"*"}`}, 0, 0, 1, ""},
+		{"Deny on another prefix", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/private/*"}`}, 0, 0, 0, ""},
+		{"Deny to another service", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":{"Service":"config.amazonaws.com"},"Action":"s3:*","Resource":"arn:aws:s3:::logs/*"}`}, 0, 0, 0, ""},
+		{"TLS-only Deny", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::logs/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}`}, 0, 0, 0, ""},
+		{"Deny unless an AWS service", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::logs/*","Condition":{"Bool":{"aws:PrincipalIsAWSService":false}}}`}, 0, 0, 0, ""},
+		{"Deny outside the organisation blocks CloudTrail", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}`}, 0, 0, 1, "statement x denies"},
+		{"Deny of other source accounts", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*","Condition":{"StringNotEquals":{"aws:SourceAccount":"123456789012"}}}`}, 0, 0, 0, ""},
+		{"Deny on an undecidable condition", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`}, 0, 0, 1, "conditionally, on aws:sourceip"},
+		{"NotPrincipal sparing CloudTrail", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","NotPrincipal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:*","Resource":"arn:aws:s3:::logs/*"}`}, 0, 0, 0, ""},
+		{"NotAction sparing delivery", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","NotAction":["s3:PutObject","s3:GetBucketAcl"],"Resource":"*"}`}, 0, 0, 0, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			doc := policy(t, `{"Statement":[`+allow+`,`+c.stmt+`]}`)
-			got := strings.Join(deniesDelivery(doc, b, paths), "; ")
-			if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
-				t.Fatalf("deniesDelivery = %q, want %q", got, c.want)
+			d := analyse(pol(t, c.stmts...), "logs", []logPath{mainPath})
+			got := strings.Join(d.problems, "; ")
+			if len(d.missing) != c.missing || len(d.removable) != c.removable || len(d.alerts) != c.alert || !strings.Contains(got, c.problem) ||
+				(c.missing+c.removable+c.alert == 0) != (got == "") {
+				t.Fatalf("missing %d removable %d alerts %d: %q", len(d.missing), len(d.removable), len(d.alerts), got)
+			}
+			if c.missing+c.removable == 0 {
+				return
+			}
+			// The fix makes the policy allow delivery and keeps the rest.
+			p := pol(t, c.stmts...)
+			remove, add, err := policyFix(p, "logs", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next, changed, err := rewrite(p.Raw, remove, add)
+			if err != nil || !changed {
+				t.Fatalf("rewrite: %v %v", changed, err)
+			}
+			fixed := &bucketPolicy{Doc: policy(t, next), Raw: next}
+			if d := analyse(fixed, "logs", []logPath{mainPath}); len(d.missing)+len(d.removable) != 0 {
+				t.Fatalf("after the fix: %+v\n%s", d, next)
+			}
+			if len(fixed.Doc.Statement) != len(c.stmts)-len(remove)+len(add) {
+				t.Fatalf("statements lost: %s", next)
+			}
+			if _, again, _ := rewrite(next, remove, add); again {
+				t.Fatal("the fix applied twice changes the policy again")
 			}
 		})
 	}
-	if deniesDelivery(nil, b, paths) != nil {
-		t.Fatal("no policy, no denial")
+}
+
+func TestAnalyseNoPolicy(t *testing.T) {
+	d := analyse(nil, "logs", []logPath{mainPath, {Trail: "org", Prefix: "audit/AWSLogs/", Account: acct, ARN: "arn:aws:cloudtrail:us-east-1:123456789012:trail/org", Region: "us-east-1"}})
+	if len(d.missing) != 2 {
+		t.Fatalf("no policy = %+v", d)
+	}
+	remove, add, _ := policyFix(nil, "logs", d)
+	next, _, err := rewrite("", remove, add)
+	if err != nil || len(add) != 4 {
+		t.Fatal(err, add)
+	}
+	doc := policy(t, next)
+	if doc.Version != "2012-10-17" || doc.Statement[0].Sid != "RampartCloudTrailAclCheckmain" || doc.Statement[3].Resource[0] != "arn:aws:s3:::logs/audit/AWSLogs/123456789012/*" {
+		t.Fatalf("policy = %s", next)
+	}
+	if d := analyse(&bucketPolicy{Doc: doc, Raw: next}, "logs", d.missing); len(d.problems) != 0 {
+		t.Fatalf("documented statements do not allow delivery: %v", d.problems)
+	}
+	// Sids already taken get a number.
+	used := map[string]bool{"RampartCloudTrailAclCheckmain": true}
+	if st := documented("logs", mainPath, used); !strings.Contains(string(st[0]), `"RampartCloudTrailAclCheckmain2"`) {
+		t.Fatalf("statement = %s", st[0])
+	}
+	// S3 refuses a policy over 20 KB: the rewrite does too.
+	big := strings.Repeat("x", maxPolicyBytes)
+	if _, _, err := rewrite(`{"Statement":[{"Sid":"`+big+`","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`, nil, add); err == nil {
+		t.Fatal("an oversized policy was accepted")
 	}
 }
 
 func TestJudgePlan(t *testing.T) {
 	paths := []logPath{{Trail: "main", Prefix: "AWSLogs/", Account: "123456789012"}}
 	rules := []s3types.LifecycleRule{lc("keep-tmp", "Enabled", "tmp/", 1, false), lc("nuke", "Enabled", "", 1, false), lc("archive", "Enabled", "", 0, false)}
-	deny := policy(t, `{"Statement":{"Sid":"stop","Effect":"Deny","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"*"}}`)
+	deny := pol(t, aclOK, writeOK, `{"Sid":"stop","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"*"}`)
+	paths = []logPath{mainPath}
 	f := judge("logs", rules, "all_storage_classes_128K", deny, paths, 365, now, "")
 	if f.Verdict != rule.Violation || len(f.Actions) != 2 || f.Actions[0].API != apiPutLifecycle || f.Actions[1].API != rule.AlertAPI {
 		t.Fatalf("finding = %+v", f)
@@ -244,7 +334,7 @@ func TestJudgePlan(t *testing.T) {
 	if f := judge("logs", rules, "", deny, paths, 365, now, aspectLifecycle); len(f.Actions) != 1 || f.Actions[0].API != apiPutLifecycle {
 		t.Fatalf("lifecycle only = %+v", f)
 	}
-	if f := judge("logs", rules[:1], "", nil, paths, 365, now, ""); f.Verdict != rule.Compliant || len(f.Actions) != 0 {
+	if f := judge("logs", rules[:1], "", pol(t, aclOK, writeOK), paths, 365, now, ""); f.Verdict != rule.Compliant || len(f.Actions) != 0 {
 		t.Fatalf("compliant = %+v", f)
 	}
 }
@@ -280,7 +370,8 @@ func TestOfflineDecisions(t *testing.T) {
 		{"s3-put-bucket-lifecycle-short-expiry.json", []string{apiPutLifecycle}},
 		{"s3-put-bucket-lifecycle-list.json", []string{apiPutLifecycle}},
 		{"s3-put-bucket-lifecycle-stratus.json", []string{apiPutLifecycle}},
-		{"s3-put-bucket-policy-deny-cloudtrail.json", []string{rule.AlertAPI}},
+		{"s3-put-bucket-policy-deny-cloudtrail.json", []string{apiPutPolicy}},
+		{"s3-delete-bucket-policy.json", []string{apiPutPolicy}},
 		{"s3-put-bucket-policy-public.json", nil},
 	} {
 		t.Run(c.file, func(t *testing.T) {
@@ -323,7 +414,8 @@ func TestPathsTo(t *testing.T) {
 		{Name: aws.String("other"), S3BucketName: aws.String("elsewhere")},
 	}
 	got := pathsTo("logs", trails)
-	if len(got) != 2 || got[0] != (logPath{"main", "AWSLogs/", "123456789012"}) || got[1] != (logPath{"org", "audit/AWSLogs/", "210987654321"}) {
+	if len(got) != 2 || got[0] != (logPath{"main", "AWSLogs/", "123456789012", "arn:aws:cloudtrail:us-east-1:123456789012:trail/main", "", false}) ||
+		got[1] != (logPath{"org", "audit/AWSLogs/", "210987654321", "arn:aws:cloudtrail:eu-west-1:210987654321:trail/org", "", false}) {
 		t.Fatalf("paths = %+v", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
@@ -51,6 +52,12 @@ func seed(t *testing.T, s *awsclient.Session, name string, multi bool) *cloudtra
 		IsMultiRegionTrail: aws.Bool(multi)}); err != nil {
 		t.Fatal(err)
 	}
+	// AWS gives a new trail one selector recording all management events;
+	// moto 5.2.1 gives none.
+	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(name), EventSelectors: []cttypes.EventSelector{
+		{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
 	return ct
 }
 
@@ -78,7 +85,8 @@ func TestStoppedMultiRegionTrailIsStarted(t *testing.T) {
 		t.Fatal("the trail is still not logging")
 	}
 	want := []string{"AWSSecurityTokenServiceV20110615.GetCallerIdentity", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails",
-		"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetTrailStatus", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StartLogging",
+		"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetTrailStatus", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetEventSelectors",
+		"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StartLogging",
 		"StarlingDoveService.PutEvaluations"}
 	if !slices.Equal(short(got), short(want)) {
 		t.Fatalf("API calls = %v", got)
@@ -159,5 +167,34 @@ func TestReportModeAndBadParameters(t *testing.T) {
 	got, _ = srv.Calls()
 	if err != nil || len(res.Decisions) != 1 || res.Decisions[0].Verdict != rule.Ignored || len(got) != 0 {
 		t.Fatalf("snapshot delivery = %+v, %v; calls %v", res, err, got)
+	}
+}
+
+// A trail that logs but excludes management events or sources is not
+// compliant, and is not started either when stopped.
+func TestLoggingTrailWithoutAllManagementEventsIsNotCompliant(t *testing.T) {
+	s := mototest.Session(t)
+	ct := seed(t, s, "org-audit", true)
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("org-audit")}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, s, engine.Enforce)
+	for _, sel := range []cttypes.EventSelector{
+		{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true), ExcludeManagementEventSources: []string{"kms.amazonaws.com"}},
+		{ReadWriteType: cttypes.ReadWriteTypeWriteOnly, IncludeManagementEvents: aws.Bool(true)},
+	} {
+		if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("org-audit"), EventSelectors: []cttypes.EventSelector{sel}}); err != nil {
+			t.Fatal(err)
+		}
+		if d := enginetest.One(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Violation || len(d.Actions) != 0 {
+			t.Fatalf("%+v: decision = %+v", sel, d)
+		}
+	}
+	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("org-audit"), AdvancedEventSelectors: []cttypes.AdvancedEventSelector{
+		{FieldSelectors: []cttypes.AdvancedFieldSelector{{Field: aws.String("eventCategory"), Equals: []string{"Management"}}, {Field: aws.String("readOnly"), Equals: []string{"false"}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := enginetest.One(t, e, scheduled(t, "scheduled-notification.json", "{}")); d.Verdict != rule.Violation || !strings.Contains(d.Reason, "only write") {
+		t.Fatalf("advanced writes only = %+v", d)
 	}
 }

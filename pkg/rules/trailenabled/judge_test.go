@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/trailsel"
 )
 
 func TestJudge(t *testing.T) {
@@ -13,7 +16,16 @@ func TestJudge(t *testing.T) {
 		return "arn:aws:cloudtrail:" + region + ":" + acct + ":trail/" + name
 	}
 	good := trail{Name: "main", ARN: arn(region, acct, "main"), HomeRegion: region, MultiRegion: true, Bucket: "logs",
-		Topic: "arn:aws:sns:us-east-1:123456789012:trail", Logs: "arn:aws:logs:us-east-1:123456789012:log-group:trail:*", Logging: true}
+		Topic: "arn:aws:sns:us-east-1:123456789012:trail", Logs: "arn:aws:logs:us-east-1:123456789012:log-group:trail:*", Logging: true,
+		Selectors: trailsel.Selectors{Basic: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true)}}}}
+	withSel := func(tr trail, sel trailsel.Selectors) trail { tr.Selectors = sel; return tr }
+	mgmt := func(rw cttypes.ReadWriteType, excl ...string) trailsel.Selectors {
+		return trailsel.Selectors{Basic: []cttypes.EventSelector{{ReadWriteType: rw, IncludeManagementEvents: aws.Bool(true), ExcludeManagementEventSources: excl}}}
+	}
+	advanced := func(fs ...cttypes.AdvancedFieldSelector) trailsel.Selectors {
+		return trailsel.Selectors{Advanced: []cttypes.AdvancedEventSelector{{FieldSelectors: append([]cttypes.AdvancedFieldSelector{
+			{Field: aws.String("eventCategory"), Equals: []string{"Management"}}}, fs...)}}}
+	}
 	stopped := good
 	stopped.Logging = false
 	single := good
@@ -40,6 +52,15 @@ func TestJudge(t *testing.T) {
 		{"bucket matches", []trail{good}, rule.Params{ParamBucket: "logs"}, rule.Compliant, false, ""},
 		{"bucket differs", []trail{good}, rule.Params{ParamBucket: "audit"}, rule.Violation, false, "lacks bucket audit"},
 		{"log group without :*", []trail{good}, rule.Params{ParamLogGroup: "arn:aws:logs:us-east-1:123456789012:log-group:trail"}, rule.Compliant, false, ""},
+		{"logging, management events off", []trail{withSel(good, trailsel.Selectors{Basic: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(false)}}})}, nil, rule.Violation, false, "management events are not recorded"},
+		{"logging, writes only", []trail{withSel(good, mgmt(cttypes.ReadWriteTypeWriteOnly))}, nil, rule.Violation, false, "only write"},
+		{"logging, reads only", []trail{withSel(good, mgmt(cttypes.ReadWriteTypeReadOnly))}, nil, rule.Violation, false, "only read"},
+		{"logging, KMS excluded", []trail{withSel(good, mgmt(cttypes.ReadWriteTypeAll, "kms.amazonaws.com"))}, nil, rule.Violation, false, "kms.amazonaws.com are excluded"},
+		{"logging, advanced reads only", []trail{withSel(good, advanced(cttypes.AdvancedFieldSelector{Field: aws.String("readOnly"), Equals: []string{"true"}}))}, nil, rule.Violation, false, "only read"},
+		{"logging, advanced source excluded", []trail{withSel(good, advanced(cttypes.AdvancedFieldSelector{Field: aws.String("eventSource"), NotEquals: []string{"rdsdata.amazonaws.com"}}))}, nil, rule.Violation, false, "rdsdata.amazonaws.com"},
+		{"logging, advanced all management", []trail{withSel(good, advanced())}, nil, rule.Compliant, false, "logging"},
+		{"stopped, writes only: not started", []trail{withSel(stopped, mgmt(cttypes.ReadWriteTypeWriteOnly))}, nil, rule.Violation, false, "only write"},
+		{"one narrowed, another complete", []trail{withSel(good, mgmt(cttypes.ReadWriteTypeWriteOnly)), func() trail { g := good; g.Name = "second"; return g }()}, nil, rule.Compliant, false, "second is logging"},
 		{"topic differs, stopped", []trail{stopped}, rule.Params{ParamTopic: "arn:aws:sns:us-east-1:123456789012:other"}, rule.Violation, false, "lacks topic"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

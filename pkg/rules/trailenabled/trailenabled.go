@@ -1,7 +1,10 @@
 // Package trailenabled holds cloudtrail-enabled: the account has at least one
-// multi-region CloudTrail trail that is logging, optionally delivering to the
-// S3 bucket, SNS topic and CloudWatch Logs log group the deployment requires
-// (AWS's managed rule "multi-region-cloudtrail-enabled").
+// multi-region CloudTrail trail that is logging and records every management
+// event — reads and writes, no event source excluded, in basic or advanced
+// selector form (judged by package trailsel, as cloudtrail-integrity does) —
+// optionally delivering to the S3 bucket, SNS topic and CloudWatch Logs log
+// group the deployment requires (AWS's managed rule
+// "multi-region-cloudtrail-enabled").
 //
 // It is a periodic, account-level Config rule. Its one remediation is to
 // restart a suitable multi-region trail that has stopped logging (undo: stop
@@ -24,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/trailsel"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
@@ -41,6 +45,7 @@ const (
 const (
 	apiDescribe = "cloudtrail:DescribeTrails"
 	apiStatus   = "cloudtrail:GetTrailStatus"
+	apiSelect   = "cloudtrail:GetEventSelectors"
 	apiStart    = "cloudtrail:StartLogging"
 	apiStop     = "cloudtrail:StopLogging"
 	apiIdentity = "sts:GetCallerIdentity"
@@ -68,10 +73,10 @@ func matchOrEmpty(re *regexp.Regexp, what string) func(string) error {
 
 var meta = rule.Meta{
 	ID:           "cloudtrail-enabled",
-	Title:        "A multi-region CloudTrail trail is logging",
+	Title:        "A multi-region CloudTrail trail is logging all management events",
 	Severity:     rule.Critical,
 	Rationale:    "Without a logging multi-region trail, API activity in some or all regions leaves no durable audit record: incidents cannot be investigated and tampering goes unseen.",
-	Remediation:  "Restarts logging on a multi-region trail that meets the parameters but has stopped; reports otherwise (cloudtrail-integrity restores weakened or deleted trails).",
+	Remediation:  "Restarts logging on a multi-region trail that meets the parameters and records all management events but has stopped; reports otherwise (cloudtrail-integrity restores weakened or deleted trails).",
 	ResourceType: ResourceType,
 	Function:     "cloudtrail",
 	Config:       &rule.ConfigTrigger{Frequency: rule.TwentyFourHour},
@@ -80,7 +85,7 @@ var meta = rule.Meta{
 		{Name: ParamTopic, Default: "", Description: "SNS topic ARN the trail must notify (empty: any or none)", Check: matchOrEmpty(topicPattern, "an SNS topic ARN")},
 		{Name: ParamLogGroup, Default: "", Description: "CloudWatch Logs log group ARN the trail must deliver to (empty: any or none)", Check: matchOrEmpty(logGroupPattern, "a CloudWatch Logs log group ARN")},
 	},
-	ReadActions:  []string{apiDescribe, apiStatus, apiIdentity},
+	ReadActions:  []string{apiDescribe, apiStatus, apiSelect, apiIdentity},
 	WriteActions: []string{apiStart},
 }
 
@@ -96,6 +101,9 @@ type trail struct {
 	MultiRegion           bool
 	Bucket, Topic, Logs   string
 	Logging               bool
+	// Selectors are the trail's event selectors, read for the trails that
+	// meet the parameters.
+	Selectors trailsel.Selectors
 }
 
 func normLogGroup(s string) string { return strings.TrimSuffix(s, ":*") }
@@ -128,6 +136,13 @@ func judge(trails []trail, p rule.Params, account, region string) rule.Finding {
 		multi++
 		if m := mismatch(t, p); m != "" {
 			misses = append(misses, t.Name+" lacks "+m)
+			continue
+		}
+		// A trail that logs but leaves out management events (or their
+		// reads, writes or some sources) does not make the account audited,
+		// and starting it would not either.
+		if gaps := trailsel.Gaps(t.Selectors); len(gaps) > 0 {
+			misses = append(misses, t.Name+": "+strings.Join(gaps, ", "))
 			continue
 		}
 		if t.Logging {
@@ -169,7 +184,8 @@ func arnAccount(arn string) string {
 }
 
 // Evaluate implements rule.Rule: one DescribeTrails, and one GetTrailStatus
-// per multi-region trail that meets the parameters until one is logging.
+// and one GetEventSelectors per multi-region trail that meets the
+// parameters, until one is logging all management events.
 func (*enabledRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
 	if s.Offline {
 		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: trail status can only be read live"}, nil
@@ -196,7 +212,15 @@ func (*enabledRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.T
 			return rule.Finding{}, fmt.Errorf("trail status of %s: %w", trails[i].Name, err)
 		}
 		trails[i].Logging = aws.ToBool(st.IsLogging)
-		if trails[i].Logging {
+		sel, err := client.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(trails[i].ARN)})
+		if awsclient.HasCode(err, "TrailNotFoundException") {
+			continue
+		}
+		if err != nil {
+			return rule.Finding{}, fmt.Errorf("event selectors of %s: %w", trails[i].Name, err)
+		}
+		trails[i].Selectors = trailsel.Selectors{Basic: sel.EventSelectors, Advanced: sel.AdvancedEventSelectors}
+		if trails[i].Logging && trailsel.RecordsAllManagement(trails[i].Selectors) {
 			break
 		}
 	}

@@ -10,57 +10,42 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/trailsel"
 )
 
 type nameParams struct {
 	Name string `json:"name"`
 }
 
-// updateParams are the UpdateTrail fields a plan sets; nil leaves a field as is.
+// updateParams are the UpdateTrail fields a plan sets; nil leaves a field
+// as is, "" clears it (the undo of a restored KMS key or log group).
 type updateParams struct {
-	Name                    string  `json:"name"`
-	EnableLogFileValidation *bool   `json:"enableLogFileValidation,omitempty"`
-	IsMultiRegionTrail      *bool   `json:"isMultiRegionTrail,omitempty"`
-	KMSKeyID                *string `json:"kmsKeyId,omitempty"`
-	LogGroupARN             *string `json:"cloudWatchLogsLogGroupArn,omitempty"`
-	LogRoleARN              *string `json:"cloudWatchLogsRoleArn,omitempty"`
-}
-
-func (u updateParams) changes() bool {
-	return u.EnableLogFileValidation != nil || u.IsMultiRegionTrail != nil || u.KMSKeyID != nil || u.LogGroupARN != nil
-}
-
-func (u updateParams) describe() string {
-	var parts []string
-	if u.EnableLogFileValidation != nil {
-		parts = append(parts, "log-file validation")
-	}
-	if u.IsMultiRegionTrail != nil {
-		parts = append(parts, "multi-region recording")
-	}
-	if u.KMSKeyID != nil {
-		parts = append(parts, "KMS encryption with "+*u.KMSKeyID)
-	}
-	if u.LogGroupARN != nil {
-		parts = append(parts, "CloudWatch Logs delivery to "+*u.LogGroupARN)
-	}
-	return strings.Join(parts, ", ")
+	Name                       string  `json:"name"`
+	S3BucketName               *string `json:"s3BucketName,omitempty"`
+	S3KeyPrefix                *string `json:"s3KeyPrefix,omitempty"`
+	EnableLogFileValidation    *bool   `json:"enableLogFileValidation,omitempty"`
+	IsMultiRegionTrail         *bool   `json:"isMultiRegionTrail,omitempty"`
+	IncludeGlobalServiceEvents *bool   `json:"includeGlobalServiceEvents,omitempty"`
+	KMSKeyID                   *string `json:"kmsKeyId,omitempty"`
+	LogGroupARN                *string `json:"cloudWatchLogsLogGroupArn,omitempty"`
+	LogRoleARN                 *string `json:"cloudWatchLogsRoleArn,omitempty"`
 }
 
 type selectorParams struct {
-	Name     string                          `json:"name"`
-	Basic    []cttypes.EventSelector         `json:"eventSelectors,omitempty"`
-	Advanced []cttypes.AdvancedEventSelector `json:"advancedEventSelectors,omitempty"`
+	Name string `json:"name"`
+	trailsel.Selectors
 }
 
 type createParams struct {
-	Name        string `json:"name"`
-	Bucket      string `json:"s3BucketName"`
-	MultiRegion bool   `json:"isMultiRegionTrail"`
-	Validation  bool   `json:"enableLogFileValidation"`
-	KMSKeyID    string `json:"kmsKeyId,omitempty"`
-	LogGroupARN string `json:"cloudWatchLogsLogGroupArn,omitempty"`
-	LogRoleARN  string `json:"cloudWatchLogsRoleArn,omitempty"`
+	Name         string `json:"name"`
+	Bucket       string `json:"s3BucketName"`
+	Prefix       string `json:"s3KeyPrefix,omitempty"`
+	MultiRegion  bool   `json:"isMultiRegionTrail"`
+	GlobalEvents bool   `json:"includeGlobalServiceEvents"`
+	Validation   bool   `json:"enableLogFileValidation"`
+	KMSKeyID     string `json:"kmsKeyId,omitempty"`
+	LogGroupARN  string `json:"cloudWatchLogsLogGroupArn,omitempty"`
+	LogRoleARN   string `json:"cloudWatchLogsRoleArn,omitempty"`
 }
 
 func optional(s string) *string {
@@ -80,6 +65,9 @@ func (*trailRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action
 		if err := a.Decode(&p); err != nil {
 			return err
 		}
+		if p.Name == "" {
+			return fmt.Errorf("%s: params need a trail name", a.API)
+		}
 		switch a.API {
 		case apiStart:
 			_, err = client.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(p.Name)})
@@ -93,19 +81,37 @@ func (*trailRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action
 		if err := a.Decode(&p); err != nil {
 			return err
 		}
+		if p.Name == "" {
+			return fmt.Errorf("%s: params need a trail name", a.API)
+		}
+		// AWS refuses a multi-region trail without global service events
+		// (moto 5.2.1 does not): never ask for one.
+		if aws.ToBool(p.IsMultiRegionTrail) && p.IncludeGlobalServiceEvents != nil && !*p.IncludeGlobalServiceEvents {
+			return fmt.Errorf("%s %s: a multi-region trail must include global service events", a.API, p.Name)
+		}
 		_, err = client.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(p.Name),
+			S3BucketName: p.S3BucketName, S3KeyPrefix: p.S3KeyPrefix,
 			EnableLogFileValidation: p.EnableLogFileValidation, IsMultiRegionTrail: p.IsMultiRegionTrail,
-			KmsKeyId: p.KMSKeyID, CloudWatchLogsLogGroupArn: p.LogGroupARN, CloudWatchLogsRoleArn: p.LogRoleARN})
+			IncludeGlobalServiceEvents: p.IncludeGlobalServiceEvents,
+			KmsKeyId:                   p.KMSKeyID, CloudWatchLogsLogGroupArn: p.LogGroupARN, CloudWatchLogsRoleArn: p.LogRoleARN})
 	case apiSelectors:
 		var p selectorParams
 		if err := a.Decode(&p); err != nil {
 			return err
 		}
+		if p.Name == "" {
+			return fmt.Errorf("%s: params need a trail name", a.API)
+		}
+		// What AWS enforces and moto 5.2.1 does not: one form, at most five
+		// basic selectors.
+		if err := trailsel.Valid(p.Selectors); err != nil {
+			return fmt.Errorf("%s %s: %w", a.API, p.Name, err)
+		}
 		in := &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(p.Name)}
-		if len(p.Advanced) > 0 {
+		if p.IsAdvanced() {
 			in.AdvancedEventSelectors = p.Advanced
 		} else {
-			in.EventSelectors = p.Basic
+			in.EventSelectors = append([]cttypes.EventSelector{}, p.Basic...)
 		}
 		_, err = client.PutEventSelectors(ctx, in)
 	case apiCreate:
@@ -113,9 +119,16 @@ func (*trailRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action
 		if err := a.Decode(&p); err != nil {
 			return err
 		}
+		if p.Name == "" || p.Bucket == "" {
+			return fmt.Errorf("%s: params need a trail name and a bucket", a.API)
+		}
+		if p.MultiRegion && !p.GlobalEvents {
+			return fmt.Errorf("%s %s: a multi-region trail must include global service events", a.API, p.Name)
+		}
 		_, err = client.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(p.Name), S3BucketName: aws.String(p.Bucket),
-			IsMultiRegionTrail: aws.Bool(p.MultiRegion), EnableLogFileValidation: aws.Bool(p.Validation),
-			KmsKeyId: optional(p.KMSKeyID), CloudWatchLogsLogGroupArn: optional(p.LogGroupARN), CloudWatchLogsRoleArn: optional(p.LogRoleARN)})
+			S3KeyPrefix: optional(p.Prefix), IsMultiRegionTrail: aws.Bool(p.MultiRegion), IncludeGlobalServiceEvents: aws.Bool(p.GlobalEvents),
+			EnableLogFileValidation: aws.Bool(p.Validation),
+			KmsKeyId:                optional(p.KMSKeyID), CloudWatchLogsLogGroupArn: optional(p.LogGroupARN), CloudWatchLogsRoleArn: optional(p.LogRoleARN)})
 		if awsclient.HasCode(err, "TrailAlreadyExistsException") {
 			return fmt.Errorf("%s %s: %w", a.API, a.Target, rule.ErrNoOp)
 		}
@@ -130,3 +143,6 @@ func (*trailRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action
 	}
 	return nil
 }
+
+// describe lists plan reasons for a message.
+func describe(problems []string) string { return strings.Join(problems, "; ") }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,6 +40,12 @@ func seed(t *testing.T, s *awsclient.Session) *cloudtrail.Client {
 	ct := awsclient.Client(s, cloudtrail.NewFromConfig)
 	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(trail), S3BucketName: aws.String(bucket),
 		IsMultiRegionTrail: aws.Bool(true), EnableLogFileValidation: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	// AWS gives a new trail one selector recording all management events;
+	// moto 5.2.1 gives none.
+	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(trail), EventSelectors: []cttypes.EventSelector{
+		{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true)}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(trail)}); err != nil {
@@ -141,6 +148,8 @@ func TestEventSelectorsKeepDataEventsAndRegainManagement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The data selector is ReadOnly: it stays as it was, and a second
+	// selector records all management events.
 	if len(got.EventSelectors) != 2 {
 		t.Fatalf("selectors = %+v", got.EventSelectors)
 	}
@@ -163,8 +172,12 @@ func TestDeletedBaselineTrailIsRecreated(t *testing.T) {
 		"cloudtrail-integrity": {"trailName": trail, "s3BucketName": bucket}}})
 	res := enginetest.Handle(t, e, event("DeleteTrail", `{"name":"`+trail+`"}`, mallory))
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || len(d.Actions) != 2 || d.Actions[0].Outcome != rule.Applied || d.Actions[1].Outcome != rule.Applied {
+	if !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied cloudtrail:CreateTrail", "applied cloudtrail:PutEventSelectors", "applied cloudtrail:StartLogging"}) {
 		t.Fatalf("decision = %+v", d)
+	}
+	// The same event again: the trail is back and meets the baseline.
+	if d := enginetest.Handle(t, e, event("DeleteTrail", `{"name":"`+trail+`"}`, mallory)).Decisions[0]; d.Verdict != rule.Compliant || len(d.Actions) != 0 {
+		t.Fatalf("duplicate = %+v", d)
 	}
 	logging, tr := status(t, ct)
 	if !logging || !aws.ToBool(tr.IsMultiRegionTrail) || !aws.ToBool(tr.LogFileValidationEnabled) || aws.ToString(tr.S3BucketName) != bucket {
@@ -210,8 +223,9 @@ func TestReportModeAndOwnRoleChangeNothing(t *testing.T) {
 	}
 }
 
-// TestCallsPerRemediation: StopLogging is fixed with GetTrail, ListTags,
-// GetTrailStatus and StartLogging — the tags are read for the exemption check.
+// TestCallsPerRemediation: StopLogging is fixed with GetTrail,
+// GetTrailStatus, GetEventSelectors (the whole baseline is judged), ListTags
+// (read on a violation only, for the exemption check) and StartLogging.
 func TestCallsPerRemediation(t *testing.T) {
 	s := mototest.Session(t)
 	ct := seed(t, s)
@@ -223,7 +237,7 @@ func TestCallsPerRemediation(t *testing.T) {
 	for _, c := range calls {
 		names = append(names, c[strings.LastIndex(c, ".")+1:])
 	}
-	if want := "GetTrail,ListTags,GetTrailStatus,StartLogging"; strings.Join(names, ",") != want {
+	if want := "GetTrail,GetTrailStatus,GetEventSelectors,ListTags,StartLogging"; strings.Join(names, ",") != want {
 		t.Fatalf("calls = %v, want %s", names, want)
 	}
 }

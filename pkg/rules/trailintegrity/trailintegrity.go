@@ -1,10 +1,14 @@
 // Package trailintegrity holds cloudtrail-integrity: CloudTrail keeps
-// recording the way the deployment's baseline says. It reacts to the calls
-// that blind an account — StopLogging, UpdateTrail that turns off log-file
-// validation or multi-region or drops KMS encryption or CloudWatch Logs
-// delivery, PutEventSelectors that drops management events, DeleteTrail — and
-// puts back exactly what the call took away, judged against the trail's
-// current state.
+// recording the way the deployment's baseline says. Any call that can blind
+// an account — StopLogging, UpdateTrail, PutEventSelectors, DeleteTrail — is
+// only the cue to look: the trail's current state is judged against the
+// whole baseline (logging; every management event, reads and writes, no
+// source excluded; multi-region with global service events; log-file
+// validation; and, when the deployment names them, the S3 bucket and
+// prefix, the KMS key, the CloudWatch Logs group and role), whatever field
+// the call touched, and everything that differs is put back. An hourly
+// sweep does the same for every trail whose home is the region, so a lost
+// event is reconciled.
 //
 // Organization trails owned by another account and shadow copies of trails
 // whose home is another region are never modified here: the owner (or the
@@ -15,15 +19,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/trailsel"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
@@ -48,7 +52,9 @@ const (
 	ParamLogGroup    = "cloudWatchLogsLogGroupArn"
 	ParamLogRole     = "cloudWatchLogsRoleArn"
 	ParamTrailName   = "trailName"
+	ParamTrailRegion = "trailRegion"
 	ParamBucket      = "s3BucketName"
+	ParamPrefix      = "s3KeyPrefix"
 )
 
 // Rule is cloudtrail-integrity.
@@ -60,86 +66,75 @@ var meta = rule.Meta{
 	ID:           "cloudtrail-integrity",
 	Title:        "CloudTrail trails keep logging as the baseline says",
 	Severity:     rule.Critical,
-	Rationale:    "Stopping or weakening CloudTrail is how an intruder goes dark: every later action escapes the audit log. Log-file validation, multi-region coverage, KMS encryption and CloudWatch Logs delivery are the best-practice baseline.",
-	Remediation:  "Restarts logging, restores the weakened settings and management-event selectors, and recreates the baseline trail if it was deleted; alerts where it cannot act.",
+	Rationale:    "Stopping, redirecting or narrowing CloudTrail is how an intruder goes dark: every later action escapes the audit log. All management events, multi-region coverage with global service events, log-file validation, and the deployment's bucket, KMS key and CloudWatch Logs group are the baseline.",
+	Remediation:  "Restarts logging and puts back every setting and event selector that differs from the baseline, in one call each; recreates the baseline trail if it was deleted; alerts where it cannot act.",
 	ResourceType: ResourceType,
 	Function:     "cloudtrail",
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "cloudtrail.amazonaws.com",
 		Events: []string{"StopLogging", "UpdateTrail", "PutEventSelectors", "DeleteTrail"}}},
+	Schedule: "rate(1 hour)",
 	Params: []rule.Param{
-		{Name: ParamMultiRegion, Default: "true", Description: "trails must record every region", Check: checkBool},
+		{Name: ParamMultiRegion, Default: "true", Description: "trails must record every region, with global service events", Check: checkBool},
 		{Name: ParamValidation, Default: "true", Description: "trails must keep log-file integrity validation on", Check: checkBool},
-		{Name: ParamKMS, Default: "", Description: "KMS key (ARN, ID or alias) trails must encrypt with; restored when removed"},
-		{Name: ParamLogGroup, Default: "", Description: "CloudWatch Logs log group ARN trails deliver to; restored when removed"},
-		{Name: ParamLogRole, Default: "", Description: "role CloudTrail assumes to deliver to the log group (required with the log group)"},
-		{Name: ParamTrailName, Default: "", Description: "the baseline trail; recreated if deleted"},
-		{Name: ParamBucket, Default: "", Description: "S3 bucket of the baseline trail (required to recreate it)"},
+		{Name: ParamKMS, Default: "", Description: "KMS key ARN or key ID trails must encrypt with (no alias); unset: not judged", Check: checkKMS},
+		{Name: ParamLogGroup, Default: "", Description: "CloudWatch Logs log group ARN trails deliver to (with the role); unset: not judged", Check: checkLogGroup},
+		{Name: ParamLogRole, Default: "", Description: "role ARN CloudTrail assumes to deliver to the log group (with the log group)", Check: checkRole},
+		{Name: ParamTrailName, Default: "", Description: "the baseline trail: only it is judged, and it is recreated if deleted; unset: every trail of the region is judged", Check: optionalMatch(trailNamePattern, "a trail name")},
+		{Name: ParamTrailRegion, Default: "", Description: "home region of the baseline trail, where a sweep that finds it missing recreates it; unset: the sweep only alerts", Check: optionalMatch(regionPattern, "a region")},
+		{Name: ParamBucket, Default: "", Description: "S3 bucket trails deliver to (required to recreate the baseline trail); unset: not judged", Check: optionalMatch(bucketPattern, "an S3 bucket name")},
+		{Name: ParamPrefix, Default: "", Description: "S3 key prefix under the bucket, judged with the bucket (empty: no prefix)", Check: checkPrefix},
 	},
-	ReadActions:  []string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "cloudtrail:ListTags"},
+	ReadActions:  []string{"cloudtrail:DescribeTrails", "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "cloudtrail:ListTags"},
 	WriteActions: []string{apiStart, apiUpdate, apiSelectors, apiCreate},
 	// UpdateTrail and CreateTrail hand CloudTrail the CloudWatch Logs
 	// delivery role when the baseline names one.
 	PassRoles: []string{ParamLogRole},
 }
 
-func checkBool(s string) error {
-	_, err := strconv.ParseBool(s)
-	return err
-}
-
-func on(p rule.Params, name string) bool {
-	v, _ := strconv.ParseBool(p[name])
-	return v
-}
-
 // Meta implements rule.Rule.
 func (*trailRule) Meta() *rule.Meta { return &meta }
 
-// aspect is one property of a trail a call can weaken.
-type aspect string
-
-const (
-	aspectLogging    aspect = "logging"
-	aspectValidation aspect = "log-file validation"
-	aspectMulti      aspect = "multi-region"
-	aspectKMS        aspect = "KMS encryption"
-	aspectLogs       aspect = "CloudWatch Logs delivery"
-	aspectSelectors  aspect = "management events"
-	aspectExists     aspect = "existence"
-)
-
-// evidence is what the call did to the trail.
+// evidence is what a call says: the trail it named and what it set.
 type evidence struct {
-	Name    string // as the call gave it: a name or an ARN
-	Aspects []aspect
-	// Selectors are the event selectors the call set (PutEventSelectors).
-	Selectors         []cttypes.EventSelector
-	AdvancedSelectors []cttypes.AdvancedEventSelector
+	Event string
+	Name  string // as the call gave it: a name or an ARN
+	// Update is what an UpdateTrail set; Selectors what PutEventSelectors set.
+	Update    updateRequest
+	Selectors trailsel.Selectors
 }
+
+// swept is a trail listed by the sweep (DescribeTrails), read once for all.
+type swept struct{ Trail cttypes.Trail }
+
+// missing is the baseline trail the sweep did not find.
+type missing struct{ Name string }
 
 // arnRegion is the region of a trail ARN, or "" for a bare name.
 func arnRegion(nameOrARN string) string {
-	parts := strings.SplitN(nameOrARN, ":", 6)
-	if len(parts) < 6 || parts[0] != "arn" {
-		return ""
+	if a, err := arn.Parse(nameOrARN); err == nil {
+		return a.Region
 	}
-	return parts[3]
+	return ""
 }
 
 // trailName is the bare name of a trail given by name or ARN.
 func trailName(nameOrARN string) string {
-	if _, name, ok := strings.Cut(nameOrARN, ":trail/"); ok {
-		return name
+	if a, err := arn.Parse(nameOrARN); err == nil {
+		return strings.TrimPrefix(a.Resource, "trail/")
 	}
 	return nameOrARN
 }
 
 type updateRequest struct {
-	Name                      string        `json:"name"`
-	EnableLogFileValidation   *trigger.Bool `json:"enableLogFileValidation"`
-	IsMultiRegionTrail        *trigger.Bool `json:"isMultiRegionTrail"`
-	KMSKeyID                  *string       `json:"kmsKeyId"`
-	CloudWatchLogsLogGroupArn *string       `json:"cloudWatchLogsLogGroupArn"`
+	Name                       string        `json:"name"`
+	S3BucketName               *string       `json:"s3BucketName"`
+	S3KeyPrefix                *string       `json:"s3KeyPrefix"`
+	EnableLogFileValidation    *trigger.Bool `json:"enableLogFileValidation"`
+	IsMultiRegionTrail         *trigger.Bool `json:"isMultiRegionTrail"`
+	IncludeGlobalServiceEvents *trigger.Bool `json:"includeGlobalServiceEvents"`
+	KMSKeyID                   *string       `json:"kmsKeyId"`
+	CloudWatchLogsLogGroupArn  *string       `json:"cloudWatchLogsLogGroupArn"`
+	CloudWatchLogsRoleArn      *string       `json:"cloudWatchLogsRoleArn"`
 }
 
 type selectorsRequest struct {
@@ -148,11 +143,10 @@ type selectorsRequest struct {
 	AdvancedSelectors []cttypes.AdvancedEventSelector `json:"advancedEventSelectors"`
 }
 
-// Targets implements rule.Rule: the trail the call named and the aspects it
-// weakened. A call that weakened nothing (an UpdateTrail of the S3 prefix,
-// selectors that keep management events) yields a target with no aspects.
-func (*trailRule) Targets(call *trigger.APICall, p rule.Params) ([]rule.Target, error) {
-	ev := evidence{}
+// Targets implements rule.Rule: the trail the call named. Which fields the
+// call touched does not matter: Evaluate judges the whole trail.
+func (*trailRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+	ev := evidence{Event: call.EventName}
 	bad := func(err error) error {
 		return fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
 	}
@@ -164,37 +158,18 @@ func (*trailRule) Targets(call *trigger.APICall, p rule.Params) ([]rule.Target, 
 		if err := json.Unmarshal(call.Request, &req); err != nil {
 			return nil, bad(err)
 		}
-		ev.Name, ev.Aspects = req.Name, []aspect{aspectLogging}
-		if call.EventName == "DeleteTrail" {
-			ev.Aspects = []aspect{aspectExists}
-		}
+		ev.Name = req.Name
 	case "UpdateTrail":
-		var req updateRequest
-		if err := json.Unmarshal(call.Request, &req); err != nil {
+		if err := json.Unmarshal(call.Request, &ev.Update); err != nil {
 			return nil, bad(err)
 		}
-		ev.Name = req.Name
-		if v := req.EnableLogFileValidation; v != nil && !bool(*v) && on(p, ParamValidation) {
-			ev.Aspects = append(ev.Aspects, aspectValidation)
-		}
-		if v := req.IsMultiRegionTrail; v != nil && !bool(*v) && on(p, ParamMultiRegion) {
-			ev.Aspects = append(ev.Aspects, aspectMulti)
-		}
-		if v := req.KMSKeyID; v != nil && *v == "" && p[ParamKMS] != "" {
-			ev.Aspects = append(ev.Aspects, aspectKMS)
-		}
-		if v := req.CloudWatchLogsLogGroupArn; v != nil && *v == "" && p[ParamLogGroup] != "" {
-			ev.Aspects = append(ev.Aspects, aspectLogs)
-		}
+		ev.Name = ev.Update.Name
 	case "PutEventSelectors":
 		var req selectorsRequest
 		if err := json.Unmarshal(call.Request, &req); err != nil {
 			return nil, bad(err)
 		}
-		ev.Name, ev.Selectors, ev.AdvancedSelectors = req.TrailName, req.EventSelectors, req.AdvancedSelectors
-		if !recordsManagement(req.EventSelectors, req.AdvancedSelectors) {
-			ev.Aspects = []aspect{aspectSelectors}
-		}
+		ev.Name, ev.Selectors = req.TrailName, trailsel.Selectors{Basic: req.EventSelectors, Advanced: req.AdvancedSelectors}
 	default:
 		return nil, nil
 	}
@@ -204,82 +179,58 @@ func (*trailRule) Targets(call *trigger.APICall, p rule.Params) ([]rule.Target, 
 	return []rule.Target{{Type: ResourceType, ID: ev.Name, Region: call.Region, Evidence: ev}}, nil
 }
 
-// recordsManagement reports whether selectors record all management events,
-// reads and writes.
-func recordsManagement(basic []cttypes.EventSelector, advanced []cttypes.AdvancedEventSelector) bool {
-	for _, s := range basic {
-		if aws.ToBool(s.IncludeManagementEvents) && (s.ReadWriteType == cttypes.ReadWriteTypeAll || s.ReadWriteType == "") {
-			return true
-		}
-	}
-	for _, s := range advanced {
-		mgmt, readOnlyFilter := false, false
-		for _, f := range s.FieldSelectors {
-			switch aws.ToString(f.Field) {
-			case "eventCategory":
-				mgmt = slices.Contains(f.Equals, "Management")
-			case "readOnly":
-				readOnlyFilter = true
-			}
-		}
-		if mgmt && !readOnlyFilter {
-			return true
-		}
-	}
-	return false
-}
-
-// withManagement adds what is missing for management events, leaving every
-// existing selector (and its data events) as it was.
-func withManagement(basic []cttypes.EventSelector, advanced []cttypes.AdvancedEventSelector) selectorParams {
-	if len(advanced) > 0 {
-		return selectorParams{Advanced: append(slices.Clone(advanced), cttypes.AdvancedEventSelector{
-			Name:           aws.String("Management events (restored by Rampart)"),
-			FieldSelectors: []cttypes.AdvancedFieldSelector{{Field: aws.String("eventCategory"), Equals: []string{"Management"}}},
-		})}
-	}
-	return selectorParams{Basic: append(slices.Clone(basic), cttypes.EventSelector{
-		ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true)})}
-}
-
-// Evaluate implements rule.Rule.
+// Evaluate implements rule.Rule. Live: GetTrail (skipped for a swept trail),
+// GetTrailStatus, GetEventSelectors, and ListTags only on a violation.
 func (r *trailRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	ev, ok := t.Evidence.(evidence)
-	if !ok {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "cloudtrail-integrity judges CloudTrail calls only"}, nil
+	b, err := baselineOf(p)
+	if err != nil {
+		return rule.Finding{}, err
 	}
-	if len(ev.Aspects) == 0 {
-		return rule.Finding{Verdict: rule.Compliant, Reason: "the call weakened nothing the baseline requires"}, nil
+	var name string
+	var known *cttypes.Trail
+	ev, fromEvent := t.Evidence.(evidence)
+	switch e := t.Evidence.(type) {
+	case evidence:
+		name = e.Name
+	case swept:
+		known, name = &e.Trail, aws.ToString(e.Trail.TrailARN)
+	case missing:
+		name = e.Name
+	default:
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: "cloudtrail-integrity judges trails named by CloudTrail calls or its sweep"}, nil
+	}
+	if b.TrailName != "" && trailName(name) != b.TrailName {
+		return rule.Finding{Verdict: rule.NotApplicable, Resource: name,
+			Reason: "not the baseline trail " + b.TrailName + ": other trails are their owners' business"}, nil
 	}
 	if s.Offline {
-		return r.planFromEvent(ev, p), nil
+		if !fromEvent {
+			return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: nothing to judge without an event"}, nil
+		}
+		return r.planFromEvent(ev, b), nil
 	}
 	// A trail named by an ARN of another region lives there: the Rampart
 	// deployment of that region acts on it (no call needed to know).
-	if home := arnRegion(ev.Name); home != "" && home != s.Region {
-		return rule.Finding{Verdict: rule.NotApplicable, Resource: ev.Name,
+	if home := arnRegion(name); home != "" && home != s.Region {
+		return rule.Finding{Verdict: rule.NotApplicable, Resource: name,
 			Reason: "a trail whose home region is " + home + "; the Rampart deployment there acts on it"}, nil
 	}
 	client := awsclient.Client(s, cloudtrail.NewFromConfig)
-	got, err := client.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(ev.Name)})
-	if awsclient.HasCode(err, "TrailNotFoundException") {
-		if slices.Contains(ev.Aspects, aspectExists) {
-			return r.deleted(ev, p), nil
+	if known == nil {
+		got, err := client.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(name)})
+		if awsclient.HasCode(err, "TrailNotFoundException") {
+			return gone(name, ev.Event, b, s.Region), nil
 		}
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "the trail no longer exists"}, nil
+		if err != nil {
+			return rule.Finding{}, fmt.Errorf("get trail %s: %w", name, err)
+		}
+		known = got.Trail
 	}
-	if err != nil {
-		return rule.Finding{}, fmt.Errorf("get trail %s: %w", ev.Name, err)
-	}
-	trail := got.Trail
+	trail := *known
 	// Actions name the trail by its name, valid in its home region (moto
 	// 5.2.1 answers 500 to StartLogging by ARN); the decision reports the ARN.
-	arn, name := aws.ToString(trail.TrailARN), aws.ToString(trail.Name)
-	f := rule.Finding{Resource: arn}
-	if slices.Contains(ev.Aspects, aspectExists) {
-		f.Verdict, f.Reason = rule.Compliant, "the trail exists again"
-		return f, nil
-	}
+	tarn, tname := aws.ToString(trail.TrailARN), aws.ToString(trail.Name)
+	f := rule.Finding{Resource: tarn}
 	// A trail named by name may still be the shadow of another region's
 	// multi-region trail. (moto 5.2.1 does not model shadow trails: GetTrail
 	// in another region does not find them, so only the ARN path above is
@@ -288,65 +239,29 @@ func (r *trailRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.T
 		f.Verdict, f.Reason = rule.NotApplicable, "a shadow of a trail whose home region is "+home+"; the Rampart deployment there acts on it"
 		return f, nil
 	}
-	tags, err := listTags(ctx, client, arn)
+	st := state{Name: tname, Trail: trail}
+	status, err := client.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(tarn)})
 	if err != nil {
-		return rule.Finding{}, err
+		return rule.Finding{}, fmt.Errorf("get trail status %s: %w", tarn, err)
 	}
-	f.Tags = tags
-	var weak []string
-	pl := newPlan(name)
-	for _, a := range ev.Aspects {
-		var why string
-		var sel selectorParams
-		switch a {
-		case aspectLogging:
-			st, err := client.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
-			if err != nil {
-				return rule.Finding{}, fmt.Errorf("get trail status %s: %w", arn, err)
-			}
-			if !aws.ToBool(st.IsLogging) {
-				why = "logging is stopped"
-			}
-		case aspectValidation:
-			if !aws.ToBool(trail.LogFileValidationEnabled) {
-				why = "log-file validation is off"
-			}
-		case aspectMulti:
-			if !aws.ToBool(trail.IsMultiRegionTrail) {
-				why = "the trail records one region only"
-			}
-		case aspectKMS:
-			if aws.ToString(trail.KmsKeyId) == "" {
-				why = "logs are not KMS-encrypted"
-			}
-		case aspectLogs:
-			if aws.ToString(trail.CloudWatchLogsLogGroupArn) == "" {
-				why = "logs are not delivered to CloudWatch Logs"
-			}
-		case aspectSelectors:
-			got, err := client.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
-			if err != nil {
-				return rule.Finding{}, fmt.Errorf("get event selectors %s: %w", arn, err)
-			}
-			if !recordsManagement(got.EventSelectors, got.AdvancedEventSelectors) {
-				why = "management events are not recorded (reads and writes)"
-				sel = selectorParams{Basic: got.EventSelectors, Advanced: got.AdvancedEventSelectors}
-			}
-		}
-		if why != "" {
-			weak = append(weak, why)
-			pl.restore(a, p, sel)
-		}
+	st.Logging = aws.ToBool(status.IsLogging)
+	sel, err := client.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(tarn)})
+	if err != nil {
+		return rule.Finding{}, fmt.Errorf("get event selectors %s: %w", tarn, err)
 	}
-	acts := pl.actions()
-	if len(weak) == 0 {
-		f.Verdict, f.Reason = rule.Compliant, "the trail already meets the baseline for what the call changed"
+	st.Selectors = trailsel.Selectors{Basic: sel.EventSelectors, Advanced: sel.AdvancedEventSelectors}
+	problems, acts := judge(st, b)
+	if len(problems) == 0 {
+		f.Verdict, f.Reason = rule.Compliant, "the trail meets the whole baseline"
 		return f, nil
 	}
-	f.Verdict, f.Reason = rule.Violation, strings.Join(weak, "; ")
-	if trail.IsOrganizationTrail != nil && *trail.IsOrganizationTrail && !ownedBy(arn, t.Call) {
+	if f.Tags, err = listTags(ctx, client, tarn); err != nil {
+		return rule.Finding{}, err
+	}
+	f.Verdict, f.Reason = rule.Violation, describe(problems)
+	if aws.ToBool(trail.IsOrganizationTrail) && !ownedBy(tarn, t.Call) {
 		f.Reason += " — an organization trail owned by the management account; alerting only"
-		f.Actions = []rule.Action{rule.Alert(arn, f.Reason)}
+		f.Actions = []rule.Action{rule.Alert(tarn, f.Reason)}
 		return f, nil
 	}
 	f.Actions = acts
@@ -355,18 +270,18 @@ func (r *trailRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.T
 
 // ownedBy reports whether the trail ARN belongs to the account the call was
 // recorded in (organization trails appear in member accounts too).
-func ownedBy(arn string, call *trigger.APICall) bool {
+func ownedBy(trailARN string, call *trigger.APICall) bool {
 	if call == nil || call.Account == "" {
 		return true
 	}
-	parts := strings.Split(arn, ":")
-	return len(parts) < 5 || parts[4] == call.Account
+	a, err := arn.Parse(trailARN)
+	return err != nil || a.AccountID == call.Account
 }
 
-func listTags(ctx context.Context, client *cloudtrail.Client, arn string) (map[string]string, error) {
-	out, err := client.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}})
+func listTags(ctx context.Context, client *cloudtrail.Client, trailARN string) (map[string]string, error) {
+	out, err := client.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{trailARN}})
 	if err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", arn, err)
+		return nil, fmt.Errorf("list tags of %s: %w", trailARN, err)
 	}
 	tags := map[string]string{}
 	for _, rt := range out.ResourceTagList {
@@ -377,82 +292,101 @@ func listTags(ctx context.Context, client *cloudtrail.Client, arn string) (map[s
 	return tags, nil
 }
 
-// deleted decides a trail that is gone: recreate the baseline trail when the
-// deployment names it, otherwise alert.
-func (r *trailRule) deleted(ev evidence, p rule.Params) rule.Finding {
+// gone decides a trail that does not exist. The baseline trail is recreated
+// when the baseline says enough to (trailName and s3BucketName) and this is
+// its home region; otherwise a deletion is alerted on.
+func gone(nameOrARN, event string, b baseline, region string) rule.Finding {
+	name := trailName(nameOrARN)
+	isBaseline := b.TrailName != "" && name == b.TrailName
+	if !isBaseline && event != "DeleteTrail" {
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: "the trail no longer exists"}
+	}
+	reason := "trail " + name + " was deleted"
+	if event != "DeleteTrail" {
+		reason = "the baseline trail " + name + " does not exist"
+	}
+	switch {
+	case !isBaseline:
+		reason += "; the deployment names no baseline trail (" + ParamTrailName + ", " + ParamBucket + "), so Rampart cannot recreate it"
+	case b.Bucket == "":
+		reason += "; the baseline names no " + ParamBucket + ", so Rampart cannot recreate it"
+	case b.Region != "" && b.Region != region:
+		reason += "; its home region is " + b.Region + ", where Rampart recreates it"
+	case b.Region == "" && event != "DeleteTrail":
+		reason += " in any region; without " + ParamTrailRegion + " Rampart recreates it only on its DeleteTrail event"
+	default:
+		return rule.Finding{Verdict: rule.Violation, Resource: name, Reason: reason + "; recreating it from the baseline", Actions: recreate(name, b)}
+	}
+	return rule.Finding{Verdict: rule.Violation, Resource: name, Reason: reason, Actions: []rule.Action{rule.Alert(name, reason)}}
+}
+
+// planFromEvent is the offline plan: the trail as the baseline describes
+// it, with what the call set; the undo of each fix is the call's own value.
+func (r *trailRule) planFromEvent(ev evidence, b baseline) rule.Finding {
 	name := trailName(ev.Name)
-	if p[ParamTrailName] == "" || p[ParamTrailName] != name || p[ParamBucket] == "" {
-		reason := "trail " + name + " was deleted and is not the deployment's baseline trail (" + ParamTrailName + ", " + ParamBucket + "), so Rampart cannot recreate it"
-		return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: []rule.Action{rule.Alert(name, reason)}}
+	if ev.Event == "DeleteTrail" {
+		return gone(ev.Name, ev.Event, b, b.Region)
 	}
-	c := createParams{Name: name, Bucket: p[ParamBucket], MultiRegion: on(p, ParamMultiRegion), Validation: on(p, ParamValidation),
-		KMSKeyID: p[ParamKMS], LogGroupARN: p[ParamLogGroup], LogRoleARN: p[ParamLogRole]}
-	del := rule.NewAction(apiDelete, name, "delete the recreated trail", nameParams{name}, nil)
-	stop := rule.NewAction(apiStop, name, "stop logging", nameParams{name}, nil)
-	return rule.Finding{Verdict: rule.Violation, Reason: "the baseline trail " + name + " was deleted", Actions: []rule.Action{
-		rule.NewAction(apiCreate, name, "recreate the baseline trail", c, &del),
-		rule.NewAction(apiStart, name, "start logging", nameParams{name}, &stop),
-	}}
+	st := state{Name: name, Trail: ideal(name, b), Logging: ev.Event != "StopLogging",
+		Selectors: trailsel.Selectors{Basic: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true)}}}}
+	if ev.Event == "PutEventSelectors" {
+		st.Selectors = ev.Selectors
+	}
+	u := ev.Update
+	set := func(dst **string, v *string) {
+		if v != nil {
+			*dst = aws.String(*v)
+		}
+	}
+	setBool := func(dst **bool, v *trigger.Bool) {
+		if v != nil {
+			*dst = aws.Bool(bool(*v))
+		}
+	}
+	set(&st.Trail.S3BucketName, u.S3BucketName)
+	set(&st.Trail.S3KeyPrefix, u.S3KeyPrefix)
+	set(&st.Trail.KmsKeyId, u.KMSKeyID)
+	set(&st.Trail.CloudWatchLogsLogGroupArn, u.CloudWatchLogsLogGroupArn)
+	set(&st.Trail.CloudWatchLogsRoleArn, u.CloudWatchLogsRoleArn)
+	setBool(&st.Trail.IsMultiRegionTrail, u.IsMultiRegionTrail)
+	setBool(&st.Trail.IncludeGlobalServiceEvents, u.IncludeGlobalServiceEvents)
+	setBool(&st.Trail.LogFileValidationEnabled, u.EnableLogFileValidation)
+	problems, acts := judge(st, b)
+	if len(problems) == 0 {
+		return rule.Finding{Verdict: rule.Compliant, Reason: "the call left the trail as the baseline wants"}
+	}
+	return rule.Finding{Verdict: rule.Violation, Reason: "the call left the trail so: " + describe(problems), Actions: acts}
 }
 
-// planFromEvent is the offline plan: what the call alone implies.
-func (r *trailRule) planFromEvent(ev evidence, p rule.Params) rule.Finding {
-	if slices.Contains(ev.Aspects, aspectExists) {
-		return r.deleted(ev, p)
+// Sweep implements rule.Sweeper: one DescribeTrails (shadow trails
+// excluded) lists the trails whose home is this region; each is judged
+// from the listing, so only GetTrailStatus and GetEventSelectors follow.
+// A baseline trail that is missing is a target too.
+func (*trailRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params) ([]rule.Target, error) {
+	b, err := baselineOf(p)
+	if err != nil {
+		return nil, err
 	}
-	var weak []string
-	pl := newPlan(ev.Name)
-	for _, a := range ev.Aspects {
-		weak = append(weak, "the call turned off "+string(a))
-		pl.restore(a, p, selectorParams{Basic: ev.Selectors, Advanced: ev.AdvancedSelectors})
+	out, err := awsclient.Client(s, cloudtrail.NewFromConfig).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
+	if err != nil {
+		return nil, fmt.Errorf("describe trails: %w", err)
 	}
-	return rule.Finding{Verdict: rule.Violation, Reason: strings.Join(weak, "; "), Actions: pl.actions()}
-}
-
-// plan collects what restores a trail's weakened aspects: an action for
-// logging and one for the selectors, and a single UpdateTrail for all the
-// settings, each with its undo.
-type plan struct {
-	name      string
-	acts      []rule.Action
-	upd, undo updateParams
-}
-
-func newPlan(name string) *plan {
-	return &plan{name: name, upd: updateParams{Name: name}, undo: updateParams{Name: name}}
-}
-
-// restore plans the fix of one weakened aspect; sel are the trail's current
-// selectors (or those the call set), for the selectors aspect.
-func (pl *plan) restore(a aspect, p rule.Params, sel selectorParams) {
-	name := pl.name
-	switch a {
-	case aspectLogging:
-		stop := rule.NewAction(apiStop, name, "stop logging again", nameParams{name}, nil)
-		pl.acts = append(pl.acts, rule.NewAction(apiStart, name, "restart logging", nameParams{name}, &stop))
-	case aspectValidation:
-		pl.upd.EnableLogFileValidation, pl.undo.EnableLogFileValidation = aws.Bool(true), aws.Bool(false)
-	case aspectMulti:
-		pl.upd.IsMultiRegionTrail, pl.undo.IsMultiRegionTrail = aws.Bool(true), aws.Bool(false)
-	case aspectKMS:
-		pl.upd.KMSKeyID, pl.undo.KMSKeyID = aws.String(p[ParamKMS]), aws.String("")
-	case aspectLogs:
-		pl.upd.LogGroupARN, pl.upd.LogRoleARN = aws.String(p[ParamLogGroup]), aws.String(p[ParamLogRole])
-		pl.undo.LogGroupARN, pl.undo.LogRoleARN = aws.String(""), aws.String("")
-	case aspectSelectors:
-		prev := selectorParams{Name: name, Basic: sel.Basic, Advanced: sel.Advanced}
-		fix := withManagement(sel.Basic, sel.Advanced)
-		fix.Name = name
-		back := rule.NewAction(apiSelectors, name, "put back the previous event selectors", prev, nil)
-		pl.acts = append(pl.acts, rule.NewAction(apiSelectors, name, "record all management events again", fix, &back))
+	var targets []rule.Target
+	found := false
+	for _, tr := range out.TrailList {
+		if home := aws.ToString(tr.HomeRegion); home != "" && home != s.Region {
+			continue
+		}
+		if b.TrailName != "" && aws.ToString(tr.Name) != b.TrailName {
+			continue
+		}
+		found = true
+		targets = append(targets, rule.Target{Type: ResourceType, ID: aws.ToString(tr.TrailARN), Region: s.Region, Evidence: swept{tr}})
 	}
-}
-
-// actions is the plan, the settings update last.
-func (pl *plan) actions() []rule.Action {
-	if !pl.upd.changes() {
-		return pl.acts
+	// A missing baseline trail is judged where it would be recreated: its
+	// home region, or every region when the deployment does not say which.
+	if b.TrailName != "" && !found && (b.Region == "" || b.Region == s.Region) {
+		targets = append(targets, rule.Target{Type: ResourceType, ID: b.TrailName, Region: s.Region, Evidence: missing{b.TrailName}})
 	}
-	back := rule.NewAction(apiUpdate, pl.name, "put back the weakened settings", pl.undo, nil)
-	return append(pl.acts, rule.NewAction(apiUpdate, pl.name, "restore "+pl.upd.describe(), pl.upd, &back))
+	return targets, nil
 }
