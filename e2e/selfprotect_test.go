@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -101,4 +102,18 @@ func guardFixtureFunction(t *testing.T, s *awsclient.Session, name string) strin
 		t.Fatal(err)
 	}
 	return aws.ToString(out.FunctionArn)
+}
+
+// A malformed RAMPART_DEPLOYER_ARNS fails the guard's cold start, and the
+// logs say which setting.
+func TestGuardWithBadDeployersFailsItsColdStart(t *testing.T) {
+	mototest.Shared(t)
+	f := deploy(t, "guard", lambdatest.Deployment{Mode: engine.Enforce}, map[string]string{"RAMPART_DEPLOYER_ARNS": "cdk-deploy-role"})
+	inv, _ := invoke(t, f, []byte(`{}`))
+	if !inv.FunctionError {
+		t.Fatalf("the guard started: %s", inv.Body)
+	}
+	if !f.WaitLogs("RAMPART_DEPLOYER_ARNS", 5*time.Second) {
+		t.Fatalf("the logs do not say what is wrong:\n%s", f.Logs())
+	}
 }

@@ -6,10 +6,17 @@
 package main
 
 import (
+	"log/slog"
+	"os"
+
 	"github.com/rampart-aws/rampart/pkg/lambdafn"
 	"github.com/rampart-aws/rampart/pkg/rules/selfprotect"
 )
 
 func main() {
+	if err := selfprotect.CheckEnv(); err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("cold start", "error", err.Error())
+		os.Exit(1)
+	}
 	lambdafn.Start(selfprotect.Rule)
 }

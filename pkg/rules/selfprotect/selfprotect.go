@@ -356,6 +356,17 @@ func Deployers(call *trigger.APICall) ([]string, error) {
 	return out, nil
 }
 
+// CheckEnv validates RAMPART_DEPLOYER_ARNS, for the function's cold start:
+// a malformed value stops the function before it handles anything, as a
+// malformed engine setting does.
+func CheckEnv() error {
+	if strings.TrimSpace(os.Getenv(EnvDeployerARNs)) == "" {
+		return nil
+	}
+	_, err := Deployers(&trigger.APICall{})
+	return err
+}
+
 // byDeployer reports whether the call was made in a session of a deploying
 // role: the session issuer's full ARN, exactly.
 func byDeployer(call *trigger.APICall) (string, bool, error) {

@@ -218,3 +218,13 @@ func TestApplyRefusesOthersResources(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckEnv(t *testing.T) {
+	for v, ok := range map[string]bool{"": true, "arn:aws:iam::123456789012:role/deploy": true,
+		"deploy-role": false, "arn:aws:iam::123456789012:user/u": false, " , ": false} {
+		t.Setenv(EnvDeployerARNs, v)
+		if err := CheckEnv(); (err == nil) != ok {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+}
