@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -79,4 +80,23 @@ func TestHeartbeatAlarms(t *testing.T) {
 				assertions.Match_ObjectLike(&map[string]any{"MetricName": "Decisions"}), jsii.Number(0))
 		})
 	}
+}
+
+// CloudWatch's API calls (CloudTrail source monitoring.amazonaws.com, which
+// self-protection watches for the heartbeat alarms) reach EventBridge as
+// aws.cloudwatch.
+func TestCloudWatchEventSource(t *testing.T) {
+	if got, err := eventSource("monitoring.amazonaws.com"); err != nil || got != "aws.cloudwatch" {
+		t.Fatalf("eventSource(monitoring) = %q, %v", got, err)
+	}
+}
+
+// ebService is the service part of the EventBridge source of a CloudTrail
+// event source, as AWS documents it (independently of plan.go).
+func ebService(cloudTrailSource string) string {
+	svc := strings.TrimSuffix(cloudTrailSource, ".amazonaws.com")
+	if svc == "monitoring" {
+		return "cloudwatch"
+	}
+	return svc
 }

@@ -2,8 +2,9 @@
 // deployed. It watches the calls that switch Rampart off piecemeal — its
 // EventBridge rules disabled, deleted, retargeted or rewritten; its Lambda
 // functions deleted, throttled to zero, given other code, configuration or
-// permissions; its Config rules deleted or replaced; its notification topic
-// deleted, re-permissioned or unsubscribed; its CloudFormation stacks
+// permissions; its Config rules deleted; its notification topic deleted,
+// re-permissioned or unsubscribed; its CloudWatch alarms (the heartbeat
+// among them) deleted, rewritten or silenced; its CloudFormation stacks
 // deleted or changed — by anyone but the deploying principals, and sweeps
 // hourly for Rampart rules left disabled and functions left at zero
 // concurrency.
@@ -16,8 +17,8 @@
 // the fix is a redeploy.
 //
 // Rampart's resources are recognised by their deterministic names (see
-// infra/plan.go): EventBridge rules on the default bus, functions and Config
-// rules named "rampart-…", the stacks "rampart-<region>", and the topic
+// infra/plan.go): EventBridge rules on the default bus, functions, Config
+// rules and alarms named "rampart-…", the stacks "rampart-<region>", and the topic
 // RAMPART_TOPIC_ARN (default: rampart-notifications in the call's account
 // and region). Anyone may name a resource "rampart-…": for such a resource
 // the rule alerts (noise, never harm) and restores only where that is
@@ -74,6 +75,7 @@ const (
 	typeConfigRule = "AWS::Config::ConfigRule"
 	typeTopic      = "AWS::SNS::Topic"
 	typeStack      = "AWS::CloudFormation::Stack"
+	typeAlarm      = "AWS::CloudWatch::Alarm"
 )
 
 // IAM actions, as plans name them.
@@ -98,7 +100,7 @@ var meta = rule.Meta{
 		"and every later change then goes unseen.",
 	Remediation: "Alerts on every change to Rampart's rules, functions, Config rules, topic or stacks by anyone but the deploying principals; " +
 		"re-enables a disabled Rampart EventBridge rule and removes a zero reserved concurrency; everything else needs a redeploy.",
-	ResourceType: strings.Join([]string{typeEventRule, typeFunction, typeConfigRule, typeTopic, typeStack}, ","),
+	ResourceType: strings.Join([]string{typeEventRule, typeFunction, typeConfigRule, typeTopic, typeStack, typeAlarm}, ","),
 	Function:     "guard",
 	CloudTrail: []rule.CloudTrailTrigger{
 		{Source: "events.amazonaws.com", Events: []string{"DisableRule", "DeleteRule", "RemoveTargets", "PutTargets", "PutRule"}},
@@ -108,6 +110,9 @@ var meta = rule.Meta{
 		{Source: "sns.amazonaws.com", Events: []string{"Unsubscribe", "SetSubscriptionAttributes", "DeleteTopic", "SetTopicAttributes"}},
 		{Source: "cloudformation.amazonaws.com", Events: []string{"DeleteStack", "UpdateStack", "CreateChangeSet", "ExecuteChangeSet",
 			"UpdateTerminationProtection", "SetStackPolicy"}},
+		// The heartbeat and the functions' alarms: silencing them first
+		// would hide the rest.
+		{Source: "monitoring.amazonaws.com", Events: []string{"DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm"}},
 	},
 	// The sweep reports every Rampart rule and function each hour: the
 	// heartbeat alarm (infra/heartbeat.go) counts its decisions.
@@ -138,17 +143,18 @@ type swept struct{ State string }
 // API requires, are bad input.
 func (*guardRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
 	var req struct {
-		Name          string          `json:"name"`
-		Rule          string          `json:"rule"`
-		EventBusName  string          `json:"eventBusName"`
-		State         string          `json:"state"`
-		FunctionName  string          `json:"functionName"`
-		Reserved      *int            `json:"reservedConcurrentExecutions"`
-		ConfigRule    string          `json:"configRuleName"`
-		TopicARN      string          `json:"topicArn"`
-		Subscription  string          `json:"subscriptionArn"`
-		StackName     string          `json:"stackName"`
-		ChangeSetName json.RawMessage `json:"changeSetName"`
+		Name         string   `json:"name"`
+		Rule         string   `json:"rule"`
+		EventBusName string   `json:"eventBusName"`
+		State        string   `json:"state"`
+		FunctionName string   `json:"functionName"`
+		Reserved     *int     `json:"reservedConcurrentExecutions"`
+		ConfigRule   string   `json:"configRuleName"`
+		TopicARN     string   `json:"topicArn"`
+		Subscription string   `json:"subscriptionArn"`
+		StackName    string   `json:"stackName"`
+		AlarmName    string   `json:"alarmName"`
+		AlarmNames   []string `json:"alarmNames"`
 	}
 	if err := json.Unmarshal(call.Request, &req); err != nil {
 		return nil, fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
@@ -222,6 +228,21 @@ func (*guardRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, 
 			return nil, nil
 		}
 		t.Type, t.ID = typeTopic, topic
+	case "monitoring.amazonaws.com":
+		names := req.AlarmNames
+		if call.EventName == "PutMetricAlarm" {
+			names = []string{req.AlarmName}
+		}
+		if len(names) == 0 || slices.Contains(names, "") {
+			return nil, fmt.Errorf("%w: %s names no alarm", trigger.ErrInput, call.EventName)
+		}
+		var out []rule.Target
+		for _, n := range names {
+			if strings.HasPrefix(n, Prefix) {
+				out = append(out, rule.Target{Type: typeAlarm, ID: n, Region: call.Region, Evidence: ev})
+			}
+		}
+		return out, nil
 	case "cloudformation.amazonaws.com":
 		// ExecuteChangeSet may name the change set by ARN alone, which does
 		// not name the stack; CreateChangeSet (watched too) always does.
@@ -407,10 +428,13 @@ var what = map[string]string{
 	"ExecuteChangeSet":                      "executed a change set on",
 	"UpdateTerminationProtection":           "changed the termination protection of",
 	"SetStackPolicy":                        "replaced the stack policy of",
+	"DeleteAlarms":                          "deleted",
+	"DisableAlarmActions":                   "disabled the actions of",
+	"PutMetricAlarm":                        "rewrote",
 }
 
 var kinds = map[string]string{typeEventRule: "EventBridge rule", typeFunction: "function", typeConfigRule: "Config rule",
-	typeTopic: "notification topic", typeStack: "stack"}
+	typeTopic: "notification topic", typeStack: "stack", typeAlarm: "CloudWatch alarm"}
 
 // Evaluate implements rule.Rule. A call by a deploying principal is
 // compliant. Any other call is a violation and an alert; what can be

@@ -47,6 +47,10 @@ func TestSamples(t *testing.T) {
 		{"cloudformation-execute-change-set-by-deployer.json", typeStack, "rampart-us-east-1", nil},
 		{"cloudformation-update-termination-protection-rampart.json", typeStack, "rampart-us-east-1", []string{rule.AlertAPI}},
 		{"cloudformation-set-stack-policy-rampart.json", typeStack, "rampart-us-east-1", []string{rule.AlertAPI}},
+		// DeleteAlarms names a foreign alarm too: only Rampart's is a target.
+		{"cloudwatch-delete-alarms-rampart.json", typeAlarm, "rampart-self-protection-heartbeat", []string{rule.AlertAPI}},
+		{"cloudwatch-disable-alarm-actions-rampart.json", typeAlarm, "rampart-guard-errors", []string{rule.AlertAPI}},
+		{"cloudwatch-put-metric-alarm-rampart.json", typeAlarm, "rampart-config-tampering-heartbeat", []string{rule.AlertAPI}},
 	}
 	offline := awsclient.NewOffline("us-east-1")
 	for _, c := range cases {
@@ -103,6 +107,7 @@ func TestNotRampartsResources(t *testing.T) {
 		"sns-unsubscribe-rampart.json":                   `{"subscriptionArn": "arn:aws:sns:us-east-1:123456789012:orders:3f0c7a52-9d1e-4b8a-a6c3-5e2f8b1d7a90"}`,
 		"cloudformation-delete-stack-rampart.json":       `{"stackName": "arn:aws:cloudformation:us-east-1:123456789012:stack/orders-api/8e2f4c10"}`,
 		"cloudformation-execute-change-set-rampart.json": `{"changeSetName": "arn:aws:cloudformation:us-east-1:123456789012:changeSet/x/1"}`,
+		"cloudwatch-delete-alarms-rampart.json":          `{"alarmNames": ["orders-api-5xx", "billing"]}`,
 	} {
 		call := enginetest.Call(t, "events/cloudtrail/"+file)
 		call.Request = []byte(req)
@@ -150,6 +155,8 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 		"sns-unsubscribe-rampart.json":              `{"subscriptionArn": "not-an-arn"}`,
 		"sns-delete-topic-rampart.json":             `null`,
 		"cloudformation-delete-stack-rampart.json":  `{}`,
+		"cloudwatch-delete-alarms-rampart.json":     `{"alarmNames": []}`,
+		"cloudwatch-put-metric-alarm-rampart.json":  `{"alarmNames": ["rampart-x"]}`,
 	} {
 		call := enginetest.Call(t, "events/cloudtrail/"+file)
 		call.Request = []byte(req)
