@@ -71,11 +71,15 @@ func eventRuleName(ruleID string) string { return "rampart-" + ruleID }
 func sweepRuleName(ruleID string) string { return "rampart-" + ruleID + "-sweep" }
 
 // eventSource is the EventBridge source of a CloudTrail event source:
-// ec2.amazonaws.com → aws.ec2, signin.amazonaws.com → aws.signin.
+// ec2.amazonaws.com → aws.ec2, signin.amazonaws.com → aws.signin; CloudWatch
+// (monitoring.amazonaws.com) delivers as aws.cloudwatch.
 func eventSource(cloudTrailSource string) (string, error) {
 	svc, ok := strings.CutSuffix(cloudTrailSource, ".amazonaws.com")
 	if !ok || svc == "" || strings.ContainsAny(svc, ".* ") {
 		return "", fmt.Errorf("CloudTrail event source %q: want <service>.amazonaws.com", cloudTrailSource)
+	}
+	if svc == "monitoring" {
+		return "aws.cloudwatch", nil
 	}
 	return "aws." + svc, nil
 }

@@ -121,6 +121,9 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 			Description: jsii.String("Rampart function " + f.Name),
 		})
 	}
+	if _, err := NewHeartbeats(stack, rs.Plan, topic); err != nil {
+		return nil, err
+	}
 	awscdk.NewCfnOutput(stack, jsii.String("NotificationsTopicArn"), &awscdk.CfnOutputProps{
 		Value:       topic.TopicArn(),
 		Description: jsii.String("Rampart's notifications: subscribe here (rampart:notificationEmail does it for one address)"),

@@ -247,7 +247,7 @@ func TestEveryRuleHasItsEventPattern(t *testing.T) {
 				for i, ct := range m.CloudTrail {
 					ruleName := "rampart-" + m.ID
 					if i > 0 {
-						ruleName += "-" + strings.TrimSuffix(ct.Source, ".amazonaws.com")
+						ruleName += "-" + ebService(ct.Source)
 					}
 					if !ct.DeliveredIn(region) {
 						for _, er := range resources(js, "AWS::Events::Rule") {
@@ -267,7 +267,7 @@ func TestEveryRuleHasItsEventPattern(t *testing.T) {
 							"Name":  ruleName,
 							"State": "ENABLED",
 							"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
-								"source":      []any{"aws." + strings.TrimSuffix(ct.Source, ".amazonaws.com")},
+								"source":      []any{"aws." + ebService(ct.Source)},
 								"detail-type": detailTypes,
 								"detail": assertions.Match_ObjectEquals(&map[string]any{
 									"eventSource": []any{ct.Source},

@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
 	"github.com/rampart-aws/rampart/pkg/rules/rootkeys"
 	"github.com/rampart-aws/rampart/pkg/rules/s3public"
+	"github.com/rampart-aws/rampart/pkg/rules/selfprotect"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
 	"github.com/rampart-aws/rampart/pkg/rules/signin"
 	"github.com/rampart-aws/rampart/pkg/rules/stalecreds"
@@ -44,6 +45,7 @@ func All() []rule.Rule {
 		s3public.AccountBlock,
 		s3public.BucketAccess,
 		trailbucket.Rule,
+		selfprotect.Rule,
 	}
 }
 

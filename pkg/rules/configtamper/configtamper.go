@@ -1,14 +1,17 @@
 // Package configtamper holds config-tampering: AWS Config keeps recording in
-// every region Rampart guards. It reacts to the calls that blind Config —
-// StopConfigurationRecorder, DeleteConfigurationRecorder, DeleteDeliveryChannel
-// — and sweeps on a schedule, judging the region's current setup: a
-// customer-managed configuration recorder that records, and a delivery channel
-// for it to deliver through.
+// every region Rampart guards. It reacts to the calls that blind or narrow
+// Config — StopConfigurationRecorder, DeleteConfigurationRecorder,
+// DeleteDeliveryChannel, PutConfigurationRecorder, PutDeliveryChannel — and
+// sweeps on a schedule, judging the region's current setup: a
+// customer-managed configuration recorder that records (all supported types
+// when the baseline asks, always the types Rampart's Config rules judge, and
+// those continuously, with the baseline's role and global types), and a
+// delivery channel to the baseline's bucket.
 //
-// A stopped recorder is started again. A deleted recorder or delivery channel
-// is an alert, and is recreated only when the deployment names the baseline
-// (the recorder's role, the channel's bucket): Rampart never invents where
-// Config should deliver. This rule protects Rampart itself — its Config rules
+// A stopped recorder is started again. A deleted, narrowed or redirected
+// recorder or delivery channel is an alert, and is restored only when the
+// deployment names the baseline (the recorder's role, the channel's bucket):
+// Rampart never invents where Config should deliver or which role it uses. This rule protects Rampart itself — its Config rules
 // evaluate nothing while the recorder is off — so it is driven by CloudTrail
 // events and an EventBridge schedule, never by a Config rule.
 //
@@ -57,6 +60,7 @@ const (
 	ParamPrefix         = "deliveryKeyPrefix"
 	ParamTopic          = "deliveryTopicArn"
 	ParamFrequency      = "deliveryFrequency"
+	ParamRequireAll     = "recordAllSupported"
 	defaultRecorderName = "default"
 )
 
@@ -69,21 +73,22 @@ var meta = rule.Meta{
 	ID:           "config-tampering",
 	Title:        "AWS Config keeps recording and delivering",
 	Severity:     rule.High,
-	Rationale:    "Stopping the configuration recorder or deleting it or its delivery channel blinds AWS Config: no configuration history, and every Config rule — Rampart's included — stops evaluating. Intruders do it before changing what Config would have recorded.",
-	Remediation:  "Starts a stopped recorder; alerts on a deleted recorder or delivery channel and recreates it from the deployment's baseline when one is named.",
+	Rationale:    "Stopping the configuration recorder, narrowing what it records (fewer types, daily instead of continuous, another role) or deleting or redirecting its delivery channel blinds AWS Config: no configuration history, and every Config rule — Rampart's included — stops evaluating. Intruders do it before changing what Config would have recorded.",
+	Remediation:  "Starts a stopped recorder; alerts on a deleted, narrowed or redirected recorder or delivery channel and restores it from the deployment's baseline when one is named.",
 	ResourceType: ResourceType,
 	Function:     "config",
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "config.amazonaws.com",
-		Events: []string{"StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel"}}},
+		Events: []string{"StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel", "PutConfigurationRecorder", "PutDeliveryChannel"}}},
 	Schedule: "rate(6 hours)",
 	Params: []rule.Param{
 		{Name: ParamRecorderName, Default: defaultRecorderName, Description: "name of the configuration recorder to recreate if none exists", Check: checkName},
 		{Name: ParamRecorderRole, Default: "", Description: "role AWS Config records with (e.g. the AWSServiceRoleForConfig service-linked role ARN); the recorder is recreated only when this is set", Check: checkARN},
-		{Name: ParamGlobal, Default: "false", Description: "a recreated recorder also records global resources (IAM); set true in one region only", Check: checkBool},
+		{Name: ParamGlobal, Default: "false", Description: "the recorder must record global resources (IAM); set true in one region only (one where Config existed before February 2022)", Check: checkBool},
+		{Name: ParamRequireAll, Default: "true", Description: "the recorder must record all supported resource types; false accepts a narrower group that still records every type Rampart's Config rules judge", Check: checkBool},
 		{Name: ParamChannelName, Default: "default", Description: "name of the delivery channel to recreate if none exists", Check: checkName},
-		{Name: ParamBucket, Default: "", Description: "S3 bucket of the delivery channel; the channel is recreated only when this is set"},
-		{Name: ParamPrefix, Default: "", Description: "S3 key prefix of a recreated delivery channel"},
-		{Name: ParamTopic, Default: "", Description: "SNS topic ARN of a recreated delivery channel", Check: checkARN},
+		{Name: ParamBucket, Default: "", Description: "S3 bucket of the delivery channel; when set, the channel must deliver there (with this prefix and topic) and is restored or recreated"},
+		{Name: ParamPrefix, Default: "", Description: "S3 key prefix of the baseline delivery channel"},
+		{Name: ParamTopic, Default: "", Description: "SNS topic ARN of the baseline delivery channel (empty: none)", Check: checkARN},
 		{Name: ParamFrequency, Default: "", Description: "snapshot delivery frequency of a recreated channel (One_Hour … TwentyFour_Hours)", Check: checkFrequency},
 	},
 	ReadActions:  []string{"config:DescribeConfigurationRecorders", "config:DescribeConfigurationRecorderStatus", "config:DescribeDeliveryChannels"},
@@ -126,10 +131,13 @@ func checkFrequency(s string) error {
 // Meta implements rule.Rule.
 func (*configRule) Meta() *rule.Meta { return &meta }
 
-// evidence is what a call did: which recorder or channel it stopped or deleted.
+// evidence is what a call did: which recorder or channel it stopped, deleted
+// or put, and what a Put asked for.
 type evidence struct {
-	Event string
-	Name  string
+	Event    string
+	Name     string
+	Recorder *recorderSpec
+	Channel  *channelParams
 }
 
 // swept is the region's setup as Sweep read it.
@@ -140,25 +148,39 @@ type swept struct{ st setup }
 // input.
 func (*configRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
 	var req struct {
-		Recorder string `json:"configurationRecorderName"`
-		Channel  string `json:"deliveryChannelName"`
+		Recorder    string           `json:"configurationRecorderName"`
+		Channel     string           `json:"deliveryChannelName"`
+		PutRecorder *requestRecorder `json:"configurationRecorder"`
+		PutChannel  *requestChannel  `json:"deliveryChannel"`
 	}
 	if err := json.Unmarshal(call.Request, &req); err != nil {
 		return nil, fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
 	}
 	t := rule.Target{Type: ResourceType, Region: call.Region}
+	ev := evidence{Event: call.EventName}
 	switch call.EventName {
 	case "StopConfigurationRecorder", "DeleteConfigurationRecorder":
 		t.ID = req.Recorder
 	case "DeleteDeliveryChannel":
 		t.ID, t.Type = req.Channel, channelType
+	case "PutConfigurationRecorder":
+		if req.PutRecorder != nil {
+			spec := req.PutRecorder.spec()
+			t.ID, ev.Recorder = spec.Name, &spec
+		}
+	case "PutDeliveryChannel":
+		if req.PutChannel != nil {
+			ch := req.PutChannel.channel()
+			t.ID, t.Type, ev.Channel = ch.Name, channelType, &ch
+		}
 	default:
 		return nil, nil
 	}
 	if t.ID == "" {
 		return nil, fmt.Errorf("%w: %s names no recorder or delivery channel", trigger.ErrInput, call.EventName)
 	}
-	t.Evidence = evidence{Event: call.EventName, Name: t.ID}
+	ev.Name = t.ID
+	t.Evidence = ev
 	return []rule.Target{t}, nil
 }
 
@@ -168,6 +190,8 @@ type setup struct {
 	Recorder *recorder
 	// Channel is the delivery channel's name; empty when there is none.
 	Channel string
+	// ChannelSpec is the channel's configuration; nil when unknown.
+	ChannelSpec *channelParams
 	// Known is false for a setup assumed from an event (offline).
 	Known bool
 }
@@ -175,14 +199,22 @@ type setup struct {
 type recorder struct {
 	Name      string
 	Recording bool
+	// Spec is the recorder's configuration; nil when unknown (an offline
+	// plan from an event that does not carry it).
+	Spec *recorderSpec
 }
 
 // assumed is the setup an event implies, for an offline plan: a stopped
 // recorder after StopConfigurationRecorder; no recorder after its deletion;
 // no channel — and a stopped recorder, since AWS refuses to delete the
-// channel of a running one — after DeleteDeliveryChannel.
+// channel of a running one — after DeleteDeliveryChannel; the recorder or
+// channel as put (and the rest unknown) after a Put.
 func assumed(ev evidence, p rule.Params) setup {
 	switch ev.Event {
+	case "PutConfigurationRecorder":
+		return setup{Recorder: &recorder{Name: ev.Name, Recording: true, Spec: ev.Recorder}, Channel: p[ParamChannelName]}
+	case "PutDeliveryChannel":
+		return setup{Recorder: &recorder{Name: p[ParamRecorderName], Recording: true}, Channel: ev.Name, ChannelSpec: ev.Channel}
 	case "StopConfigurationRecorder":
 		return setup{Recorder: &recorder{Name: ev.Name}, Channel: p[ParamChannelName]}
 	case "DeleteConfigurationRecorder":
@@ -229,10 +261,11 @@ func describe(ctx context.Context, s *awsclient.Session) (setup, error) {
 	if err != nil {
 		return st, fmt.Errorf("describe configuration recorders: %w", err)
 	}
-	for _, r := range recs.ConfigurationRecorders {
+	for i, r := range recs.ConfigurationRecorders {
 		// Service-linked recorders belong to the AWS service that made them.
 		if r.ServicePrincipal == nil {
-			st.Recorder = &recorder{Name: aws.ToString(r.Name)}
+			spec := specOf(&recs.ConfigurationRecorders[i])
+			st.Recorder = &recorder{Name: aws.ToString(r.Name), Spec: &spec}
 			break
 		}
 	}
@@ -257,7 +290,8 @@ func describe(ctx context.Context, s *awsclient.Session) (setup, error) {
 		return st, fmt.Errorf("describe delivery channels: %w", err)
 	}
 	if len(chans.DeliveryChannels) > 0 {
-		st.Channel = aws.ToString(chans.DeliveryChannels[0].Name)
+		ch := channelOf(&chans.DeliveryChannels[0])
+		st.Channel, st.ChannelSpec = ch.Name, &ch
 	}
 	return st, nil
 }
@@ -267,6 +301,9 @@ type recorderParams struct {
 	Name          string `json:"recorderName"`
 	RoleARN       string `json:"roleArn,omitempty"`
 	IncludeGlobal bool   `json:"includeGlobalResourceTypes,omitempty"`
+	// Recorder, when set, is the whole recorder to put (a restore, or the
+	// undo that puts back the recorder as it was).
+	Recorder *recorderSpec `json:"recorder,omitempty"`
 }
 
 type channelParams struct {
@@ -275,6 +312,7 @@ type channelParams struct {
 	Prefix    string `json:"s3KeyPrefix,omitempty"`
 	Topic     string `json:"snsTopicArn,omitempty"`
 	Frequency string `json:"deliveryFrequency,omitempty"`
+	KMSKey    string `json:"s3KmsKeyArn,omitempty"`
 }
 
 // decide is the rule: what is wrong with the setup and the plan that fixes
@@ -292,10 +330,11 @@ func decide(st setup, p rule.Params, region string) rule.Finding {
 	if haveRecorder {
 		recName = st.Recorder.Name
 	}
+	role := p[ParamRecorderRole]
 	if !haveRecorder {
 		msg := "no configuration recorder" + where
 		problems = append(problems, msg)
-		if role := p[ParamRecorderRole]; role != "" {
+		if role != "" {
 			rp := recorderParams{Name: recName, RoleARN: role, IncludeGlobal: on(p[ParamGlobal])}
 			undo := rule.NewAction(apiDeleteRecorder, recName, "delete the recreated recorder", recorderParams{Name: recName}, nil)
 			fixes = append(fixes, rule.NewAction(apiPutRecorder, recName, "recreate the baseline recorder (all supported resource types) with role "+role, rp, &undo))
@@ -304,6 +343,20 @@ func decide(st setup, p rule.Params, region string) rule.Finding {
 			cannot = append(cannot, "no baseline recorder to recreate ("+ParamRecorderRole+" is not set)")
 		}
 		alerts = append(alerts, rule.Alert(recName, msg))
+	} else if spec := st.Recorder.Spec; spec != nil {
+		if narrowed, want := judgeRecorder(*spec, p); len(narrowed) > 0 {
+			msg := strings.Join(narrowed, "; ") + where
+			problems = append(problems, msg)
+			alerts = append(alerts, rule.Alert(recName, msg))
+			if role != "" {
+				want.RoleARN = role
+				undo := rule.NewAction(apiPutRecorder, recName, "put the recorder back as it was", recorderParams{Name: recName, Recorder: spec}, nil)
+				fixes = append(fixes, rule.NewAction(apiPutRecorder, recName, "restore the baseline recording of recorder "+recName,
+					recorderParams{Name: recName, Recorder: &want}, &undo))
+			} else {
+				cannot = append(cannot, "the recorder is not restored ("+ParamRecorderRole+" is not set)")
+			}
+		}
 	}
 	haveChannel := st.Channel != ""
 	if !haveChannel {
@@ -322,6 +375,15 @@ func decide(st setup, p rule.Params, region string) rule.Finding {
 			haveChannel = true
 		}
 		alerts = append(alerts, rule.Alert(name, msg))
+	} else if ch := st.ChannelSpec; ch != nil {
+		// judgeChannel finds nothing without a baseline bucket.
+		if redirected, want := judgeChannel(*ch, p); len(redirected) > 0 {
+			msg := strings.Join(redirected, "; ") + where
+			problems = append(problems, msg)
+			alerts = append(alerts, rule.Alert(ch.Name, msg))
+			undo := rule.NewAction(apiPutChannel, ch.Name, "put the delivery channel back as it was", *ch, nil)
+			fixes = append(fixes, rule.NewAction(apiPutChannel, ch.Name, "restore the baseline delivery channel to "+s3URL(want.Bucket, want.Prefix), want, &undo))
+		}
 	}
 	if st.Recorder != nil && !st.Recorder.Recording {
 		problems = append(problems, fmt.Sprintf("configuration recorder %s is stopped", recName))
@@ -346,6 +408,65 @@ func decide(st setup, p rule.Params, region string) rule.Finding {
 		reason += "; " + strings.Join(cannot, "; ")
 	}
 	return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: append(alerts, fixes...)}
+}
+
+// requestRecorder is PutConfigurationRecorder's requestParameters
+// configurationRecorder, in the API's JSON names.
+type requestRecorder struct {
+	Name           string `json:"name"`
+	RoleARN        string `json:"roleARN"`
+	RecordingGroup *struct {
+		AllSupported             bool     `json:"allSupported"`
+		IncludeGlobal            bool     `json:"includeGlobalResourceTypes"`
+		ResourceTypes            []string `json:"resourceTypes"`
+		ExclusionByResourceTypes *struct {
+			ResourceTypes []string `json:"resourceTypes"`
+		} `json:"exclusionByResourceTypes"`
+		RecordingStrategy *struct {
+			UseOnly string `json:"useOnly"`
+		} `json:"recordingStrategy"`
+	} `json:"recordingGroup"`
+	RecordingMode *struct {
+		Frequency string         `json:"recordingFrequency"`
+		Overrides []modeOverride `json:"recordingModeOverrides"`
+	} `json:"recordingMode"`
+}
+
+func (r *requestRecorder) spec() recorderSpec {
+	s := recorderSpec{Name: r.Name, RoleARN: r.RoleARN, AllSupported: true}
+	if g := r.RecordingGroup; g != nil {
+		s.AllSupported, s.IncludeGlobal, s.ResourceTypes = g.AllSupported, g.IncludeGlobal, g.ResourceTypes
+		if g.ExclusionByResourceTypes != nil {
+			s.Excluded = g.ExclusionByResourceTypes.ResourceTypes
+		}
+		if g.RecordingStrategy != nil {
+			s.Strategy = g.RecordingStrategy.UseOnly
+		}
+	}
+	if m := r.RecordingMode; m != nil {
+		s.Frequency, s.Overrides = m.Frequency, m.Overrides
+	}
+	return s
+}
+
+// requestChannel is PutDeliveryChannel's requestParameters deliveryChannel.
+type requestChannel struct {
+	Name       string `json:"name"`
+	Bucket     string `json:"s3BucketName"`
+	Prefix     string `json:"s3KeyPrefix"`
+	KMSKey     string `json:"s3KmsKeyArn"`
+	Topic      string `json:"snsTopicARN"`
+	Properties *struct {
+		Frequency string `json:"deliveryFrequency"`
+	} `json:"configSnapshotDeliveryProperties"`
+}
+
+func (c *requestChannel) channel() channelParams {
+	cp := channelParams{Name: c.Name, Bucket: c.Bucket, Prefix: c.Prefix, KMSKey: c.KMSKey, Topic: c.Topic}
+	if c.Properties != nil {
+		cp.Frequency = c.Properties.Frequency
+	}
+	return cp
 }
 
 func on(s string) bool {
@@ -407,6 +528,16 @@ func applyRecorder(ctx context.Context, client *configservice.Client, api string
 			return fmt.Errorf("stop recorder %s: it is gone: %w", rp.Name, rule.ErrNoOp)
 		}
 	case apiPutRecorder:
+		if spec := rp.Recorder; spec != nil {
+			if spec.Name != rp.Name {
+				return fmt.Errorf("%s: recorder %q is not %q", api, spec.Name, rp.Name)
+			}
+			if err := spec.check(); err != nil {
+				return fmt.Errorf("%s: %w", api, err)
+			}
+			_, err = client.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: spec.sdk()})
+			break
+		}
 		if rp.RoleARN == "" {
 			return fmt.Errorf("%s: params need roleArn", api)
 		}
@@ -438,6 +569,9 @@ func applyChannel(ctx context.Context, client *configservice.Client, api string,
 		}
 		if cp.Topic != "" {
 			ch.SnsTopicARN = aws.String(cp.Topic)
+		}
+		if cp.KMSKey != "" {
+			ch.S3KmsKeyArn = aws.String(cp.KMSKey)
 		}
 		if cp.Frequency != "" {
 			ch.ConfigSnapshotDeliveryProperties = &cfgtypes.ConfigSnapshotDeliveryProperties{DeliveryFrequency: cfgtypes.MaximumExecutionFrequency(cp.Frequency)}

@@ -16,6 +16,8 @@ func TestTargetsOfSampleEvents(t *testing.T) {
 		{"config-stop-configuration-recorder.json", "default", ResourceType, "StopConfigurationRecorder"},
 		{"config-delete-configuration-recorder.json", "default", ResourceType, "DeleteConfigurationRecorder"},
 		{"config-delete-delivery-channel.json", "default", channelType, "DeleteDeliveryChannel"},
+		{"config-put-configuration-recorder-narrowed.json", "default", ResourceType, "PutConfigurationRecorder"},
+		{"config-put-delivery-channel-redirected.json", "default", channelType, "PutDeliveryChannel"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			cl := enginetest.Call(t, "events/cloudtrail/"+c.file)
@@ -52,6 +54,14 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInput", err)
 			}
 		})
+	}
+	for name, req := range map[string]string{"recorder null": `{"configurationRecorder": null}`, "recorder without name": `{"configurationRecorder": {"roleARN": "arn:aws:iam::1:role/r"}}`,
+		"group not an object": `{"configurationRecorder": {"name": "default", "recordingGroup": []}}`} {
+		cl := enginetest.Call(t, "events/cloudtrail/config-put-configuration-recorder-narrowed.json")
+		cl.Request = []byte(req)
+		if _, err := Rule.Targets(cl, nil); !errors.Is(err, trigger.ErrInput) {
+			t.Fatalf("%s: err = %v, want ErrInput", name, err)
+		}
 	}
 	cl := enginetest.Call(t, "events/cloudtrail/config-stop-configuration-recorder.json")
 	cl.EventName = "StartConfigurationRecorder"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/enginetest"
+	"github.com/rampart-aws/rampart/pkg/lambdatest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/configtamper"
@@ -48,7 +50,7 @@ func seed(t *testing.T, s *awsclient.Session) {
 		t.Fatal(err)
 	}
 	if _, err := cfg(s).PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: &cfgtypes.DeliveryChannel{
-		Name: aws.String("default"), S3BucketName: aws.String(bucket)}}); err != nil {
+		Name: aws.String("default"), S3BucketName: aws.String(bucket), S3KeyPrefix: aws.String("config")}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cfg(s).StartConfigurationRecorder(ctx, &configservice.StartConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}); err != nil {
@@ -78,8 +80,12 @@ func state(t *testing.T, s *awsclient.Session) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts = append(parts, "recorder "+aws.ToString(r.Name)+" role="+aws.ToString(r.RoleARN)+
-			" all="+boolText(r.RecordingGroup != nil && r.RecordingGroup.AllSupported)+" recording="+boolText(st.ConfigurationRecordersStatus[0].Recording))
+		line := "recorder " + aws.ToString(r.Name) + " role=" + aws.ToString(r.RoleARN) +
+			" all=" + boolText(r.RecordingGroup != nil && r.RecordingGroup.AllSupported)
+		if g := r.RecordingGroup; g != nil && len(g.ResourceTypes) > 0 {
+			line += fmt.Sprint(" types=", g.ResourceTypes)
+		}
+		parts = append(parts, line+" recording="+boolText(st.ConfigurationRecordersStatus[0].Recording))
 	}
 	chans, err := cfg(s).DescribeDeliveryChannels(ctx, &configservice.DescribeDeliveryChannelsInput{})
 	if err != nil {
@@ -98,7 +104,7 @@ func boolText(b bool) string {
 	return "false"
 }
 
-const running = "recorder default role=" + roleARN + " all=true recording=true; channel default s3://" + bucket + "/"
+const running = "recorder default role=" + roleARN + " all=true recording=true; channel default s3://" + bucket + "/config"
 
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode, topic string, params map[string]string) *engine.Engine {
 	t.Helper()
@@ -179,7 +185,7 @@ func TestDeletedChannelIsRestoredFromBaselineAndUndone(t *testing.T) {
 	if !slices.Equal(calls, wantCalls) {
 		t.Fatalf("calls = %v\nwant    %v", calls, wantCalls)
 	}
-	if got := state(t, s); got != running+"config" {
+	if got := state(t, s); got != running {
 		t.Fatalf("state = %s", got)
 	}
 	n := topic.Received(t)
@@ -321,3 +327,145 @@ func TestApplyErrors(t *testing.T) {
 }
 
 func errorsIsNoOp(err error) bool { return errors.Is(err, rule.ErrNoOp) }
+
+const otherRole = "arn:aws:iam::123456789012:role/config-lite"
+
+func putRecorder(t *testing.T, s *awsclient.Session, r cfgtypes.ConfigurationRecorder) {
+	t.Helper()
+	if _, err := cfg(s).PutConfigurationRecorder(context.Background(), &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: &r}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A recorder narrowed to two types under another role is alerted, put back
+// to all supported types with the baseline role (it keeps recording), and
+// undo puts back exactly the narrowed recorder.
+func TestNarrowedRecorderIsRestoredAndUndone(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	putRecorder(t, s, cfgtypes.ConfigurationRecorder{Name: aws.String("default"), RoleARN: aws.String(otherRole),
+		RecordingGroup: &cfgtypes.RecordingGroup{ResourceTypes: []cfgtypes.ResourceType{"AWS::EC2::Instance", "AWS::EC2::Volume"}}})
+	tampered := state(t, s)
+	if !strings.Contains(tampered, "all=false types=[AWS::EC2::Instance AWS::EC2::Volume]") {
+		t.Fatalf("seeded %s", tampered)
+	}
+	topic := mototest.NewTopic(t, s, "rampart-alerts")
+	e := newEngine(t, s, engine.Enforce, topic.ARN, baseline)
+	res, calls := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/cloudtrail/config-put-configuration-recorder-narrowed.json"))
+	if got := actionsOf(res); !slices.Equal(got, []string{"applied sns:Publish", "applied config:PutConfigurationRecorder"}) {
+		t.Fatalf("actions = %v (%+v)", got, res.Decisions[0])
+	}
+	if want := append(slices.Clone(describes), "StarlingDoveService.PutConfigurationRecorder", "Publish"); !slices.Equal(calls, want) {
+		t.Fatalf("calls = %v", calls)
+	}
+	if got := state(t, s); got != running {
+		t.Fatalf("state = %s", got)
+	}
+	n := topic.Received(t)
+	if len(n) != 1 || !strings.Contains(n[0].Message, "no longer records all supported resource types") || !strings.Contains(n[0].Message, otherRole) {
+		t.Fatalf("notifications = %+v", n)
+	}
+	// A duplicate finds the recorder whole.
+	dup, _ := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/cloudtrail/config-put-configuration-recorder-narrowed.json"))
+	if d := dup.Decisions[0]; d.Verdict != rule.Compliant {
+		t.Fatalf("duplicate = %+v", d)
+	}
+	undone, err := e.Undo(context.Background(), res.Decisions)
+	if err != nil || len(undone) != 1 || undone[0].API != "config:PutConfigurationRecorder" {
+		t.Fatalf("undo = %+v, %v", undone, err)
+	}
+	if got := state(t, s); got != tampered {
+		t.Fatalf("after undo %s, want %s", got, tampered)
+	}
+}
+
+// Without the baseline role a narrowed recorder is an alert only: Rampart
+// may pass no role it was not given.
+func TestNarrowedRecorderWithoutRoleAlertsOnly(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	putRecorder(t, s, cfgtypes.ConfigurationRecorder{Name: aws.String("default"), RoleARN: aws.String(roleARN),
+		RecordingGroup: &cfgtypes.RecordingGroup{AllSupported: false, RecordingStrategy: &cfgtypes.RecordingStrategy{UseOnly: cfgtypes.RecordingStrategyTypeExclusionByResourceTypes},
+			ExclusionByResourceTypes: &cfgtypes.ExclusionByResourceTypes{ResourceTypes: []cfgtypes.ResourceType{"AWS::EC2::SecurityGroup"}}}})
+	before := state(t, s)
+	res, calls := enginetest.RecordedOne(t, newEngine(t, s, engine.Enforce, "", map[string]string{configtamper.ParamBucket: bucket, configtamper.ParamPrefix: "config"}),
+		enginetest.Sample(t, "events/cloudtrail/config-put-configuration-recorder-narrowed.json"))
+	d := res.Decisions[0]
+	if got := actionsOf(res); !slices.Equal(got, []string{"skipped sns:Publish"}) || !strings.Contains(d.Reason, "does not record AWS::EC2::SecurityGroup") ||
+		!strings.Contains(d.Reason, "recorderRoleArn is not set") {
+		t.Fatalf("decision = %v %+v", got, d)
+	}
+	if c := lambdatest.Mutating(calls); len(c) > 0 {
+		t.Fatalf("mutating calls %v", c)
+	}
+	if got := state(t, s); got != before {
+		t.Fatalf("state changed: %s", got)
+	}
+}
+
+// A delivery channel redirected to another bucket and topic is put back to
+// the baseline; undo redirects it again, exactly.
+func TestRedirectedChannelIsRestoredAndUndone(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	ctx := context.Background()
+	if _, err := s3bucket.Client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("exfil-config-210987654321")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg(s).PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: &cfgtypes.DeliveryChannel{
+		Name: aws.String("default"), S3BucketName: aws.String("exfil-config-210987654321"), SnsTopicARN: aws.String("arn:aws:sns:us-east-1:210987654321:exfil"),
+		ConfigSnapshotDeliveryProperties: &cfgtypes.ConfigSnapshotDeliveryProperties{DeliveryFrequency: cfgtypes.MaximumExecutionFrequencyTwentyFourHours}}}); err != nil {
+		t.Fatal(err)
+	}
+	tampered := channelLine(t, s)
+	e := newEngine(t, s, engine.Enforce, "", baseline)
+	res, calls := enginetest.RecordedOne(t, e, enginetest.Sample(t, "events/cloudtrail/config-put-delivery-channel-redirected.json"))
+	if got := actionsOf(res); !slices.Equal(got, []string{"skipped sns:Publish", "applied config:PutDeliveryChannel"}) {
+		t.Fatalf("actions = %v (%+v)", got, res.Decisions[0])
+	}
+	if want := append(slices.Clone(describes), "StarlingDoveService.PutDeliveryChannel"); !slices.Equal(calls, want) {
+		t.Fatalf("calls = %v", calls)
+	}
+	// The snapshot frequency is not part of the redirect: it stays.
+	if got := channelLine(t, s); got != "default s3://"+bucket+"/config topic= frequency=TwentyFour_Hours" {
+		t.Fatalf("channel = %s", got)
+	}
+	if _, err := e.Undo(ctx, res.Decisions); err != nil {
+		t.Fatal(err)
+	}
+	if got := channelLine(t, s); got != tampered {
+		t.Fatalf("after undo %s, want %s", got, tampered)
+	}
+}
+
+func channelLine(t *testing.T, s *awsclient.Session) string {
+	t.Helper()
+	out, err := cfg(s).DescribeDeliveryChannels(context.Background(), &configservice.DescribeDeliveryChannelsInput{})
+	if err != nil || len(out.DeliveryChannels) != 1 {
+		t.Fatalf("channels = %+v, %v", out, err)
+	}
+	c := out.DeliveryChannels[0]
+	freq := ""
+	if c.ConfigSnapshotDeliveryProperties != nil {
+		freq = string(c.ConfigSnapshotDeliveryProperties.DeliveryFrequency)
+	}
+	return fmt.Sprintf("%s s3://%s/%s topic=%s frequency=%s", aws.ToString(c.Name), aws.ToString(c.S3BucketName), aws.ToString(c.S3KeyPrefix), aws.ToString(c.SnsTopicARN), freq)
+}
+
+// A restore AWS would refuse is refused before any call: moto 5.2.1 ignores
+// recordingMode, so an impossible mode would "succeed" there.
+func TestApplyRefusesAnImpossibleRecorder(t *testing.T) {
+	s := mototest.Session(t)
+	seed(t, s)
+	before := state(t, s)
+	bad := map[string]any{"recorderName": "default", "recorder": map[string]any{"name": "default", "roleArn": roleARN, "allSupported": true,
+		"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []map[string]any{
+			{"recordingFrequency": "DAILY", "resourceTypes": []string{"AWS::EC2::VPC"}}, {"recordingFrequency": "DAILY", "resourceTypes": []string{"AWS::EC2::EIP"}}}}}
+	err := configtamper.Rule.Apply(context.Background(), s, rule.NewAction("config:PutConfigurationRecorder", "default", "", bad, nil))
+	if err == nil || !strings.Contains(err.Error(), "at most one recording mode override") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := state(t, s); got != before {
+		t.Fatalf("state changed: %s", got)
+	}
+}
