@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -39,7 +40,19 @@ func memberTemplate(rules []rule.Rule, s *Settings, outdir string, flags map[str
 		return "", err
 	}
 	asm := app.Synth(nil)
-	tpl := asm.GetStackByName(jsii.String(memberStackID)).Template()
+	art := asm.GetStackByName(jsii.String(memberStackID))
+	// The CLI reports only the main app's annotations: fail on cdk-nag's
+	// errors about the member template here.
+	var nagErrors []string
+	for _, m := range *art.Messages() {
+		if m.Level == cxapi.SynthesisMessageLevel_ERROR {
+			nagErrors = append(nagErrors, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
+		}
+	}
+	if len(nagErrors) > 0 {
+		return "", fmt.Errorf("member template:\n  %s", strings.Join(nagErrors, "\n  "))
+	}
+	tpl := art.Template()
 	b, err := json.Marshal(tpl)
 	if err != nil {
 		return "", fmt.Errorf("member template: %w", err)

@@ -280,7 +280,7 @@ func newMemberStackSet(stack awscdk.Stack, s *Settings, body string, after []con
 			RetainStacksOnAccountRemoval: jsii.Bool(false),
 		},
 		Capabilities:     jsii.Strings("CAPABILITY_NAMED_IAM"),
-		ManagedExecution: &awscloudformation.CfnStackSet_ManagedExecutionProperty{Active: jsii.Bool(true)},
+		ManagedExecution: map[string]any{"Active": true}, // the L1 takes raw JSON here
 		OperationPreferences: &awscloudformation.CfnStackSet_OperationPreferencesProperty{
 			RegionConcurrencyType:      jsii.String("PARALLEL"),
 			MaxConcurrentPercentage:    jsii.Number(25),

@@ -180,8 +180,8 @@ func TestPlanRegion(t *testing.T) {
 		t.Errorf("own roles = %v, want %v", got, want)
 	}
 	s.HomeRegion = "cn-north-1"
-	if got := ownRoleARNs(rules, s)[1]; got != "arn:aws-cn:iam::111122223333:role/rampart-identity" {
-		t.Errorf("China partition: %s", got)
+	if got := ownRoleARNs(rules, s); !slices.Contains(got, "arn:aws-cn:iam::111122223333:role/rampart-identity") {
+		t.Errorf("China partition: %v", got)
 	}
 }
 
@@ -278,9 +278,9 @@ func TestParseSettingsRegions(t *testing.T) {
 	}{
 		"all, resolved at deploy": {ctx: map[string]any{ctxRegions: "all", ctxEnabledRegions: enabled},
 			regions: []string{"eu-west-1", "me-south-1", "us-east-1"}, home: "us-east-1"},
-		"a list, sorted": {ctx: map[string]any{ctxRegions: []any{"us-east-1", "eu-west-1"}}, regions: []string{"eu-west-1", "us-east-1"}, home: "us-east-1"},
-		"another home":   {ctx: map[string]any{ctxRegions: `["eu-west-1","eu-north-1"]`, ctxHomeRegion: "eu-west-1"}, regions: []string{"eu-north-1", "eu-west-1"}, home: "eu-west-1"},
-		"home not covered": {ctx: map[string]any{ctxRegions: []any{"eu-west-1"}, ctxHomeRegion: "us-east-2"}, err: ctxHomeRegion},
+		"a list, sorted":           {ctx: map[string]any{ctxRegions: []any{"us-east-1", "eu-west-1"}}, regions: []string{"eu-west-1", "us-east-1"}, home: "us-east-1"},
+		"another home":             {ctx: map[string]any{ctxRegions: `["eu-west-1","eu-north-1"]`, ctxHomeRegion: "eu-west-1"}, regions: []string{"eu-north-1", "eu-west-1"}, home: "eu-west-1"},
+		"home not covered":         {ctx: map[string]any{ctxRegions: []any{"eu-west-1"}, ctxHomeRegion: "us-east-2"}, err: ctxHomeRegion},
 		"default home not covered": {ctx: map[string]any{ctxRegions: []any{"eu-west-1"}}, err: ctxHomeRegion},
 		"empty list":               {ctx: map[string]any{ctxRegions: []any{}}, err: ctxRegions},
 		"not all":                  {ctx: map[string]any{ctxRegions: "some"}, err: ctxRegions},
