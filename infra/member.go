@@ -35,6 +35,8 @@ func memberTemplate(rules []rule.Rule, s *Settings, outdir string, flags map[str
 		// The StackSet deploys the template body as is: no CDK bootstrap
 		// version parameter or rule in member accounts.
 		Synthesizer: awscdk.NewDefaultStackSynthesizer(&awscdk.DefaultStackSynthesizerProps{GenerateBootstrapVersionRule: jsii.Bool(false)}),
+		// Nor the CDK's metadata resource: the template is CloudFormation's.
+		AnalyticsReporting: jsii.Bool(false),
 	})
 	if err := newMemberResources(stack, rules, s); err != nil {
 		return "", err
