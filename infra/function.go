@@ -9,13 +9,10 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -30,10 +27,18 @@ type RemediationFunctionProps struct {
 	Region   string
 	Settings *Settings
 	// Env is the function's environment (see Settings.functionEnv).
-	Env   map[string]string
-	Topic awssns.ITopic
-	// TopicKey encrypts the topic: publishing needs it.
-	TopicKey awskms.IKey
+	Env map[string]string
+	// Role is the function's role (roles.go), imported by ARN.
+	Role awsiam.IRole
+	// DependsOn is what the function must wait for in this stack (the role
+	// and its policy in the home region), or nil.
+	DependsOn constructs.IDependable
+	// AlarmAction notifies the topic from the home region; nil elsewhere,
+	// where the alarm relay (forwarding.go) carries alarms home.
+	AlarmAction awscloudwatch.IAlarmAction
+	// FanOutConcurrency, when positive (organization mode), gives each
+	// sweep a fan-out queue read with this bounded concurrency.
+	FanOutConcurrency int
 }
 
 // RemediationFunction is one Lambda function of functions/<name> with its
@@ -41,11 +46,16 @@ type RemediationFunctionProps struct {
 type RemediationFunction struct {
 	constructs.Construct
 	Function awslambda.Function
-	Role     awsiam.Role
+	// Role is the function's role, created once in the home stack
+	// (roles.go) and referred to by ARN here.
+	Role awsiam.IRole
 	// DLQ receives the events the function failed on, from Lambda's
 	// asynchronous invocations (EventBridge, Config) and from EventBridge
 	// targets that could not invoke it.
 	DLQ awssqs.Queue
+	// SweepQueue feeds the function the account-region pairs of its sweeps
+	// (organization mode), nil otherwise.
+	SweepQueue awssqs.Queue
 }
 
 // NewRemediationFunction builds the function from dist/<name>, which the
@@ -58,61 +68,17 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 
-	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
-		RoleName:    jsii.String(roleName(p.Name, props.Region)),
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String(fmt.Sprintf("Rampart %s: exactly the actions its rules declare", p.Name)),
-	})
-	// A rule's alerts (rule.AlertAPI, sns:Publish) go through the engine's
-	// notifier to Rampart's topic: the Notify statement grants them there,
-	// not on every topic.
-	var ruleActions []string
-	for _, a := range p.Actions {
-		if a != rule.AlertAPI {
-			ruleActions = append(ruleActions, a)
-		}
-	}
-	if len(ruleActions) > 0 {
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("RuleActions"),
-			Actions:   jsii.Strings(ruleActions...),
-			Resources: jsii.Strings("*"),
-		}))
-	}
-	if roles, err := passRoles(p.Rules, props.Settings); err != nil {
-		return nil, fmt.Errorf("function %s: %w", p.Name, err)
-	} else if len(roles) > 0 {
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("PassRoles"),
-			Actions:   jsii.Strings("iam:PassRole"),
-			Resources: jsii.Strings(roles...),
-		}))
-	}
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("Notify"),
-		Actions:   jsii.Strings("sns:Publish"),
-		Resources: &[]*string{props.Topic.TopicArn()},
-	}))
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("NotifyEncrypted"),
-		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
-		Resources: &[]*string{props.TopicKey.KeyArn()},
-	}))
-	if len(p.ConfigRules) > 0 {
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ReportToConfig"),
-			Actions:   jsii.Strings("config:PutEvaluations"),
-			Resources: jsii.Strings("*"),
-		}))
-	}
-
+	role := props.Role
+	// Named, so that the function's one role (roles.go) grants them in
+	// every region by name.
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(logGroupName(p.Name)),
 		Retention:     retentionDays[props.Settings.LogRetentionDays],
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	logs.GrantWrite(role)
 
 	dlq := awssqs.NewQueue(c, jsii.String("DLQ"), &awssqs.QueueProps{
+		QueueName:       jsii.String(dlqName(p.Name)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -121,6 +87,11 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 	env := map[string]*string{}
 	for k, v := range props.Env {
 		env[k] = jsii.String(v)
+	}
+	var sweepQueue awssqs.Queue
+	if props.FanOutConcurrency > 0 && len(p.Sweeps) > 0 {
+		sweepQueue = newSweepQueue(c, p.Name, props.Settings, dlq)
+		env[envSweepQueueURL] = sweepQueue.QueueUrl()
 	}
 	var ids []string
 	for _, r := range p.Rules {
@@ -146,45 +117,38 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
 	})
 
-	// The function resource depends on the whole role construct, so on the
-	// role both by Fn::GetAtt and by DependsOn (cfn-lint W3005). Keep only
-	// the dependency that matters, on the role's policy: the function must
-	// not run before its permissions exist.
-	cfnFn := fn.Node().DefaultChild().(awslambda.CfnFunction)
-	cfnFn.Node().RemoveDependency(role)
-	if policy, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
-		cfnFn.Node().AddDependency(policy)
+	// In the home region the role is in this stack: the function must not
+	// run before the role and its permissions exist. Elsewhere the stack
+	// depends on the home stack.
+	if props.DependsOn != nil {
+		fn.Node().AddDependency(props.DependsOn)
+	}
+	if sweepQueue != nil {
+		newSweepSource(c, fn, sweepQueue, props.FanOutConcurrency)
 	}
 
-	action := awscloudwatchactions.NewSnsAction(props.Topic)
-	alarm(c, "ErrorsAlarm", fmt.Sprintf("rampart-%s-errors", p.Name),
+	action := props.AlarmAction
+	addAction(alarm(c, "ErrorsAlarm", fmt.Sprintf("rampart-%s-errors", p.Name),
 		fmt.Sprintf("Rampart function %s failed: its logs say why; events it gave up on are in its dead-letter queue.", p.Name),
-		fn.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}), 1).
-		AddAlarmAction(action)
-	alarm(c, "DLQAlarm", fmt.Sprintf("rampart-%s-dlq", p.Name),
+		fn.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}), 1),
+		action)
+	addAction(alarm(c, "DLQAlarm", fmt.Sprintf("rampart-%s-dlq", p.Name),
 		fmt.Sprintf("Events Rampart function %s could not handle wait in its dead-letter queue: inspect, fix, redrive.", p.Name),
-		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}), 1).
-		AddAlarmAction(action)
+		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}), 1),
+		action)
 	for _, r := range p.Rules {
 		for _, la := range r.Meta().LogAlarms {
-			logAlarm(c, logs, r.Meta().ID, la).AddAlarmAction(action)
+			addAction(logAlarm(c, logs, r.Meta().ID, la), action)
 		}
 	}
 
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Resource '*' only: the rules' actions are an exact list (no wildcard actions) and act on whichever " +
-			"resource the triggering event or Config item names, anywhere in this account-region; config:PutEvaluations and " +
-			"the X-Ray write actions (PutTraceSegments, PutTelemetryRecords) do not support resource-level permissions."),
-		AppliesTo: &[]interface{}{jsii.String("Resource::*")},
-	}}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SQS3"),
 		Reason: jsii.String("This queue is itself the dead-letter queue: the function's on-failure destination and its " +
 			"EventBridge targets' DLQ. A DLQ of a DLQ adds nothing; the DLQ-depth alarm watches it."),
 	}}, jsii.Bool(true))
 
-	return &RemediationFunction{Construct: c, Function: fn, Role: role, DLQ: dlq}, nil
+	return &RemediationFunction{Construct: c, Function: fn, Role: role, DLQ: dlq, SweepQueue: sweepQueue}, nil
 }
 
 // retentionDays maps the CloudWatch Logs retention values to the CDK enum.
@@ -252,4 +216,12 @@ func alarm(scope constructs.Construct, id, name, description string, metric awsc
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
+}
+
+// addAction adds the alarm's action, absent outside the home region, where
+// the alarm relay (forwarding.go) carries its state changes home.
+func addAction(a awscloudwatch.Alarm, action awscloudwatch.IAlarmAction) {
+	if action != nil {
+		a.AddAlarmAction(action)
+	}
 }

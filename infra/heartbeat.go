@@ -9,8 +9,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -62,8 +60,9 @@ func heartbeatWindow(schedule string) (time.Duration, bool) {
 // namespace, dimension Rule; the engine writes it in Embedded Metric Format
 // on every invocation that decides something) has no data point for a whole
 // window. Missing data is breaching: a sweep that stops running reports
-// nothing at all. The alarm notifies the topic.
-func NewHeartbeats(scope constructs.Construct, plan regionPlan, topic awssns.ITopic) ([]awscloudwatch.Alarm, error) {
+// nothing at all. The alarm notifies the topic: directly in the home region
+// (action), through the alarm relay elsewhere (action is nil there).
+func NewHeartbeats(scope constructs.Construct, plan regionPlan, action awscloudwatch.IAlarmAction) ([]awscloudwatch.Alarm, error) {
 	var out []awscloudwatch.Alarm
 	for _, f := range plan.Functions {
 		for _, r := range f.Sweeps {
@@ -93,7 +92,7 @@ func NewHeartbeats(scope constructs.Construct, plan regionPlan, topic awssns.ITo
 				ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 				TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
 			})
-			a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+			addAction(a, action)
 			out = append(out, a)
 		}
 	}

@@ -55,6 +55,12 @@ func TestHeartbeatAlarms(t *testing.T) {
 		for id := range *topic {
 			topicID = id
 		}
+		// The home region's alarms notify the topic; elsewhere the alarm
+		// relay carries their state changes home.
+		var actions any = assertions.Match_Absent()
+		if topicID != "" {
+			actions = []any{map[string]any{"Ref": topicID}}
+		}
 		for id, period := range want {
 			must(t, region+" "+id, func() {
 				tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
@@ -68,7 +74,7 @@ func TestHeartbeatAlarms(t *testing.T) {
 					"Threshold":          1,
 					"ComparisonOperator": "LessThanThreshold",
 					"TreatMissingData":   "breaching",
-					"AlarmActions":       []any{map[string]any{"Ref": topicID}},
+					"AlarmActions":       actions,
 				})
 			})
 		}

@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -37,8 +38,15 @@ func run(app awscdk.App) error {
 	if err != nil {
 		return err
 	}
-	_, err = NewRampartApp(app, catalog.All(), s)
-	return err
+	if _, err := NewRampartApp(app, catalog.All(), s); err != nil {
+		return err
+	}
+	// What each region gets: printed by infra/scripts/synth.sh (make synth).
+	plan := planTable(catalog.All(), &s)
+	if err := os.MkdirAll(*app.Outdir(), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(*app.Outdir(), "rampart-plan.txt"), []byte(plan), 0o644)
 }
 
 // quietNode silences the jsii runtime's banners about the Node.js release

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
 // This file derives, in plain Go and without the CDK, what one region's stack
@@ -16,9 +18,17 @@ import (
 
 // regionPlan is everything one account-region stack deploys.
 type regionPlan struct {
-	Region    string
+	Region string
+	// Home is the deployment's home region (Settings.HomeRegion).
+	Home      string
 	Functions []functionPlan // sorted by name
+	// Forward are the global-service events a non-home region forwards to
+	// the home region's default bus (empty in the home region).
+	Forward []eventGroup
 }
+
+// IsHome reports whether the region is the home region.
+func (p *regionPlan) IsHome() bool { return p.Region == p.Home }
 
 // functionPlan is one Lambda function and the wiring of its rules in a region.
 type functionPlan struct {
@@ -27,12 +37,17 @@ type functionPlan struct {
 	// carries all of them whatever the region, and its role grants all
 	// their actions.
 	Rules []rule.Rule
-	// EventRules are the rules with a CloudTrail trigger delivered in this
-	// region.
+	// EventRules are the rules with a CloudTrail trigger wired in this
+	// region: a regional trigger everywhere, a global one in the home region.
 	EventRules []rule.Rule
-	// ConfigRules are the rules with a Config trigger.
+	// Events are EventRules' triggers merged by service: one EventBridge
+	// rule per function and service, carrying the union of event names.
+	Events []eventGroup
+	// ConfigRules are the rules with a Config trigger (a global rule's in
+	// the home region only).
 	ConfigRules []rule.Rule
-	// Sweeps are the rules with a schedule.
+	// Sweeps are the rules with a schedule (a global rule's in the home
+	// region only).
 	Sweeps []rule.Rule
 	// Actions is the sorted union of the rules' read and write actions.
 	Actions []string
@@ -52,19 +67,39 @@ func (f *functionPlan) ruleIDs() map[string]bool {
 	return ids
 }
 
-// roleName is the name of a function's IAM role in a region. IAM names are
-// account-wide, hence the region; the names are plain strings so every
-// function can list every Rampart role in RAMPART_OWN_ROLES without a
-// CloudFormation reference (and so without a circular dependency).
-func roleName(function, region string) string {
-	return "rampart-" + function + "-" + region
+// roleName is the name of a function's IAM role. IAM is global: one role per
+// function serves the function in every region (the home stack creates it,
+// the others refer to it by name). The names are plain strings so every
+// function can list every Rampart role in RAMPART_OWN_ROLES, and the member
+// role trust them, without a CloudFormation reference. One role per function
+// rather than per function-region keeps RAMPART_OWN_ROLES inside Lambda's
+// 4 KB environment and the member role's trust policy inside IAM's 2 KB.
+func roleName(function string) string { return "rampart-" + function }
+
+// roleARN is the full ARN of a function's role.
+func roleARN(s *Settings, function string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(s.HomeRegion), s.Account, roleName(function))
 }
+
+// logGroupName, dlqName and sweepQueueName name a function's regional
+// resources, so that its one role can grant them in every region by name.
+func logGroupName(function string) string   { return "/aws/lambda/" + functionName(function) }
+func dlqName(function string) string        { return "rampart-" + function + "-dlq" }
+func sweepQueueName(function string) string { return "rampart-" + function + "-sweep" }
 
 // functionName is the Lambda function's name (unique per region).
 func functionName(function string) string { return "rampart-" + function }
 
-// eventRuleName names the EventBridge rule of a rule's CloudTrail trigger.
-func eventRuleName(ruleID string) string { return "rampart-" + ruleID }
+// eventRuleName names the EventBridge rule of a function's events from one
+// service (a CloudTrail event source, e.g. s3.amazonaws.com).
+func eventRuleName(function, source string) string {
+	return "rampart-" + function + "-" + strings.TrimSuffix(source, ".amazonaws.com")
+}
+
+// forwardRuleName names a forwarding rule of one service's events.
+func forwardRuleName(source string) string {
+	return "rampart-forward-" + strings.TrimSuffix(source, ".amazonaws.com")
+}
 
 // sweepRuleName names the scheduled EventBridge rule of a rule's sweep; the
 // engine recognizes it (a "rampart-" name containing the rule ID).
@@ -84,21 +119,77 @@ func eventSource(cloudTrailSource string) (string, error) {
 	return "aws." + svc, nil
 }
 
+// eventGroup is the CloudTrail events of one service (and detail-type)
+// that one EventBridge rule selects: the union of several rules' triggers.
+type eventGroup struct {
+	Trigger rule.CloudTrailTrigger // Source, DetailType and the union of Events (sorted)
+	RuleIDs []string
+}
+
+// addTrigger merges a trigger into the groups, by service and detail-type.
+func addTrigger(groups []eventGroup, ruleID string, c *rule.CloudTrailTrigger) []eventGroup {
+	for i := range groups {
+		g := &groups[i]
+		if g.Trigger.Source == c.Source && g.Trigger.EventBridgeDetailType() == c.EventBridgeDetailType() {
+			for _, e := range c.Events {
+				if !slices.Contains(g.Trigger.Events, e) {
+					g.Trigger.Events = append(g.Trigger.Events, e)
+				}
+			}
+			slices.Sort(g.Trigger.Events)
+			if !slices.Contains(g.RuleIDs, ruleID) {
+				g.RuleIDs = append(g.RuleIDs, ruleID)
+			}
+			return groups
+		}
+	}
+	t := rule.CloudTrailTrigger{DetailType: c.DetailType, Source: c.Source, Events: slices.Clone(c.Events)}
+	slices.Sort(t.Events)
+	groups = append(groups, eventGroup{Trigger: t, RuleIDs: []string{ruleID}})
+	slices.SortFunc(groups, func(a, b eventGroup) int {
+		return cmp.Or(cmp.Compare(a.Trigger.Source, b.Trigger.Source), cmp.Compare(a.Trigger.EventBridgeDetailType(), b.Trigger.EventBridgeDetailType()))
+	})
+	return groups
+}
+
 // eventPattern is the EventBridge pattern of a CloudTrail trigger, as it
-// appears in the template.
+// appears in the template. A failed API call (errorCode set) changed
+// nothing: it is filtered at the bus. Console sign-ins are not API calls: a
+// failed sign-in carries errorMessage and no errorCode, and is kept (the
+// sign-in rule counts failures).
 func eventPattern(c *rule.CloudTrailTrigger) (map[string]any, error) {
 	src, err := eventSource(c.Source)
 	if err != nil {
 		return nil, err
 	}
+	detail := map[string]any{
+		"eventSource": []any{c.Source},
+		"eventName":   toAny(c.Events),
+	}
+	if c.EventBridgeDetailType() == trigger.DetailAPICall {
+		detail["errorCode"] = []any{map[string]any{"exists": false}}
+	}
 	return map[string]any{
-		"source":      []string{src},
-		"detail-type": c.EventBridgeDetailTypes(),
-		"detail": map[string]any{
-			"eventSource": []string{c.Source},
-			"eventName":   slices.Clone(c.Events),
-		},
+		"source":      []any{src},
+		"detail-type": toAny(c.EventBridgeDetailTypes()),
+		"detail":      detail,
 	}, nil
+}
+
+func toAny(v []string) []any {
+	out := make([]any, len(v))
+	for i, s := range v {
+		out[i] = s
+	}
+	return out
+}
+
+// globalTrigger reports whether a trigger's events are global-service
+// events: a global rule's, or one pinned to a region (CloudTrail records
+// IAM and sign-in events in us-east-1 and a few other regions, whatever
+// region the resource "is" in). They are judged once, in the home region.
+func globalTrigger(m *rule.Meta, c *rule.CloudTrailTrigger) bool {
+	return m.Global || c.Region != ""
 }
 
 var configFrequencies = []string{rule.OneHour, rule.ThreeHours, rule.SixHours, rule.TwelveHours, rule.TwentyFourHour}
@@ -124,8 +215,8 @@ func checkRules(rules []rule.Rule) error {
 		if m.Function == "" || strings.ContainsAny(m.Function, "/ .") {
 			bad(m.ID, "function %q is not a directory name under functions/", m.Function)
 		}
-		if len(roleName(m.Function, "ap-southeast-2")) > 64 {
-			bad(m.ID, "function name %q is too long for an IAM role name", m.Function)
+		if len(roleName(m.Function)) > 64 || len(dlqName(m.Function)) > 80 || len(sweepQueueName(m.Function)) > 80 {
+			bad(m.ID, "function name %q is too long for an IAM role or queue name", m.Function)
 		}
 		if len(m.ConfigRuleName()) > 128 {
 			bad(m.ID, "Config rule name %q is longer than 128 characters", m.ConfigRuleName())
@@ -172,36 +263,16 @@ func checkRules(rules []rule.Rule) error {
 	return nil
 }
 
-// globalHome is the home region of a global rule (rule.Meta.Global), or ""
-// for a regional one. A global rule's sweep runs in one region only — us-east-1
-// if deployed, else the first deployed region (the IAM API answers the same
-// everywhere) — rather than in every region, which would report every
-// finding once per region.
-func globalHome(m *rule.Meta, regions []string) string {
-	if !m.Global {
-		return ""
-	}
-	if home := "us-east-1"; slices.Contains(regions, home) || len(regions) == 0 {
-		return home
-	}
-	return regions[0]
-}
-
-// sweepsIn reports whether the rule's schedule runs in the region.
-func sweepsIn(m *rule.Meta, region string, regions []string) bool {
-	if m.Schedule == "" {
-		return false
-	}
-	home := globalHome(m, regions)
-	return home == "" || home == region
-}
-
-// planRegion derives one region's stack from the rules; regions are all the
-// deployed regions. A function none of whose triggers fires in the region is
-// left out of it.
-func planRegion(rules []rule.Rule, region string, regions []string) regionPlan {
+// planRegion derives one region's stack from the rules; home is the home
+// region, which alone wires the global rules (their events, Config rules and
+// sweeps: each finding once, not once per region) and which every other
+// region forwards global-service events to. A function none of whose
+// triggers fires in the region is left out of it.
+func planRegion(rules []rule.Rule, region, home string) regionPlan {
+	isHome := region == home
 	byFn := map[string]*functionPlan{}
 	var names []string
+	p := regionPlan{Region: region, Home: home}
 	for _, r := range rules {
 		m := r.Meta()
 		f := byFn[m.Function]
@@ -211,13 +282,23 @@ func planRegion(rules []rule.Rule, region string, regions []string) regionPlan {
 			names = append(names, m.Function)
 		}
 		f.Rules = append(f.Rules, r)
-		if slices.ContainsFunc(m.CloudTrail, func(c rule.CloudTrailTrigger) bool { return c.DeliveredIn(region) }) {
+		wired := false
+		for i := range m.CloudTrail {
+			c := &m.CloudTrail[i]
+			if globalTrigger(m, c) && !isHome {
+				p.Forward = addTrigger(p.Forward, m.ID, c)
+				continue
+			}
+			f.Events = addTrigger(f.Events, m.ID, c)
+			wired = true
+		}
+		if wired {
 			f.EventRules = append(f.EventRules, r)
 		}
-		if m.Config != nil {
+		if m.Config != nil && (!m.Global || isHome) {
 			f.ConfigRules = append(f.ConfigRules, r)
 		}
-		if sweepsIn(m, region, regions) {
+		if m.Schedule != "" && (!m.Global || isHome) {
 			f.Sweeps = append(f.Sweeps, r)
 		}
 		for _, a := range append(slices.Clone(m.ReadActions), m.WriteActions...) {
@@ -227,7 +308,6 @@ func planRegion(rules []rule.Rule, region string, regions []string) regionPlan {
 		}
 	}
 	sort.Strings(names)
-	p := regionPlan{Region: region}
 	for _, n := range names {
 		f := byFn[n]
 		sort.Strings(f.Actions)
@@ -238,16 +318,14 @@ func planRegion(rules []rule.Rule, region string, regions []string) regionPlan {
 	return p
 }
 
-// ownRoleNames are the role names of every Rampart function in every
-// deployed region, plus extra: the loop guard's list.
-func ownRoleNames(rules []rule.Rule, regions []string, extra []string) []string {
+// ownRoleARNs are the full ARNs of every Rampart function role (one per
+// function, serving every region), plus extra: the loop guard's list.
+func ownRoleARNs(rules []rule.Rule, s *Settings) []string {
 	var out []string
-	for _, region := range regions {
-		for _, f := range planRegion(rules, region, regions).Functions {
-			out = append(out, roleName(f.Name, region))
-		}
+	for _, f := range planRegion(rules, s.HomeRegion, s.HomeRegion).Functions {
+		out = append(out, roleARN(s, f.Name))
 	}
-	for _, e := range extra {
+	for _, e := range s.OwnRoles {
 		if !slices.Contains(out, e) {
 			out = append(out, e)
 		}
@@ -256,17 +334,70 @@ func ownRoleNames(rules []rule.Rule, regions []string, extra []string) []string 
 	return out
 }
 
-// unplacedRules are the rules whose CloudTrail trigger is pinned to a region
-// none of the stacks is in: their events would never reach Rampart.
-func unplacedRules(rules []rule.Rule, regions []string) []string {
-	var out []string
+// allEventGroups are every CloudTrail trigger of the catalog, merged by
+// service, split into regional and global ones: what a member account
+// forwards to the security account (organization mode).
+func allEventGroups(rules []rule.Rule) (regional, global []eventGroup) {
 	for _, r := range rules {
 		m := r.Meta()
-		for _, c := range m.CloudTrail {
-			if c.Region != "" && !slices.Contains(regions, c.Region) {
-				out = append(out, fmt.Sprintf("%s (CloudTrail events in %s)", m.ID, c.Region))
+		for i := range m.CloudTrail {
+			c := &m.CloudTrail[i]
+			if globalTrigger(m, c) {
+				global = addTrigger(global, m.ID, c)
+			} else {
+				regional = addTrigger(regional, m.ID, c)
 			}
 		}
 	}
+	return regional, global
+}
+
+// planTable lists what each region gets, for `make synth` (written to
+// cdk.out/rampart-plan.txt and printed): per region, its functions with
+// their event rules, Config rules and sweeps, and what it forwards.
+func planTable(rules []rule.Rule, s *Settings) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Rampart plan: account %s, home region %s, %d regions (%s)\n", s.Account, s.HomeRegion, len(s.Regions), s.regionsNote())
+	if o := s.Organization; o != nil {
+		fmt.Fprintf(&b, "organization %s: member accounts of %s get the StackSet rampart-member (forwarding rules per region, role %s in %s)\n",
+			o.ID, strings.Join(o.DeploymentTargets(), ", "), o.MemberRoleName, s.HomeRegion)
+	}
+	for _, region := range s.Regions {
+		p := planRegion(rules, region, s.HomeRegion)
+		role := "regional"
+		if p.IsHome() {
+			role = "home: global rules, topic, function roles"
+		}
+		fmt.Fprintf(&b, "\n%s (%s)\n", region, role)
+		for _, f := range p.Functions {
+			var events []string
+			for _, g := range f.Events {
+				events = append(events, fmt.Sprintf("%s[%d]", strings.TrimSuffix(g.Trigger.Source, ".amazonaws.com"), len(g.Trigger.Events)))
+			}
+			fmt.Fprintf(&b, "  %-10s events: %-28s config: %-40s sweeps: %s\n", f.Name, orNone(events), orNone(ids(f.ConfigRules)), orNone(ids(f.Sweeps)))
+		}
+		if len(p.Forward) > 0 {
+			var fw []string
+			for _, g := range p.Forward {
+				fw = append(fw, strings.TrimSuffix(g.Trigger.Source, ".amazonaws.com"))
+			}
+			fmt.Fprintf(&b, "  forwards to %s: %s events, and Rampart's alarms\n", s.HomeRegion, strings.Join(fw, ", "))
+		}
+	}
+	return b.String()
+}
+
+func ids(rules []rule.Rule) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, r.Meta().ID)
+	}
 	return out
+}
+
+func orNone(v []string) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	return strings.Join(v, ",")
 }

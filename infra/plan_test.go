@@ -51,6 +51,14 @@ func fakeRules() []rule.Rule {
 			ReadActions:  []string{"s3:GetBucketPolicy", "s3:GetBucketAcl"},
 			WriteActions: []string{"s3:PutPublicAccessBlock"},
 		}},
+		// A second rule of the same function on the same service, sharing
+		// an event: one EventBridge rule carries the union.
+		&fakeRule{rule.Meta{
+			ID: "fake-bucket-policy", Title: "Bucket policies deny plain HTTP", Function: "storage",
+			ResourceType: "AWS::S3::Bucket",
+			CloudTrail:   []rule.CloudTrailTrigger{{Source: "s3.amazonaws.com", Events: []string{"PutBucketPolicy", "DeleteBucketPolicy"}}},
+			ReadActions:  []string{"s3:GetBucketPolicy"},
+		}},
 		&fakeRule{rule.Meta{
 			ID: "fake-volume-encrypted", Title: "Volumes are encrypted", Function: "storage",
 			ResourceType: "AWS::EC2::Volume",
@@ -116,9 +124,8 @@ func TestEventSource(t *testing.T) {
 
 func TestPlanRegion(t *testing.T) {
 	rules := fakeRules()
-	both := []string{"us-east-1", "eu-west-1"}
-	east := planRegion(rules, "us-east-1", both)
-	west := planRegion(rules, "eu-west-1", both)
+	east := planRegion(rules, "us-east-1", "us-east-1")
+	west := planRegion(rules, "eu-west-1", "us-east-1")
 	names := func(p regionPlan) (out []string) {
 		for _, f := range p.Functions {
 			out = append(out, f.Name)
@@ -128,40 +135,53 @@ func TestPlanRegion(t *testing.T) {
 	if got := names(east); !slices.Equal(got, []string{"identity", "network", "storage"}) {
 		t.Errorf("us-east-1 functions = %v", got)
 	}
-	// identity's rules are global: their events arrive, and their sweeps
-	// run, in us-east-1 only.
+	// identity's rules are global: their events are judged, and their
+	// sweeps run, in the home region only; eu-west-1 forwards the sign-ins.
 	if got := names(west); !slices.Equal(got, []string{"network", "storage"}) {
 		t.Errorf("eu-west-1 functions = %v", got)
+	}
+	if len(east.Forward) != 0 {
+		t.Errorf("the home region forwards %v", east.Forward)
+	}
+	if len(west.Forward) != 1 || west.Forward[0].Trigger.Source != "signin.amazonaws.com" || !slices.Equal(west.Forward[0].RuleIDs, []string{"fake-root-signin"}) {
+		t.Errorf("eu-west-1 forwards %+v, want the sign-ins", west.Forward)
 	}
 	if got := len(east.Functions[0].Sweeps); got != 2 {
 		t.Errorf("us-east-1 identity sweeps = %d, want 2", got)
 	}
-	// Without us-east-1, the global sweeps run in the first region (the
-	// sign-in events have nowhere to go: unplacedRules reports them).
-	onlyWest := planRegion(rules, "eu-west-1", []string{"eu-west-1", "ap-south-1"})
-	if got := names(onlyWest); !slices.Equal(got, []string{"identity", "network", "storage"}) {
-		t.Errorf("eu-west-1 alone: functions = %v", got)
-	} else if f := onlyWest.Functions[0]; len(f.Sweeps) != 2 || len(f.EventRules) != 0 {
-		t.Errorf("eu-west-1 alone: identity has %d sweeps, %d event rules", len(f.Sweeps), len(f.EventRules))
+	// Another home region: the global rules move there, and us-east-1
+	// (where the sign-in trigger is pinned) forwards to it.
+	westHome := planRegion(rules, "eu-west-1", "eu-west-1")
+	if got := names(westHome); !slices.Equal(got, []string{"identity", "network", "storage"}) {
+		t.Errorf("eu-west-1 home: functions = %v", got)
+	} else if f := westHome.Functions[0]; len(f.Sweeps) != 2 || len(f.EventRules) != 1 {
+		t.Errorf("eu-west-1 home: identity has %d sweeps, %d event rules", len(f.Sweeps), len(f.EventRules))
 	}
-	if got := names(planRegion(rules, "ap-south-1", []string{"eu-west-1", "ap-south-1"})); !slices.Equal(got, []string{"network", "storage"}) {
-		t.Errorf("ap-south-1: functions = %v", got)
+	if p := planRegion(rules, "us-east-1", "eu-west-1"); len(p.Forward) != 1 || slices.Contains(names(p), "identity") {
+		t.Errorf("us-east-1 with home eu-west-1: functions %v, forwards %+v", names(p), p.Forward)
 	}
 	storage := east.Functions[2]
 	if want := []string{"ec2:DescribeVolumes", "s3:GetBucketAcl", "s3:GetBucketPolicy", "s3:PutPublicAccessBlock"}; !slices.Equal(storage.Actions, want) {
 		t.Errorf("storage actions = %v, want the sorted, de-duplicated union %v", storage.Actions, want)
 	}
-	if len(storage.EventRules) != 1 || len(storage.ConfigRules) != 2 || len(storage.Sweeps) != 1 {
+	if len(storage.EventRules) != 2 || len(storage.ConfigRules) != 2 || len(storage.Sweeps) != 1 {
 		t.Errorf("storage wiring: %d event, %d config, %d sweep rules", len(storage.EventRules), len(storage.ConfigRules), len(storage.Sweeps))
 	}
-	roles := ownRoleNames(rules, []string{"us-east-1", "eu-west-1"}, []string{"break-glass", "rampart-network-eu-west-1"})
-	want := []string{"break-glass", "rampart-identity-us-east-1", "rampart-network-eu-west-1", "rampart-network-us-east-1",
-		"rampart-storage-eu-west-1", "rampart-storage-us-east-1"}
-	if !slices.Equal(roles, want) {
-		t.Errorf("own roles = %v, want %v", roles, want)
+	// Two rules on s3: one group, the union of their events, once each.
+	if len(storage.Events) != 1 || !slices.Equal(storage.Events[0].Trigger.Events, []string{"DeleteBucketPolicy", "PutBucketAcl", "PutBucketPolicy"}) ||
+		!slices.Equal(storage.Events[0].RuleIDs, []string{"fake-bucket-public", "fake-bucket-policy"}) {
+		t.Errorf("storage events = %+v", storage.Events)
 	}
-	if got := unplacedRules(rules, []string{"eu-west-1"}); len(got) != 1 || !strings.HasPrefix(got[0], "fake-root-signin") {
-		t.Errorf("unplaced = %v", got)
+	s := &Settings{Account: "111122223333", HomeRegion: "us-east-1", Regions: []string{"eu-west-1", "us-east-1"},
+		OwnRoles: []string{"arn:aws:iam::111122223333:role/break-glass", "arn:aws:iam::111122223333:role/rampart-network"}}
+	want := []string{"arn:aws:iam::111122223333:role/break-glass", "arn:aws:iam::111122223333:role/rampart-identity",
+		"arn:aws:iam::111122223333:role/rampart-network", "arn:aws:iam::111122223333:role/rampart-storage"}
+	if got := ownRoleARNs(rules, s); !slices.Equal(got, want) {
+		t.Errorf("own roles = %v, want %v", got, want)
+	}
+	s.HomeRegion = "cn-north-1"
+	if got := ownRoleARNs(rules, s); !slices.Contains(got, "arn:aws-cn:iam::111122223333:role/rampart-identity") {
+		t.Errorf("China partition: %v", got)
 	}
 }
 
@@ -171,7 +191,18 @@ func TestEventPattern(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(p)
+	// Sign-ins keep their failures (errorMessage, no errorCode).
 	want := `{"detail":{"eventName":["ConsoleLogin"],"eventSource":["signin.amazonaws.com"]},"detail-type":["` + trigger.DetailSignIn + `","` + trigger.DetailSignInLegacy + `"],"source":["aws.signin"]}`
+	if string(b) != want {
+		t.Errorf("pattern = %s\nwant %s", b, want)
+	}
+	// API calls that failed are filtered at the bus.
+	p, err = eventPattern(&rule.CloudTrailTrigger{Source: "s3.amazonaws.com", Events: []string{"PutBucketPolicy"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(p)
+	want = `{"detail":{"errorCode":[{"exists":false}],"eventName":["PutBucketPolicy"],"eventSource":["s3.amazonaws.com"]},"detail-type":["` + trigger.DetailAPICall + `"],"source":["aws.s3"]}`
 	if string(b) != want {
 		t.Errorf("pattern = %s\nwant %s", b, want)
 	}
@@ -217,19 +248,119 @@ func mapGetter(m map[string]any) func(string) any {
 
 func noEnv(string) string { return "" }
 
+// "none" says no e-mail is wanted: no subscription, and no e-mail check.
+func TestNotificationEmailNone(t *testing.T) {
+	for _, v := range []string{"none", "NONE"} {
+		s, err := ParseSettings(mapGetter(map[string]any{ctxNotificationMail: v}), noEnv)
+		if err != nil || s.NotificationEmail != "" {
+			t.Errorf("%q: %q, %v", v, s.NotificationEmail, err)
+		}
+	}
+	if _, err := ParseSettings(mapGetter(map[string]any{ctxNotificationMail: "nobody"}), noEnv); err == nil {
+		t.Error("an address without @ accepted")
+	}
+}
+
 func TestParseSettingsDefaults(t *testing.T) {
 	s, err := ParseSettings(mapGetter(nil), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Account != PlaceholderAccount || !slices.Equal(s.Regions, []string{"us-east-1"}) || s.Mode != engine.Report ||
+	// "all" by default: offline, the regions every account has enabled.
+	if s.Account != PlaceholderAccount || !s.RegionsAll || !slices.Equal(s.Regions, DefaultEnabledRegions) || s.HomeRegion != "us-east-1" ||
+		s.Mode != engine.Report || s.Organization != nil ||
 		s.ExemptTag != engine.DefaultExemptTag || s.LogRetentionDays != 365 || s.TimeoutSeconds != 60 || s.DistDir != "dist" {
 		t.Errorf("defaults = %+v", s)
 	}
+	if len(DefaultEnabledRegions) != 17 || !slices.IsSorted(DefaultEnabledRegions) {
+		t.Errorf("DefaultEnabledRegions: %d, sorted %v", len(DefaultEnabledRegions), slices.IsSorted(DefaultEnabledRegions))
+	}
 	env := map[string]string{"CDK_DEFAULT_ACCOUNT": "210987654321", "CDK_DEFAULT_REGION": "eu-central-1"}
 	s, err = ParseSettings(mapGetter(nil), func(k string) string { return env[k] })
-	if err != nil || s.Account != "210987654321" || !slices.Equal(s.Regions, []string{"eu-central-1"}) {
+	if err != nil || s.Account != "210987654321" || len(s.Regions) != 17 {
 		t.Errorf("from CDK env: %+v, %v", s, err)
+	}
+}
+
+func TestParseSettingsRegions(t *testing.T) {
+	enabled := `["us-east-1","eu-west-1","me-south-1"]`
+	for name, c := range map[string]struct {
+		ctx       map[string]any
+		regions   []string
+		home, err string
+	}{
+		"all, resolved at deploy": {ctx: map[string]any{ctxRegions: "all", ctxEnabledRegions: enabled},
+			regions: []string{"eu-west-1", "me-south-1", "us-east-1"}, home: "us-east-1"},
+		"a list, sorted":           {ctx: map[string]any{ctxRegions: []any{"us-east-1", "eu-west-1"}}, regions: []string{"eu-west-1", "us-east-1"}, home: "us-east-1"},
+		"another home":             {ctx: map[string]any{ctxRegions: `["eu-west-1","eu-north-1"]`, ctxHomeRegion: "eu-west-1"}, regions: []string{"eu-north-1", "eu-west-1"}, home: "eu-west-1"},
+		"home not covered":         {ctx: map[string]any{ctxRegions: []any{"eu-west-1"}, ctxHomeRegion: "us-east-2"}, err: ctxHomeRegion},
+		"default home not covered": {ctx: map[string]any{ctxRegions: []any{"eu-west-1"}}, err: ctxHomeRegion},
+		"empty list":               {ctx: map[string]any{ctxRegions: []any{}}, err: ctxRegions},
+		"not all":                  {ctx: map[string]any{ctxRegions: "some"}, err: ctxRegions},
+		"two partitions":           {ctx: map[string]any{ctxRegions: []any{"us-east-1", "cn-north-1"}}, err: "partitions"},
+		"bad enabled region":       {ctx: map[string]any{ctxEnabledRegions: `["Mars"]`}, err: ctxEnabledRegions},
+	} {
+		s, err := ParseSettings(mapGetter(c.ctx), noEnv)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err = %v, want one naming %s", name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(s.Regions, c.regions) || s.HomeRegion != c.home {
+			t.Errorf("%s: regions %v home %s err %v", name, s.Regions, s.HomeRegion, err)
+		}
+	}
+	s, _ := ParseSettings(mapGetter(map[string]any{ctxRegions: []any{"us-east-1"}, ctxEnabledRegions: enabled}), noEnv)
+	if note := s.regionsNote(); !strings.Contains(note, "NOT covered: eu-west-1, me-south-1") {
+		t.Errorf("uncovered regions: %s", note)
+	}
+}
+
+func TestParseSettingsOrganization(t *testing.T) {
+	base := func(org string) map[string]any {
+		return map[string]any{ctxAccount: "111122223333", ctxOrganization: org}
+	}
+	s, err := ParseSettings(mapGetter(base(`{"id":"o-abcdef1234","targets":["ou-ab12-abcdefgh"],"managementAccount":"999988887777"}`)), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := s.Organization; o == nil || o.MemberRoleName != "rampart-member" || o.MaxConcurrency != 5 ||
+		!slices.Equal(o.DeploymentTargets(), []string{"ou-ab12-abcdefgh"}) {
+		t.Errorf("organization = %+v", s.Organization)
+	}
+	s, err = ParseSettings(mapGetter(base(`{"id":"o-abcdef1234","targets":"all","root":"r-ab12"}`)), noEnv)
+	if err != nil || !slices.Equal(s.Organization.DeploymentTargets(), []string{"r-ab12"}) {
+		t.Errorf("all: %+v %v", s.Organization, err)
+	}
+	for name, org := range map[string]string{
+		"bad id":               `{"id":"org-1","targets":"all","root":"r-ab12"}`,
+		"all without root":     `{"id":"o-abcdef1234","targets":"all"}`,
+		"no targets":           `{"id":"o-abcdef1234"}`,
+		"bad OU":               `{"id":"o-abcdef1234","targets":["engineering"]}`,
+		"not all":              `{"id":"o-abcdef1234","targets":"some"}`,
+		"from management":      `{"id":"o-abcdef1234","targets":"all","root":"r-ab12","managementAccount":"111122223333"}`,
+		"bad role name":        `{"id":"o-abcdef1234","targets":"all","root":"r-ab12","memberRoleName":"a/b"}`,
+		"concurrency too low":  `{"id":"o-abcdef1234","targets":"all","root":"r-ab12","maxConcurrency":1}`,
+		"unknown field (typo)": `{"id":"o-abcdef1234","targets":"all","root":"r-ab12","memberRole":"x"}`,
+	} {
+		if _, err := ParseSettings(mapGetter(base(org)), noEnv); err == nil || !strings.Contains(err.Error(), ctxOrganization) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+func TestOwnRolesMustBeARNs(t *testing.T) {
+	for _, bad := range []string{"break-glass", "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::1111:role/x",
+		"arn:aws:iam::111122223333:role/", "arn:aws:iam::111122223333:role/a,b", "arn:aws:sts::111122223333:assumed-role/x/y"} {
+		if _, err := ParseSettings(mapGetter(map[string]any{ctxOwnRoles: []any{bad}}), noEnv); err == nil || !strings.Contains(err.Error(), ctxOwnRoles) {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+	for _, ok := range []string{"arn:aws:iam::111122223333:role/break-glass", "arn:aws-us-gov:iam::111122223333:role/path/ops"} {
+		if _, err := ParseSettings(mapGetter(map[string]any{ctxOwnRoles: []any{ok}}), noEnv); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
 	}
 }
 
@@ -241,7 +372,7 @@ func TestParseSettingsFromJSONAndCommandLine(t *testing.T) {
 		ctxMode:             "enforce",
 		ctxRuleModes:        map[string]any{"fake-sg-open": "report"},
 		ctxParams:           map[string]any{"fake-sg-open": map[string]any{"ports": "22,3389"}},
-		ctxOwnRoles:         []any{"break-glass"},
+		ctxOwnRoles:         []any{"arn:aws:iam::111122223333:role/break-glass"},
 		ctxNotificationMail: "sec@example.com",
 		ctxExemptions: []any{map[string]any{"rule": "*", "resource": "sg-1", "reason": "lab",
 			"owner": "team@example.com", "expires": "2099-01-01"}},
@@ -265,7 +396,7 @@ func TestParseSettingsFromJSONAndCommandLine(t *testing.T) {
 		}
 		if s.Account != "111122223333" || len(s.Regions) != 2 || s.Mode != engine.Enforce ||
 			s.RuleModes["fake-sg-open"] != engine.Report || s.Params["fake-sg-open"]["ports"] != "22,3389" ||
-			s.OwnRoles[0] != "break-glass" || s.NotificationEmail != "sec@example.com" || len(s.Exemptions) != 1 ||
+			s.OwnRoles[0] != "arn:aws:iam::111122223333:role/break-glass" || s.NotificationEmail != "sec@example.com" || len(s.Exemptions) != 1 ||
 			s.LogRetentionDays != 90 || s.memoryFor("storage") != 256 || s.memoryFor("network") != 128 || s.TimeoutSeconds != 120 {
 			t.Errorf("%s: %+v", name, s)
 		}
@@ -327,9 +458,11 @@ func TestFunctionEnv(t *testing.T) {
 			{Rule: "fake-bucket-public", Resource: "b", Reason: "site", Owner: "o", Expires: "2099-01-01"},
 		},
 	}
-	p := planRegion(fakeRules(), "us-east-1", []string{"us-east-1"})
+	p := planRegion(fakeRules(), "us-east-1", "us-east-1")
 	network := p.Functions[1]
-	env, err := s.functionEnv(&network, []string{"r1", "r2"}, "arn:aws:sns:us-east-1:111122223333:t")
+	s.HomeRegion, s.Regions = "us-east-1", []string{"eu-west-1", "us-east-1"}
+	s.Organization = &Organization{ID: "o-abcdef1234", MemberRoleName: "rampart-member"}
+	env, err := s.functionEnv(&network, []string{"r1", "r2"}, "arn:aws:sns:us-east-1:111122223333:t", regionEnv(&s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,6 +475,12 @@ func TestFunctionEnv(t *testing.T) {
 		!slices.Equal(cfg.OwnRoles, []string{"r1", "r2"}) || cfg.TopicARN != "arn:aws:sns:us-east-1:111122223333:t" ||
 		cfg.Params["fake-sg-open"]["ports"] != "22,3389" {
 		t.Errorf("config = %+v", cfg)
+	}
+	for k, v := range map[string]string{envHomeRegion: "us-east-1", envRegions: "eu-west-1,us-east-1",
+		envOrgID: "o-abcdef1234", envMemberRole: "rampart-member"} {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
 	}
 	// Only the function's own rules' settings.
 	if _, ok := cfg.RuleModes["fake-bucket-public"]; ok {
@@ -359,7 +498,7 @@ func TestFunctionEnv(t *testing.T) {
 		s.Exemptions = append(s.Exemptions, engine.Exemption{Rule: "*", Resource: strings.Repeat("r", 10) + string(rune('a'+i%26)),
 			Reason: "a long enough reason", Owner: "o", Expires: "2099-01-01"})
 	}
-	if _, err := s.functionEnv(&network, nil, "t"); err == nil || !strings.Contains(err.Error(), "4 KB") {
+	if _, err := s.functionEnv(&network, nil, "t", nil); err == nil || !strings.Contains(err.Error(), "4 KB") {
 		t.Errorf("oversized environment: err = %v", err)
 	}
 }

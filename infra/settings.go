@@ -30,16 +30,26 @@ const (
 	ctxMemoryMB         = "rampart:memoryMB"
 	ctxTimeoutSeconds   = "rampart:timeoutSeconds"
 	ctxDistDir          = "rampart:distDir"
+	// Regions and organization (regions.go, organization.go).
+	ctxHomeRegion     = "rampart:homeRegion"
+	ctxEnabledRegions = "rampart:enabledRegions"
+	ctxOrganization   = "rampart:organization"
 )
 
 // contextKeys lists every key, for the unknown-key check.
 var contextKeys = []string{ctxAccount, ctxRegions, ctxMode, ctxRuleModes, ctxParams, ctxOwnRoles,
-	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir}
+	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir,
+	ctxHomeRegion, ctxEnabledRegions, ctxOrganization}
 
 // PlaceholderAccount is used when neither rampart:account nor
 // CDK_DEFAULT_ACCOUNT is set, so that synth works without credentials. A
 // deploy with it fails: the CLI refuses an account the credentials are not for.
 const PlaceholderAccount = "123456789012"
+
+// NoEmail as rampart:notificationEmail says explicitly that no e-mail
+// subscription is wanted (the topic is subscribed to some other way);
+// `make deploy` refuses an empty address.
+const NoEmail = "none"
 
 // Defaults.
 const (
@@ -53,15 +63,30 @@ const (
 // Settings are a deployment's choices, read from the CDK context.
 type Settings struct {
 	Account string
+	// Regions are the covered regions, sorted: "rampart:regions" lists them,
+	// or says "all" (the default) for EnabledRegions.
 	Regions []string
+	// RegionsAll records "rampart:regions": "all".
+	RegionsAll bool
+	// EnabledRegions are the regions enabled in the account, as the deploy
+	// resolved them (rampart:enabledRegions); nil for an offline synth,
+	// where "all" falls back on DefaultEnabledRegions.
+	EnabledRegions []string
+	// HomeRegion carries the global rules (Meta.Global, and CloudTrail
+	// triggers of global services), the notifications topic and the alarm
+	// relay; every other region forwards global-service events to it.
+	HomeRegion string
+	// Organization turns the deploy organization-wide (organization.go);
+	// nil for a single account.
+	Organization *Organization
 	// Mode is the default mode (report or enforce); RuleModes overrides it
 	// per rule ID.
 	Mode      engine.Mode
 	RuleModes map[string]engine.Mode
 	// Params overrides rule parameters: rule ID → parameter → value.
 	Params map[string]map[string]string
-	// OwnRoles are role names or ARNs, besides Rampart's own function
-	// roles, whose calls never trigger Rampart.
+	// OwnRoles are full role ARNs, besides Rampart's own function roles,
+	// whose calls never trigger Rampart (the loop guard matches exact ARNs).
 	OwnRoles          []string
 	NotificationEmail string
 	ExemptTag         string
@@ -123,21 +148,7 @@ func ParseSettings(get func(key string) any, getenv func(string) string) (Settin
 		errs = append(errs, fmt.Sprintf("%s: %q is not a 12-digit account ID", ctxAccount, s.Account))
 	}
 
-	if !read(ctxRegions, &s.Regions) || len(s.Regions) == 0 {
-		s.Regions = []string{defaultRegion}
-		if r := getenv("CDK_DEFAULT_REGION"); r != "" {
-			s.Regions = []string{r}
-		}
-	}
-	regionRE := regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
-	for i, r := range s.Regions {
-		if !regionRE.MatchString(r) {
-			errs = append(errs, fmt.Sprintf("%s: %q is not a region name", ctxRegions, r))
-		}
-		if slices.Contains(s.Regions[:i], r) {
-			errs = append(errs, fmt.Sprintf("%s: %s listed twice", ctxRegions, r))
-		}
-	}
+	errs = append(errs, s.parseRegions(get, read)...)
 
 	var mode string
 	if read(ctxMode, &mode) {
@@ -161,11 +172,15 @@ func ParseSettings(get func(key string) any, getenv func(string) string) (Settin
 	read(ctxParams, &s.Params)
 	read(ctxOwnRoles, &s.OwnRoles)
 	for _, r := range s.OwnRoles {
-		if strings.TrimSpace(r) == "" || strings.Contains(r, ",") {
-			errs = append(errs, fmt.Sprintf("%s: %q is not a role name or ARN", ctxOwnRoles, r))
+		if err := checkRoleARN(r); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", ctxOwnRoles, err))
 		}
 	}
+	errs = append(errs, s.parseOrganization(read)...)
 	read(ctxNotificationMail, &s.NotificationEmail)
+	if strings.EqualFold(s.NotificationEmail, NoEmail) {
+		s.NotificationEmail = "" // said explicitly: no subscription (make deploy refuses an empty one)
+	}
 	if e := s.NotificationEmail; e != "" && !regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`).MatchString(e) {
 		errs = append(errs, fmt.Sprintf("%s: %q is not an e-mail address", ctxNotificationMail, e))
 	}
@@ -269,7 +284,10 @@ func (s *Settings) memoryFor(function string) int {
 // only the settings that concern the function's own rules, so that one
 // function's configuration changing does not redeploy the others, and the
 // 4 KB Lambda environment budget goes further.
-func (s *Settings) functionEnv(f *functionPlan, ownRoles []string, topicARN string) (map[string]string, error) {
+//
+// extra are the deployment's regional and organization variables
+// (regionEnv); they count against the same budget.
+func (s *Settings) functionEnv(f *functionPlan, ownRoles []string, topicARN string, extra map[string]string) (map[string]string, error) {
 	ids := f.ruleIDs()
 	env := map[string]string{
 		engine.EnvMode:      string(s.Mode),
@@ -277,6 +295,7 @@ func (s *Settings) functionEnv(f *functionPlan, ownRoles []string, topicARN stri
 		engine.EnvTopicARN:  topicARN,
 		engine.EnvExemptTag: s.ExemptTag,
 	}
+	maps.Copy(env, extra)
 	var modes []string
 	for _, id := range sortedKeys(s.RuleModes) {
 		if ids[id] {

@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/catalog"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
 // The tests below synthesize two apps once each and share the templates:
@@ -25,7 +26,12 @@ import (
 // from the rules' metadata, never from plan.go, so a rule the stack fails to
 // wire fails here.
 
+// regions are the home region and one other: representative of "all"
+// (every non-home region is alike), and a full synth of all of them is
+// TestAllRegionsSynth's.
 var regions = []string{"us-east-1", "eu-west-1"}
+
+const home = "us-east-1"
 
 type synthed struct {
 	rules    []rule.Rule
@@ -123,7 +129,7 @@ func TestMain(m *testing.M) {
 
 func catalogApp(t *testing.T) *synthed {
 	return synth(t, "catalog", catalog.All(), Settings{
-		Account: "111122223333", Regions: regions, Mode: engine.Report, ExemptTag: engine.DefaultExemptTag,
+		Account: "111122223333", Regions: regions, HomeRegion: home, Mode: engine.Report, ExemptTag: engine.DefaultExemptTag,
 		LogRetentionDays: 365, TimeoutSeconds: 60, NotificationEmail: "security@example.com",
 		// One role to pass (vpc-flow-logs' delivery role); the others unset.
 		Params: map[string]map[string]string{"vpc-flow-logs": {
@@ -133,10 +139,10 @@ func catalogApp(t *testing.T) *synthed {
 
 func fakeApp(t *testing.T) *synthed {
 	return synth(t, "fake", fakeRules(), Settings{
-		Account: "111122223333", Regions: regions, Mode: engine.Enforce, ExemptTag: "team:exempt",
+		Account: "111122223333", Regions: regions, HomeRegion: home, Mode: engine.Enforce, ExemptTag: "team:exempt",
 		RuleModes: map[string]engine.Mode{"fake-sg-open": engine.Report},
 		Params:    map[string]map[string]string{"fake-sg-open": {"ports": "22,3389"}},
-		OwnRoles:  []string{"break-glass"},
+		OwnRoles:  []string{"arn:aws:iam::111122223333:role/break-glass"},
 		Exemptions: []engine.Exemption{{Rule: "*", Resource: "sg-1", Reason: "lab", Owner: "team@example.com",
 			Expires: "2099-01-01"}},
 		LogRetentionDays: 30, TimeoutSeconds: 120, MemoryMB: map[string]int{"storage": 256},
@@ -201,31 +207,43 @@ func strs(v []string) *[]any {
 	return &out
 }
 
-// deliveredIn reports whether the rule's CloudTrail events reach the region.
-func deliveredIn(m *rule.Meta, region string) bool {
-	return slices.ContainsFunc(m.CloudTrail, func(c rule.CloudTrailTrigger) bool { return c.DeliveredIn(region) })
+// wiredIn reports whether one of the rule's CloudTrail triggers is wired in
+// the region: a regional trigger everywhere, a global one (a global rule's,
+// or one pinned to a region) in the home region, to which the others
+// forward it.
+func wiredIn(m *rule.Meta, region string) bool {
+	return slices.ContainsFunc(m.CloudTrail, func(c rule.CloudTrailTrigger) bool { return !isGlobal(m, &c) || region == home })
 }
 
+func isGlobal(m *rule.Meta, c *rule.CloudTrailTrigger) bool { return m.Global || c.Region != "" }
+
 // sweptIn reports whether the rule's schedule runs in the region: in every
-// region, except for global rules (rule.Meta.Global), swept once, in
-// us-east-1 if deployed or else in the first region.
+// region, except for global rules (rule.Meta.Global), swept once, in the
+// home region.
 func sweptIn(m *rule.Meta, region string) bool {
-	if m.Schedule == "" {
-		return false
-	}
-	if !m.Global {
-		return true
-	}
-	home := "us-east-1"
-	if !slices.Contains(regions, home) {
-		home = regions[0]
-	}
-	return home == region
+	return m.Schedule != "" && (!m.Global || region == home)
+}
+
+// configIn reports whether the rule's Config rule is in the region.
+func configIn(m *rule.Meta, region string) bool {
+	return m.Config != nil && (!m.Global || region == home)
 }
 
 // hasTriggerIn reports whether anything invokes the rule in the region.
 func hasTriggerIn(m *rule.Meta, region string) bool {
-	return deliveredIn(m, region) || m.Config != nil || sweptIn(m, region)
+	return wiredIn(m, region) || configIn(m, region) || sweptIn(m, region)
+}
+
+// homeRoleID is the logical ID, in the home template, of a function's role.
+func homeRoleID(t *testing.T, a *synthed, fn string) string {
+	t.Helper()
+	for id, r := range resources(a.json[home], "AWS::IAM::Role") {
+		if props(r)["RoleName"] == "rampart-"+fn {
+			return id
+		}
+	}
+	t.Fatalf("no role rampart-%s in the home region", fn)
+	return ""
 }
 
 func TestNoNagErrors(t *testing.T) {
@@ -238,56 +256,137 @@ func TestNoNagErrors(t *testing.T) {
 	}
 }
 
+// TestEveryRuleHasItsEventPattern: each function has one EventBridge rule
+// per service whose events it takes in the region, carrying the union of its
+// rules' event names, failed API calls filtered out; global events only in
+// the home region, and forwarded there from the others.
 func TestEveryRuleHasItsEventPattern(t *testing.T) {
 	for name, a := range apps(t) {
 		for _, region := range regions {
 			tpl, js := a.tpl[region], a.json[region]
+			type key struct{ fn, source, detail string }
+			union := map[key][]string{}
+			forward := map[string][]string{}
 			for _, r := range a.rules {
 				m := r.Meta()
-				for i, ct := range m.CloudTrail {
-					ruleName := "rampart-" + m.ID
-					if i > 0 {
-						ruleName += "-" + ebService(ct.Source)
-					}
-					if !ct.DeliveredIn(region) {
-						for _, er := range resources(js, "AWS::Events::Rule") {
-							if props(er)["Name"] == ruleName {
-								t.Errorf("%s %s: %s is pinned to %s but has an EventBridge rule here", name, region, m.ID, ct.Region)
-							}
-						}
+				for _, ct := range m.CloudTrail {
+					if isGlobal(m, &ct) && region != home {
+						forward[ct.Source] = append(forward[ct.Source], ct.Events...)
 						continue
 					}
-					var detailTypes []any
-					for _, d := range ct.EventBridgeDetailTypes() {
-						detailTypes = append(detailTypes, d)
-					}
-					fn := functionID(t, js, m.Function)
-					must(t, fmt.Sprintf("%s %s: EventBridge rule of %s", name, region, m.ID), func() {
-						tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
-							"Name":  ruleName,
-							"State": "ENABLED",
-							"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
-								"source":      []any{"aws." + ebService(ct.Source)},
-								"detail-type": detailTypes,
-								"detail": assertions.Match_ObjectEquals(&map[string]any{
-									"eventSource": []any{ct.Source},
-									"eventName":   assertions.Match_ArrayEquals(strs(ct.Events)),
-								}),
+					k := key{m.Function, ct.Source, ct.EventBridgeDetailType()}
+					union[k] = append(union[k], ct.Events...)
+				}
+			}
+			count := 0
+			for _, er := range resources(js, "AWS::Events::Rule") {
+				if p := props(er); p["EventPattern"] != nil && strings.HasPrefix(fmt.Sprint(p["Name"]), "rampart-") &&
+					!strings.HasPrefix(fmt.Sprint(p["Name"]), "rampart-forward-") && !strings.Contains(fmt.Sprint(p["Name"]), "alarm") {
+					count++
+				}
+			}
+			if count != len(union) {
+				t.Errorf("%s %s: %d event rules, want one per function and service: %d", name, region, count, len(union))
+			}
+			for k, events := range union {
+				slices.Sort(events)
+				events = slices.Compact(events)
+				ct := rule.CloudTrailTrigger{Source: k.source, DetailType: k.detail}
+				var detailTypes []any
+				for _, d := range ct.EventBridgeDetailTypes() {
+					detailTypes = append(detailTypes, d)
+				}
+				detail := map[string]any{
+					"eventSource": []any{k.source},
+					"eventName":   assertions.Match_ArrayEquals(strs(events)),
+				}
+				if k.detail == trigger.DetailAPICall {
+					detail["errorCode"] = []any{map[string]any{"exists": false}}
+				}
+				fn := functionID(t, js, k.fn)
+				must(t, fmt.Sprintf("%s %s: EventBridge rule of %s for %s", name, region, k.fn, k.source), func() {
+					tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+						"Name":  "rampart-" + k.fn + "-" + strings.TrimSuffix(k.source, ".amazonaws.com"),
+						"State": "ENABLED",
+						"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+							"source":      []any{"aws." + ebService(k.source)},
+							"detail-type": detailTypes,
+							"detail":      assertions.Match_ObjectEquals(&detail),
+						}),
+						"Targets": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+							"Arn":              getAtt(fn),
+							"DeadLetterConfig": assertions.Match_ObjectLike(&map[string]any{"Arn": assertions.Match_AnyValue()}),
+							"RetryPolicy": assertions.Match_ObjectLike(&map[string]any{
+								"MaximumRetryAttempts":     assertions.Match_AnyValue(),
+								"MaximumEventAgeInSeconds": assertions.Match_AnyValue(),
 							}),
-							"Targets": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
-								"Arn":              getAtt(fn),
-								"DeadLetterConfig": assertions.Match_ObjectLike(&map[string]any{"Arn": assertions.Match_AnyValue()}),
-								"RetryPolicy": assertions.Match_ObjectLike(&map[string]any{
-									"MaximumRetryAttempts":     assertions.Match_AnyValue(),
-									"MaximumEventAgeInSeconds": assertions.Match_AnyValue(),
-								}),
-							})}),
-						})
+						})}),
 					})
+				})
+			}
+			// The other regions forward the global events to the home bus.
+			for source, events := range forward {
+				slices.Sort(events)
+				must(t, fmt.Sprintf("%s %s: forwarding of %s", name, region, source), func() {
+					tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+						"Name": "rampart-forward-" + strings.TrimSuffix(source, ".amazonaws.com"),
+						"EventPattern": assertions.Match_ObjectLike(&map[string]any{
+							"detail": assertions.Match_ObjectLike(&map[string]any{"eventName": assertions.Match_ArrayEquals(strs(slices.Compact(events)))}),
+						}),
+						"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+							"Arn":              "arn:aws:events:" + home + ":111122223333:event-bus/default",
+							"RoleArn":          assertions.Match_AnyValue(),
+							"DeadLetterConfig": assertions.Match_AnyValue(),
+						})},
+					})
+				})
+			}
+			if region == home && len(resources(js, "AWS::Events::Rule")) > 0 {
+				for _, er := range resources(js, "AWS::Events::Rule") {
+					if strings.HasPrefix(fmt.Sprint(props(er)["Name"]), "rampart-forward-") {
+						t.Errorf("%s: the home region forwards: %v", name, props(er)["Name"])
+					}
 				}
 			}
 		}
 	}
+}
+
+// TestSignInsFromEveryRegionReachTheHome: with the catalog, every non-home
+// region forwards the console sign-ins (root and IAM users, success and
+// failure: no errorCode filter) to the home region.
+func TestSignInsFromEveryRegionReachTheHome(t *testing.T) {
+	a := catalogApp(t)
+	for _, region := range regions[1:] {
+		must(t, region+": sign-in forwarding", func() {
+			a.tpl[region].HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+				"Name": "rampart-forward-signin",
+				"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+					"source":      []any{"aws.signin"},
+					"detail-type": []any{trigger.DetailSignIn, trigger.DetailSignInLegacy},
+					"detail": assertions.Match_ObjectEquals(&map[string]any{
+						"eventSource": []any{"signin.amazonaws.com"},
+						"eventName":   []any{"ConsoleLogin"},
+					}),
+				}),
+			})
+		})
+		must(t, region+": alarm forwarding", func() {
+			a.tpl[region].HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+				"Name": "rampart-forward-alarms",
+				"EventPattern": assertions.Match_ObjectLike(&map[string]any{
+					"source": []any{"aws.cloudwatch"}, "detail-type": []any{"CloudWatch Alarm State Change"}}),
+			})
+		})
+	}
+	must(t, "home: alarm relay", func() {
+		a.tpl[home].HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+			"Name": "rampart-alarm-relay",
+			"EventPattern": assertions.Match_ObjectLike(&map[string]any{
+				"region": []any{map[string]any{"anything-but": []any{home}}}}),
+			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{"Arn": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Notifications"))}})},
+		})
+	})
 }
 
 func TestEveryConfigTriggerHasItsConfigRule(t *testing.T) {
@@ -296,7 +395,7 @@ func TestEveryConfigTriggerHasItsConfigRule(t *testing.T) {
 			tpl, js := a.tpl[region], a.json[region]
 			for _, r := range a.rules {
 				m := r.Meta()
-				if m.Config == nil {
+				if !configIn(m, region) {
 					continue
 				}
 				var details []any
@@ -340,7 +439,7 @@ func TestEveryConfigTriggerHasItsConfigRule(t *testing.T) {
 			// Config may invoke each function that has Config rules, from this account only.
 			fns := map[string]bool{}
 			for _, r := range a.rules {
-				if r.Meta().Config != nil {
+				if configIn(r.Meta(), region) {
 					fns[r.Meta().Function] = true
 				}
 			}
@@ -430,7 +529,12 @@ func TestEveryLogAlarmHasItsFilterAndAlarm(t *testing.T) {
 // notify (SNS, KMS), report to Config, log, trace, dead-letter.
 var infraActions = []string{"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey", "config:PutEvaluations",
 	"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-	"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+	"sqs:SendMessage", "sts:GetCallerIdentity"}
+
+// orgActions are the actions organization mode adds: the member role, the
+// account list, the sweep fan-out queue.
+var orgActions = []string{"sts:AssumeRole", "organizations:ListAccounts",
+	"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}
 
 // roleActions gathers the actions of the policies attached to a role.
 func roleActions(js map[string]any, roleID string) []string {
@@ -467,43 +571,50 @@ func roleActions(js map[string]any, roleID string) []string {
 	return slices.Compact(out)
 }
 
+// TestEveryFunctionRoleHoldsExactlyItsRulesActions: one role per function,
+// in the home region's stack, used by the function in every region.
 func TestEveryFunctionRoleHoldsExactlyItsRulesActions(t *testing.T) {
-	for name, a := range apps(t) {
-		for _, region := range regions {
-			js := a.json[region]
-			want := map[string][]string{} // function → its rules' actions
-			deployed := map[string]bool{} // functions with a trigger in the region
-			for _, r := range a.rules {
-				m := r.Meta()
-				want[m.Function] = append(want[m.Function], m.ReadActions...)
-				want[m.Function] = append(want[m.Function], m.WriteActions...)
-				deployed[m.Function] = deployed[m.Function] || hasTriggerIn(m, region)
+	for name, a := range allApps(t) {
+		want := map[string][]string{} // function → its rules' actions
+		for _, r := range a.rules {
+			m := r.Meta()
+			want[m.Function] = append(want[m.Function], m.ReadActions...)
+			want[m.Function] = append(want[m.Function], m.WriteActions...)
+		}
+		for fn, actions := range want {
+			roleID := homeRoleID(t, a, fn)
+			role := resources(a.json[home], "AWS::IAM::Role")[roleID]
+			if mp := props(role)["ManagedPolicyArns"]; mp != nil {
+				t.Errorf("%s: role of %s has managed policies %v", name, fn, mp)
 			}
-			for fn, actions := range want {
-				if !deployed[fn] {
-					continue
+			got := roleActions(a.json[home], roleID)
+			for _, act := range actions {
+				if !slices.Contains(got, act) {
+					t.Errorf("%s: role of %s lacks %s", name, fn, act)
 				}
-				f := resources(js, "AWS::Lambda::Function")[functionID(t, js, fn)]
-				roleID := props(f)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
-				role := resources(js, "AWS::IAM::Role")[roleID]
-				if got := props(role)["RoleName"]; got != "rampart-"+fn+"-"+region {
-					t.Errorf("%s %s: role of %s is named %v", name, region, fn, got)
+			}
+			for _, act := range got {
+				if act == "iam:PassRole" {
+					continue // TestPassRoleOnlyOnTheNamedRoles
 				}
-				if mp := props(role)["ManagedPolicyArns"]; mp != nil {
-					t.Errorf("%s %s: role of %s has managed policies %v", name, region, fn, mp)
+				if !slices.Contains(actions, act) && !slices.Contains(infraActions, act) &&
+					!(a.settings.Organization != nil && slices.Contains(orgActions, act)) {
+					t.Errorf("%s: role of %s holds %s, which none of its rules declares", name, fn, act)
 				}
-				got := roleActions(js, roleID)
-				for _, act := range actions {
-					if !slices.Contains(got, act) {
-						t.Errorf("%s %s: role of %s lacks %s", name, region, fn, act)
+			}
+			// Every region's function uses that one role, by ARN.
+			for _, region := range regions {
+				js := a.json[region]
+				for _, f := range resources(js, "AWS::Lambda::Function") {
+					if props(f)["FunctionName"] == "rampart-"+fn && props(f)["Role"] != "arn:aws:iam::111122223333:role/rampart-"+fn {
+						t.Errorf("%s %s: %s runs as %v", name, region, fn, props(f)["Role"])
 					}
 				}
-				for _, act := range got {
-					if act == "iam:PassRole" {
-						continue // TestPassRoleOnlyOnTheNamedRoles
-					}
-					if !slices.Contains(actions, act) && !slices.Contains(infraActions, act) {
-						t.Errorf("%s %s: role of %s holds %s, which none of its rules declares", name, region, fn, act)
+				if region != home && len(resources(js, "AWS::IAM::Policy")) > 0 {
+					for id, p := range resources(js, "AWS::IAM::Policy") {
+						if strings.Contains(fmt.Sprint(props(p)["Roles"]), "rampart-") {
+							t.Errorf("%s %s: %s adds to a function role outside the home region", name, region, id)
+						}
 					}
 				}
 			}
@@ -516,53 +627,42 @@ func TestEveryFunctionRoleHoldsExactlyItsRulesActions(t *testing.T) {
 func TestPassRoleOnlyOnTheNamedRoles(t *testing.T) {
 	granted := 0
 	for name, a := range apps(t) {
-		for _, region := range regions {
-			js := a.json[region]
-			byFn := map[string][]rule.Rule{}
-			for _, r := range a.rules {
-				if hasTriggerIn(r.Meta(), region) {
-					byFn[r.Meta().Function] = append(byFn[r.Meta().Function], r)
-				}
+		js := a.json[home]
+		byFn := map[string][]rule.Rule{}
+		for _, r := range a.rules {
+			byFn[r.Meta().Function] = append(byFn[r.Meta().Function], r)
+		}
+		for fn, all := range byFn {
+			want, err := passRoles(all, &a.settings)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for fn := range byFn {
-				var all []rule.Rule
-				for _, r := range a.rules {
-					if r.Meta().Function == fn {
-						all = append(all, r)
-					}
+			roleID := homeRoleID(t, a, fn)
+			var got []string
+			for _, p := range resources(js, "AWS::IAM::Policy") {
+				if props(p)["Roles"].([]any)[0].(map[string]any)["Ref"] != roleID {
+					continue
 				}
-				want, err := passRoles(all, &a.settings)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f := resources(js, "AWS::Lambda::Function")[functionID(t, js, fn)]
-				roleID := props(f)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
-				var got []string
-				for _, p := range resources(js, "AWS::IAM::Policy") {
-					if props(p)["Roles"].([]any)[0].(map[string]any)["Ref"] != roleID {
+				for _, st := range props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+					st := st.(map[string]any)
+					if !strings.Contains(fmt.Sprint(st["Action"]), "iam:PassRole") {
 						continue
 					}
-					for _, st := range props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-						st := st.(map[string]any)
-						if !strings.Contains(fmt.Sprint(st["Action"]), "iam:PassRole") {
-							continue
-						}
-						switch r := st["Resource"].(type) {
-						case string:
-							got = append(got, r)
-						case []any:
-							for _, x := range r {
-								got = append(got, x.(string))
-							}
+					switch r := st["Resource"].(type) {
+					case string:
+						got = append(got, r)
+					case []any:
+						for _, x := range r {
+							got = append(got, x.(string))
 						}
 					}
 				}
-				slices.Sort(got)
-				if !slices.Equal(got, want) {
-					t.Errorf("%s %s: %s may pass %v, want %v", name, region, fn, got, want)
-				}
-				granted += len(got)
 			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: %s may pass %v, want %v", name, fn, got, want)
+			}
+			granted += len(got)
 		}
 	}
 	if granted == 0 {
@@ -649,13 +749,19 @@ func TestEveryFunctionIsArm64WithAFailureDestination(t *testing.T) {
 				if got := props(resources(js, "AWS::Lambda::Function")[id])["MemorySize"]; got != mem {
 					t.Errorf("%s %s: %s has %v MB, want %v", name, region, fn, got, mem)
 				}
-				// An alarm on its errors and one on its dead-letter depth, both to the topic.
+				// An alarm on its errors and one on its dead-letter depth, both
+				// to the topic: directly in the home region, through the alarm
+				// relay elsewhere.
+				var actions any = assertions.Match_Absent()
+				if region == home {
+					actions = []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Notifications"))}}
+				}
 				for _, metric := range []string{"Errors", "ApproximateNumberOfMessagesVisible"} {
 					must(t, fmt.Sprintf("%s %s: %s alarm of %s", name, region, metric, fn), func() {
 						tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
 							"AlarmName":    assertions.Match_StringLikeRegexp(jsii.String("^rampart-" + fn + "-")),
 							"MetricName":   metric,
-							"AlarmActions": []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Notifications"))}},
+							"AlarmActions": actions,
 						})
 					})
 				}
@@ -665,15 +771,13 @@ func TestEveryFunctionIsArm64WithAFailureDestination(t *testing.T) {
 }
 
 func TestFunctionEnvironment(t *testing.T) {
-	for name, a := range apps(t) {
+	for name, a := range allApps(t) {
 		var roles []string
-		for _, region := range regions {
-			seen := map[string]bool{}
-			for _, r := range a.rules {
-				if m := r.Meta(); hasTriggerIn(m, region) && !seen[m.Function] {
-					seen[m.Function] = true
-					roles = append(roles, "rampart-"+m.Function+"-"+region)
-				}
+		seen := map[string]bool{}
+		for _, r := range a.rules {
+			if m := r.Meta(); !seen[m.Function] {
+				seen[m.Function] = true
+				roles = append(roles, "arn:aws:iam::111122223333:role/rampart-"+m.Function)
 			}
 		}
 		roles = append(roles, a.settings.OwnRoles...)
@@ -681,16 +785,22 @@ func TestFunctionEnvironment(t *testing.T) {
 			for id, f := range resources(a.json[region], "AWS::Lambda::Function") {
 				env := props(f)["Environment"].(map[string]any)["Variables"].(map[string]any)
 				own := strings.Split(env[engine.EnvOwnRoles].(string), ",")
-				for _, r := range roles {
-					if !slices.Contains(own, r) {
-						t.Errorf("%s %s: %s: %s lacks %s", name, region, id, engine.EnvOwnRoles, r)
-					}
+				slices.Sort(own)
+				slices.Sort(roles)
+				if !slices.Equal(own, roles) {
+					t.Errorf("%s %s: %s: %s = %v, want the full ARNs %v", name, region, id, engine.EnvOwnRoles, own, roles)
 				}
 				if env[engine.EnvMode] != string(a.settings.Mode) || env[engine.EnvExemptTag] != a.settings.ExemptTag {
 					t.Errorf("%s %s: %s: env %v", name, region, id, env)
 				}
-				if topic, ok := env[engine.EnvTopicARN].(map[string]any); !ok || !strings.HasPrefix(fmt.Sprint(topic["Ref"]), "Notifications") {
-					t.Errorf("%s %s: %s: %s = %v, want the topic", name, region, id, engine.EnvTopicARN, env[engine.EnvTopicARN])
+				if topic := env[engine.EnvTopicARN]; topic != "arn:aws:sns:"+home+":111122223333:rampart-notifications" {
+					t.Errorf("%s %s: %s: %s = %v, want the home region's topic", name, region, id, engine.EnvTopicARN, topic)
+				}
+				if env[envHomeRegion] != home || env[envRegions] != strings.Join(a.settings.Regions, ",") {
+					t.Errorf("%s %s: %s: home %v regions %v", name, region, id, env[envHomeRegion], env[envRegions])
+				}
+				if o := a.settings.Organization; o != nil && (env[envOrgID] != o.ID || env[envMemberRole] != o.MemberRoleName) {
+					t.Errorf("%s %s: %s: organization env %v", name, region, id, env)
 				}
 			}
 		}
@@ -710,28 +820,41 @@ func TestFunctionEnvironment(t *testing.T) {
 	}
 }
 
+// TestEncryptedTopicAndQueues: one encrypted topic, in the home region;
+// every queue encrypted and TLS-only everywhere.
 func TestEncryptedTopicAndQueues(t *testing.T) {
-	for name, a := range apps(t) {
+	for name, a := range allApps(t) {
 		for _, region := range regions {
 			tpl, js := a.tpl[region], a.json[region]
+			must(t, fmt.Sprintf("%s %s: queues", name, region), func() {
+				tpl.AllResourcesProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"SqsManagedSseEnabled": true})
+				deny := assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+					"Effect":    "Deny",
+					"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+				})})
+				tpl.AllResourcesProperties(jsii.String("AWS::SQS::QueuePolicy"), &map[string]any{
+					"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": deny})})
+			})
+			topics, subs := len(resources(js, "AWS::SNS::Topic")), len(resources(js, "AWS::SNS::Subscription"))
+			if region != home {
+				if topics+subs+len(resources(js, "AWS::KMS::Key")) > 0 {
+					t.Errorf("%s %s: %d topics, %d subscriptions outside the home region", name, region, topics, subs)
+				}
+				continue
+			}
 			must(t, fmt.Sprintf("%s %s: topic", name, region), func() {
 				tpl.HasResourceProperties(jsii.String("AWS::SNS::Topic"), &map[string]any{
 					"TopicName":      "rampart-notifications",
 					"KmsMasterKeyId": assertions.Match_AnyValue(),
 				})
 				tpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), &map[string]any{"EnableKeyRotation": true})
-				tpl.AllResourcesProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"SqsManagedSseEnabled": true})
-				// TLS only, for the topic and every queue.
 				deny := assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
 					"Effect":    "Deny",
 					"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 				})})
 				tpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), &map[string]any{
 					"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": deny})})
-				tpl.AllResourcesProperties(jsii.String("AWS::SQS::QueuePolicy"), &map[string]any{
-					"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": deny})})
 			})
-			subs := len(resources(js, "AWS::SNS::Subscription"))
 			if want := map[bool]int{true: 1, false: 0}[a.settings.NotificationEmail != ""]; subs != want {
 				t.Errorf("%s %s: %d subscriptions, want %d", name, region, subs, want)
 			}

@@ -27,43 +27,50 @@ func target(fn *RemediationFunction) awsevents.IRuleTarget {
 	})
 }
 
-// NewCloudTrailRules are the EventBridge rules that send a rule's CloudTrail
-// events delivered in region (source, detail-type, event source and event
-// names pinned) to its function: one per trigger, that is one per service.
-func NewCloudTrailRules(scope constructs.Construct, id string, r rule.Rule, region string, fn *RemediationFunction) ([]awsevents.Rule, error) {
-	m := r.Meta()
-	var out []awsevents.Rule
-	for i, ct := range m.CloudTrail {
-		if !ct.DeliveredIn(region) {
-			continue
-		}
-		src, err := eventSource(ct.Source)
-		if err != nil {
-			return nil, fmt.Errorf("rule %s: %w", m.ID, err)
-		}
-		names := make([]interface{}, len(ct.Events))
-		for i, e := range ct.Events {
-			names[i] = e
-		}
-		name, cid := eventRuleName(m.ID), id
-		if i > 0 {
-			name, cid = name+"-"+strings.TrimPrefix(src, "aws."), id+"-"+strings.TrimPrefix(src, "aws.")
-		}
-		out = append(out, awsevents.NewRule(scope, jsii.String(cid), &awsevents.RuleProps{
-			RuleName:    jsii.String(name),
-			Description: jsii.String(truncate(fmt.Sprintf("Rampart %s: %s", m.ID, m.Title), 512)),
-			EventPattern: &awsevents.EventPattern{
-				Source:     jsii.Strings(src),
-				DetailType: jsii.Strings(ct.EventBridgeDetailTypes()...),
-				Detail: &map[string]interface{}{
-					"eventSource": []interface{}{ct.Source},
-					"eventName":   names,
-				},
-			},
-			Targets: &[]awsevents.IRuleTarget{target(fn)},
-		}))
+// NewEventRule is the EventBridge rule that sends one service's CloudTrail
+// events to a function: source, detail-type, event source and the union of
+// the event names of the function's rules pinned, failed calls filtered out
+// (eventPattern). One rule per function and service, so that a call two of
+// the function's rules watch (PutBucketPolicy) invokes it once.
+func NewEventRule(scope constructs.Construct, function string, g *eventGroup, fn *RemediationFunction) (awsevents.Rule, error) {
+	pattern, err := eventPattern(&g.Trigger)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", function, err)
 	}
-	return out, nil
+	name := eventRuleName(function, g.Trigger.Source)
+	return awsevents.NewRule(scope, jsii.String("Events-"+strings.TrimPrefix(name, "rampart-")), &awsevents.RuleProps{
+		RuleName:     jsii.String(name),
+		Description:  jsii.String(truncate(fmt.Sprintf("Rampart %s: %s events of %s", function, g.Trigger.Source, strings.Join(g.RuleIDs, ", ")), 512)),
+		EventPattern: cdkPattern(pattern),
+		Targets:      &[]awsevents.IRuleTarget{target(fn)},
+	}), nil
+}
+
+// cdkPattern turns a pattern made by eventPattern into the CDK's type.
+func cdkPattern(p map[string]any) *awsevents.EventPattern {
+	out := &awsevents.EventPattern{}
+	if v, ok := p["source"].([]any); ok {
+		out.Source = anyStrings(v)
+	}
+	if v, ok := p["detail-type"].([]any); ok {
+		out.DetailType = anyStrings(v)
+	}
+	if v, ok := p["detail"].(map[string]any); ok {
+		d := map[string]any{}
+		for k, x := range v {
+			d[k] = x
+		}
+		out.Detail = &d
+	}
+	return out
+}
+
+func anyStrings(v []any) *[]*string {
+	out := make([]*string, len(v))
+	for i, s := range v {
+		out[i] = jsii.String(s.(string))
+	}
+	return &out
 }
 
 // NewSweepSchedule is the scheduled EventBridge rule of a rule's periodic

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Deploys Rampart: one stack per region in cdk.json's rampart:regions, to the
-# account of rampart:account or, failing that, of the current credentials.
+# Deploys Rampart: one stack per covered region (cdk.json's rampart:regions,
+# "all" by default: every region enabled in the account, resolved here), to
+# the account of rampart:account or, failing that, of the current credentials.
 # Synthesizes and lints first (synth.sh), then runs `cdk deploy`.
 # Prerequisites (docs/deploy.md): `npx cdk bootstrap aws://ACCOUNT/REGION`
 # in each region, and an AWS Config recorder in each region for the Config
-# rules. Refuses an empty rampart:notificationEmail (say "none" when no
-# e-mail is wanted) and a dist/ that is stale or not linux/arm64.
-# Usage: infra/scripts/deploy.sh [extra cdk args, e.g. -c KEY=VALUE --require-approval never]
+# rules. Usage: infra/scripts/deploy.sh [extra cdk deploy args, e.g. --require-approval never]
+# Refuses an empty rampart:notificationEmail (say "none" when no e-mail is
+# wanted) and a dist/ that is stale or not linux/arm64.
+# RAMPART_ALLOW_UNCOVERED=1 deploys even when enabled regions are left uncovered.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -56,7 +58,39 @@ for ((i = 0; i < ${#ARGS[@]}; i++)); do
 		--context=*) CTX+=("${ARGS[i]}") ;;
 	esac
 done
-bash infra/scripts/synth.sh ${CTX[@]+"${CTX[@]}"}
+# --- Regions: resolve the enabled ones, and name those left uncovered. ---
+# The account's enabled regions (opt-in regions included once opted into),
+# as a JSON list; empty without credentials.
+enabled_regions_json() {
+	aws ec2 describe-regions --region "${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}" \
+		--filters Name=opt-in-status,Values=opt-in-not-required,opted-in \
+		--query 'Regions[].RegionName' --output json 2>/dev/null | tr -d ' \n'
+}
+# Compares the enabled regions with the stacks synthesized in cdk.out and
+# fails, naming them, when some are not covered (unless allowed).
+check_uncovered_regions() {
+	local enabled=$1 covered uncovered
+	covered=$(grep -o '"aws://[0-9]*/[a-z0-9-]*"' cdk.out/manifest.json | sed 's|.*/||; s|"||' | sort -u)
+	uncovered=$(printf '%s' "$enabled" | tr -d '[]"' | tr ',' '\n' | grep -vxF -f <(printf '%s\n' "$covered") || true)
+	if [ -n "$uncovered" ]; then
+		echo "deploy: enabled regions NOT covered by Rampart: $(echo $uncovered)" >&2
+		echo "        set \"rampart:regions\": \"all\" (or add them), or RAMPART_ALLOW_UNCOVERED=1 to deploy anyway" >&2
+		[ "${RAMPART_ALLOW_UNCOVERED:-}" = 1 ] || exit 1
+	else
+		echo "deploy: every enabled region is covered ($(echo "$covered" | wc -l) regions)" >&2
+	fi
+}
+enabled=$(enabled_regions_json || true)
+region_args=()
+if [ -n "$enabled" ] && [ "$enabled" != "[]" ]; then
+	region_args=(-c "rampart:enabledRegions=$enabled")
+else
+	echo "deploy: could not list the account's enabled regions (ec2:DescribeRegions): \"all\" means the default ones" >&2
+fi
+
+bash infra/scripts/synth.sh ${CTX[@]+"${CTX[@]}"} ${region_args[@]+"${region_args[@]}"}
+[ -z "$enabled" ] || [ "$enabled" = "[]" ] || check_uncovered_regions "$enabled"
+# --- end of regions ---
 
 # What cdk deploys is dist/: refuse a binary older than the code it is built
 # from (an interrupted or foreign build) or built for another architecture

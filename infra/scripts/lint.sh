@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 shopt -s nullglob
-templates=(cdk.out/*.template.json)
+# The regional stacks, and in organization mode the member accounts'
+# template (the StackSet's body, synthesized into cdk.out/member/).
+templates=(cdk.out/*.template.json cdk.out/member/*.template.json)
 if [ ${#templates[@]} -eq 0 ]; then
 	# Nothing synthesized yet (a clean clone): synth.sh synthesizes, then runs this.
 	exec bash infra/scripts/synth.sh
@@ -24,7 +26,7 @@ if [ $((rc & 1)) -ne 0 ] || [ $((rc & 2)) -ne 0 ]; then
 fi
 echo "cfn-lint: ${#templates[@]} templates, no errors"
 # cdk-nag's report, for the record (its errors already failed the synth).
-for r in cdk.out/AwsSolutions-*-NagReport.csv; do
+for r in cdk.out/AwsSolutions-*-NagReport.csv cdk.out/member/AwsSolutions-*-NagReport.csv; do
 	printf '%s: %s suppressed, %s non-compliant\n' "$(basename "$r")" \
 		"$(grep -c '"Suppressed"' "$r" || true)" "$(grep -c '"Non-Compliant"' "$r" || true)"
 done

@@ -21,6 +21,11 @@ fi
 make build
 
 rm -rf cdk.out
+start=$(date +%s)
 npx --no-install cdk synth --no-notices -q "$@"
+echo "cdk synth: $(($(date +%s) - start)) s" >&2
+
+# What each region gets (the app writes it; docs/deploy.md explains it).
+cat cdk.out/rampart-plan.txt >&2
 
 bash infra/scripts/lint.sh

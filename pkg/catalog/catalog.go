@@ -11,6 +11,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/rules/ebsencrypted"
 	"github.com/rampart-aws/rampart/pkg/rules/eipattached"
 	"github.com/rampart-aws/rampart/pkg/rules/instancevpc"
+	"github.com/rampart-aws/rampart/pkg/rules/regioncoverage"
 	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
 	"github.com/rampart-aws/rampart/pkg/rules/rootkeys"
 	"github.com/rampart-aws/rampart/pkg/rules/s3public"
@@ -46,6 +47,7 @@ func All() []rule.Rule {
 		s3public.BucketAccess,
 		trailbucket.Rule,
 		selfprotect.Rule,
+		regioncoverage.Rule,
 	}
 }
 
