@@ -157,3 +157,17 @@ func (s *Session) router() *routes {
 	}
 	return s.routes
 }
+
+// AccountID is the account the session acts in: Account, resolved once per
+// cold start (or fixed by For), with sts:GetCallerIdentity only for a session
+// built without an identity.
+func (s *Session) AccountID(ctx context.Context) (string, error) {
+	if s.Account != "" {
+		return s.Account, nil
+	}
+	out, err := Client(s, sts.NewFromConfig).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("read the account ID: %w", err)
+	}
+	return aws.ToString(out.Account), nil
+}

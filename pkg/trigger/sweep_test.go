@@ -46,8 +46,8 @@ func TestDecodeSweep(t *testing.T) {
 func TestConfigRuleRegion(t *testing.T) {
 	for in, want := range map[string]string{
 		"arn:aws:config:eu-west-1:111122223333:config-rule/config-rule-ab12cd": "eu-west-1",
-		"arn:aws:iam::111122223333:role/x":                                    "",
-		"":                                                                    "",
+		"arn:aws:iam::111122223333:role/x":                                     "",
+		"":                                                                     "",
 	} {
 		if got := ConfigRuleRegion(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
