@@ -213,3 +213,36 @@ func TestSweepMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInFromAnyRegion: a console sign-in recorded in a region the
+// deployment does not cover (forwarded to the home region) reaches the rule,
+// judged through the function's region; one from another account does not.
+func TestSignInFromAnyRegion(t *testing.T) {
+	listed := 0
+	e, w := scopeEngine(t, false, false, &listed)
+	w.meta.CloudTrail = []rule.CloudTrailTrigger{{DetailType: trigger.DetailSignIn, Source: "signin.amazonaws.com", Events: []string{"ConsoleLogin"}}}
+	w.meta.Config, w.meta.Schedule = nil, ""
+	signIn := func(account, region string) []byte {
+		return fmt.Appendf(nil, `{"version":"0","id":"s-1","detail-type":"AWS Console Sign In via CloudTrail","source":"aws.signin","account":%q,
+		"time":"2026-11-26T11:00:00Z","region":%q,"resources":[],"detail":{"eventVersion":"1.08","userIdentity":{"type":"IAMUser",
+		"principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::%s:user/alice","accountId":%q,"userName":"alice"},"eventTime":"2026-11-26T11:00:00Z",
+		"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":%q,"sourceIPAddress":"198.51.100.7","userAgent":"Mozilla/5.0",
+		"requestParameters":"r1","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"s-1",
+		"readOnly":false,"eventType":"AwsConsoleSignIn","recipientAccountId":%q}}`, account, region, account, account, region, account)
+	}
+	res, err := e.Handle(context.Background(), signIn(home, "eu-north-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Decisions[0]; d.Verdict != rule.Violation || !strings.HasPrefix(strings.Join(w.seen, ","), "evaluate 123456789012/us-east-1") {
+		t.Fatalf("sign-in from eu-north-1: %+v at %v", d, w.seen)
+	}
+	w.seen = nil
+	res, err = e.Handle(context.Background(), signIn(member, "us-east-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Decisions[0]; d.Verdict != rule.Ignored || !strings.Contains(d.Reason, "another account") || len(w.seen) != 0 {
+		t.Fatalf("another account's sign-in: %+v at %v", d, w.seen)
+	}
+}
