@@ -1,6 +1,8 @@
 // Package awsclient builds AWS SDK clients once per process (once per Lambda
 // cold start) from config.LoadDefaultConfig, with adaptive retries and
-// Rampart's user-agent marker, and classifies AWS errors by code.
+// Rampart's user-agent marker, and classifies AWS errors by code. It resolves
+// the session's account and partition once, and routes a session to another
+// region or (through a member role) another account (see Session.For).
 //
 // It knows no rule and no service in particular: rule packages ask it for the
 // clients they need, so each Lambda binary links only its own services.
@@ -29,6 +31,17 @@ const AppID = "rampart"
 type Session struct {
 	Offline bool
 	Region  string
+	// Account and Partition are where the session's credentials act,
+	// resolved once by Load (sts:GetCallerIdentity). They are empty on a
+	// session built without an identity (offline, or a test's bare value).
+	Account   string
+	Partition string
+	// MemberRole is the member remediation role's name, with its path if
+	// any ("rampart-member", "rampart/rampart-member"): For assumes
+	// arn:<partition>:iam::<account>:role/<MemberRole> to act in another
+	// account. Empty: For refuses every other account. Set it before the
+	// first For call.
+	MemberRole string
 	// Endpoint is AWS_ENDPOINT_URL when set (moto, LocalStack): S3 clients
 	// then use path-style addressing.
 	Endpoint string
@@ -36,6 +49,7 @@ type Session struct {
 	cfg     aws.Config
 	mu      sync.Mutex
 	clients map[reflect.Type]any
+	routes  *routes // shared by a session and all the sessions For derives from it
 }
 
 // Load builds a live session from the environment (credentials, region,
@@ -53,11 +67,17 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (*Sessio
 	if cfg.Region == "" {
 		return nil, errors.New("load AWS configuration: no region (set AWS_REGION)")
 	}
-	return &Session{Region: cfg.Region, Endpoint: os.Getenv("AWS_ENDPOINT_URL"), cfg: cfg}, nil
+	s := &Session{Region: cfg.Region, Endpoint: os.Getenv("AWS_ENDPOINT_URL"), cfg: cfg}
+	if err := s.resolveIdentity(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // NewOffline is a session that makes no AWS calls.
-func NewOffline(region string) *Session { return &Session{Offline: true, Region: region} }
+func NewOffline(region string) *Session {
+	return &Session{Offline: true, Region: region, Partition: PartitionOf(region)}
+}
 
 // Config is the session's aws.Config.
 func (s *Session) Config() aws.Config { return s.cfg }

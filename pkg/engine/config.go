@@ -40,12 +40,25 @@ type Config struct {
 	RuleModes map[string]Mode
 	// Params overrides rule parameters: rule ID → name → value.
 	Params map[string]map[string]string
-	// OwnRoles are the role ARNs or role names Rampart runs as: calls they
-	// make never trigger Rampart.
+	// OwnRoles are the full IAM role ARNs Rampart's functions run as, in the
+	// deployment's account: calls made by sessions of exactly these roles
+	// never trigger Rampart (see identity.go).
 	OwnRoles   []string
 	TopicARN   string
 	ExemptTag  string
 	Exemptions []Exemption
+
+	// Scope: where this deployment acts (see scope.go).
+	// HomeRegion is where global rules run; Regions the regions the
+	// deployment covers (empty: the function's own region only).
+	HomeRegion string
+	Regions    []string
+	// OrgID set means organization mode: the engine acts in the active
+	// member accounts through MemberRole (name with path, no ARN), and
+	// scheduled sweeps fan out through SweepQueueURL.
+	OrgID         string
+	MemberRole    string
+	SweepQueueURL string
 }
 
 // Environment variables read by FromEnv.
@@ -57,6 +70,12 @@ const (
 	EnvTopicARN   = "RAMPART_TOPIC_ARN"
 	EnvExemptTag  = "RAMPART_EXEMPT_TAG"
 	EnvExemptions = "RAMPART_EXEMPTIONS"
+
+	EnvHomeRegion    = "RAMPART_HOME_REGION"
+	EnvRegions       = "RAMPART_REGIONS"
+	EnvOrgID         = "RAMPART_ORG_ID"
+	EnvMemberRole    = "RAMPART_MEMBER_ROLE"
+	EnvSweepQueueURL = "RAMPART_SWEEP_QUEUE_URL"
 )
 
 // FromEnv reads the configuration from environment variables. A malformed
@@ -92,10 +111,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s: want a JSON object of rule ID to {parameter: value}: %w", EnvParams, err)
 		}
 	}
-	for _, r := range strings.Split(getenv(EnvOwnRoles), ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			c.OwnRoles = append(c.OwnRoles, r)
-		}
+	if err := c.readScope(getenv); err != nil {
+		return c, err
 	}
 	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {
 		c.ExemptTag = v

@@ -52,6 +52,11 @@ type Engine struct {
 	Log       *slog.Logger
 	Metrics   io.Writer
 	Now       func() time.Time
+	// ListAccounts lists the organization's ACTIVE accounts (organization
+	// mode); nil lists them with organizations:ListAccounts. Cached for
+	// OrganizationTTL.
+	ListAccounts func(context.Context) ([]string, error)
+	org          orgCache
 }
 
 // New builds an engine. Parameters are resolved and validated now, so a bad
@@ -59,6 +64,12 @@ type Engine struct {
 func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) {
 	e := &Engine{rules: rules, params: map[string]rule.Params{}, cfg: cfg, session: s,
 		Log: slog.New(slog.NewJSONHandler(os.Stdout, nil)), Metrics: os.Stdout, Now: time.Now}
+	if err := checkOwnRoles(cfg.OwnRoles, s); err != nil {
+		return nil, err
+	}
+	if cfg.MemberRole != "" {
+		s.MemberRole = cfg.MemberRole
+	}
 	seen := map[string]bool{}
 	for _, r := range rules {
 		m := r.Meta()
@@ -109,6 +120,8 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 		ds, err = e.handleConfig(ctx, t.Config)
 	case trigger.KindSchedule:
 		ds, err = e.handleSchedule(ctx, t.Schedule)
+	case trigger.KindSweep:
+		ds, err = e.handleSweep(ctx, t.Sweeps)
 	}
 	if err != nil {
 		return nil, err
@@ -134,6 +147,8 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 type target struct {
 	rule rule.Rule
 	t    rule.Target
+	sess *awsclient.Session // acts in the event's account and region
+	note string             // why a Rampart look-alike caller was judged anyway
 }
 
 func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.Decision, error) {
@@ -173,7 +188,18 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 			ds = append(ds, d)
 			continue
 		}
-		if who, own := e.ownCall(call); own {
+		sess, out, err := e.route(ctx, call.Account, call.Region, r.Meta().Global || t.Kind == trigger.KindSignIn)
+		if err != nil || out != "" {
+			d := base(r)
+			d.Verdict, d.Reason = rule.Ignored, out
+			if err != nil {
+				d.Verdict, d.Reason, d.Error = ErrorVerdict, "could not resolve where the event belongs", err.Error()
+			}
+			ds = append(ds, d)
+			continue
+		}
+		who, own, note := e.ownCall(call, sess)
+		if own {
 			d := base(r)
 			d.Verdict, d.Reason = rule.Ignored, "the call was made by Rampart's own role "+who
 			ds = append(ds, d)
@@ -190,11 +216,12 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 		}
 		for _, tg := range targets {
 			tg.Call = call
-			todo = append(todo, target{r, tg})
+			todo = append(todo, target{r, tg, sess, note})
 		}
 	}
 	for _, tg := range todo {
 		id := tg.rule.Meta().ID
+		ctx := withSession(ctx, tg.sess)
 		targets, err := e.expand(ctx, tg.rule, tg.t, e.params[id])
 		if err != nil {
 			d := base(tg.rule)
@@ -205,6 +232,9 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 		for _, t := range targets {
 			d := base(tg.rule)
 			e.decide(ctx, tg.rule, t, e.params[id], &d)
+			if tg.note != "" {
+				d.Reason += "; " + tg.note
+			}
 			ds = append(ds, d)
 		}
 	}
@@ -222,7 +252,7 @@ func (e *Engine) expand(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 			err = fmt.Errorf("rule %s panicked expanding %s: %v", r.Meta().ID, t.ID, v)
 		}
 	}()
-	out, err = x.Expand(ctx, e.session, t, p)
+	out, err = x.Expand(ctx, e.sessionFrom(ctx), t, p)
 	if err != nil || len(out) == 0 {
 		return []rule.Target{t}, err
 	}
@@ -230,29 +260,6 @@ func (e *Engine) expand(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		out[i].Call = t.Call
 	}
 	return out, nil
-}
-
-// ownCall reports whether Rampart's own role made the call. Only the caller's
-// identity counts: a user agent can be forged, a role cannot.
-func (e *Engine) ownCall(call *trigger.APICall) (string, bool) {
-	a := call.Actor
-	for _, own := range e.cfg.OwnRoles {
-		switch own {
-		case a.IssuerARN, a.ARN, a.IssuerName, assumedRoleName(a.ARN):
-			return own, true
-		}
-	}
-	return "", false
-}
-
-// assumedRoleName is RoleName in arn:aws:sts::123456789012:assumed-role/RoleName/session.
-func assumedRoleName(arn string) string {
-	_, rest, ok := strings.Cut(arn, ":assumed-role/")
-	if !ok {
-		return ""
-	}
-	name, _, _ := strings.Cut(rest, "/")
-	return name
 }
 
 // decide evaluates one target, applies the exemptions and the mode, and
@@ -295,7 +302,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		case failed:
 			a.Outcome = rule.Skipped
 		default:
-			err := safeApply(ctx, r, e.session, *a)
+			err := safeApply(ctx, r, e.sessionFrom(ctx), *a)
 			switch {
 			case err == nil:
 				a.Outcome = rule.Applied
@@ -317,7 +324,7 @@ func (e *Engine) evaluate(ctx context.Context, r rule.Rule, t rule.Target, p rul
 			err = fmt.Errorf("rule %s panicked evaluating %s: %v", r.Meta().ID, t.ID, v)
 		}
 	}()
-	return r.Evaluate(ctx, e.session, t, p)
+	return r.Evaluate(ctx, e.sessionFrom(ctx), t, p)
 }
 
 func safeApply(ctx context.Context, r rule.Rule, s *awsclient.Session, a rule.Action) (err error) {
@@ -416,6 +423,22 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 	if err != nil {
 		return nil, fmt.Errorf("%w: ruleParameters: %v", trigger.ErrInput, err)
 	}
+	item := inv.Item
+	if item == nil {
+		item = inv.Summary
+	}
+	sess, out, err := e.routeConfig(ctx, inv, item, m.Global)
+	if err != nil {
+		return nil, err
+	}
+	if out != "" {
+		// No evaluation is put: the result token belongs to an account
+		// this deployment does not act in.
+		return []report.Decision{{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
+			Trigger: trigger.KindConfig, EventID: inv.RuleName + "/" + inv.MessageType, Actions: []rule.Action{},
+			Verdict: rule.Ignored, Reason: out}}, nil
+	}
+	ctx = withSession(ctx, sess)
 	base := func(item *trigger.ConfigItem) report.Decision {
 		return report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
 			Trigger: trigger.KindConfig, EventID: inv.RuleName + "/" + inv.MessageType, Actions: []rule.Action{},
@@ -446,7 +469,7 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 		if !ok {
 			return nil, fmt.Errorf("%w: rule %s is not periodic", trigger.ErrInput, m.ID)
 		}
-		targets, err := sw.Sweep(ctx, e.session, p)
+		targets, err := sw.Sweep(ctx, sess, p)
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
@@ -477,17 +500,20 @@ func (e *Engine) putEvaluations(ctx context.Context, token string, ds []report.D
 	if len(evals) == 0 {
 		return nil
 	}
-	return e.Evaluator.PutEvaluations(ctx, token, evals)
+	return e.evaluatorFor(ctx).PutEvaluations(ctx, token, evals)
 }
 
 // handleSchedule sweeps the rules that declare a schedule. When the schedule
 // rule's name ends in a rule ID, only that rule is swept.
 func (e *Engine) handleSchedule(ctx context.Context, s *trigger.Scheduled) ([]report.Decision, error) {
+	if e.cfg.OrgID != "" && !e.session.Offline {
+		return e.fanOut(ctx, s)
+	}
 	var ds []report.Decision
 	for _, r := range e.rules {
 		m := r.Meta()
 		sw, ok := r.(rule.Sweeper)
-		if m.Schedule == "" || !ok || !scheduledFor(s, m.ID) {
+		if m.Schedule == "" || !ok || !scheduledFor(s, m.ID) || !e.sweepsHere(m) {
 			continue
 		}
 		p := e.params[m.ID]

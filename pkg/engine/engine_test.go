@@ -138,9 +138,10 @@ func call(resource, actor, issuer, errorCode string) []byte {
 }
 
 const (
-	alice      = "arn:aws:sts::123456789012:assumed-role/ops/alice"
-	opsRole    = "arn:aws:iam::123456789012:role/ops"
-	rampartARN = "arn:aws:sts::123456789012:assumed-role/rampart-test/123"
+	alice       = "arn:aws:sts::123456789012:assumed-role/ops/alice"
+	opsRole     = "arn:aws:iam::123456789012:role/ops"
+	rampartARN  = "arn:aws:sts::123456789012:assumed-role/rampart-test/123"
+	rampartRole = "arn:aws:iam::123456789012:role/rampart-test"
 )
 
 func TestEnforceAppliesInOrderAndNotifies(t *testing.T) {
@@ -175,8 +176,8 @@ func TestGuards(t *testing.T) {
 	}{
 		{"failed call", Config{Mode: Enforce}, call("r1", alice, opsRole, "Client.DryRunOperation"), rule.Ignored, "the call failed (Client.DryRunOperation)", false},
 		{"own role by issuer ARN", Config{Mode: Enforce, OwnRoles: []string{opsRole}}, call("r1", alice, opsRole, ""), rule.Ignored, "Rampart's own role", false},
-		{"own role by name in an assumed-role ARN", Config{Mode: Enforce, OwnRoles: []string{"rampart-test"}}, call("r1", rampartARN, "", ""), rule.Ignored, "Rampart's own role", false},
-		{"a forged user agent is not Rampart", Config{Mode: Enforce, OwnRoles: []string{"rampart-test"}}, call("r1", alice, opsRole, ""), rule.Violation, "open", true},
+		{"an assumed-role ARN naming Rampart's role is not enough", Config{Mode: Enforce, OwnRoles: []string{rampartRole}}, call("r1", rampartARN, opsRole, ""), rule.Violation, "named like Rampart's role", true},
+		{"a forged user agent is not Rampart", Config{Mode: Enforce, OwnRoles: []string{rampartRole}}, call("r1", alice, opsRole, ""), rule.Violation, "open", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -446,7 +447,7 @@ func TestFromEnv(t *testing.T) {
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	c, err := FromEnv(env(map[string]string{
 		EnvMode: "ENFORCE", EnvRuleModes: "a=report, b=enforce", EnvParams: `{"a":{"x":"1"}}`,
-		EnvOwnRoles: "r1, r2,", EnvTopicARN: "arn:aws:sns:us-east-1:123456789012:t",
+		EnvOwnRoles: "arn:aws:iam::123456789012:role/r1, arn:aws:iam::123456789012:role/path/r2,", EnvTopicARN: "arn:aws:sns:us-east-1:123456789012:t",
 		EnvExemptions: `[{"rule":"a","resource":"sg-1","reason":"lab","owner":"me","expires":"2027-01-01"}]`,
 	}))
 	if err != nil {

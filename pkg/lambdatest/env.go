@@ -37,6 +37,12 @@ type Deployment struct {
 	TopicARN   string
 	ExemptTag  string
 	Exemptions []engine.Exemption
+	// Where the deployment acts (organization mode when OrgID is set).
+	HomeRegion string
+	Regions    []string
+	OrgID      string
+	MemberRole string
+	SweepQueue string
 }
 
 // Env is the deployment as environment variables; unset settings are left
@@ -70,6 +76,12 @@ func (d Deployment) Env() map[string]string {
 	if len(d.Exemptions) > 0 {
 		b, _ := json.Marshal(d.Exemptions)
 		env[engine.EnvExemptions] = string(b)
+	}
+	for k, v := range map[string]string{engine.EnvHomeRegion: d.HomeRegion, engine.EnvRegions: strings.Join(d.Regions, ","),
+		engine.EnvOrgID: d.OrgID, engine.EnvMemberRole: d.MemberRole, engine.EnvSweepQueueURL: d.SweepQueue} {
+		if v != "" {
+			env[k] = v
+		}
 	}
 	return env
 }

@@ -90,7 +90,12 @@ func TestDeploymentEnvIsWhatTheEngineReads(t *testing.T) {
 		Mode:       engine.Enforce,
 		RuleModes:  map[string]engine.Mode{"b-rule": engine.Report, "a-rule": engine.Enforce},
 		Params:     map[string]map[string]string{"a-rule": {"ports": "22"}},
-		OwnRoles:   []string{"rampart-a", "rampart-b"},
+		OwnRoles:   []string{"arn:aws:iam::123456789012:role/rampart-a", "arn:aws:iam::123456789012:role/rampart/rampart-b"},
+		HomeRegion: "eu-west-1",
+		Regions:    []string{"eu-west-1", "us-east-1"},
+		OrgID:      "o-abcdefghij",
+		MemberRole: "rampart/rampart-member",
+		SweepQueue: "https://sqs.eu-west-1.amazonaws.com/123456789012/rampart-sweeps",
 		TopicARN:   "arn:aws:sns:us-east-1:123456789012:rampart",
 		ExemptTag:  "x:exempt",
 		Exemptions: []engine.Exemption{{Rule: "*", Resource: "sg-1", Reason: "lab", Owner: "me", Expires: "2099-01-01"}},
@@ -104,7 +109,8 @@ func TestDeploymentEnvIsWhatTheEngineReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := engine.Config{Mode: d.Mode, RuleModes: d.RuleModes, Params: d.Params, OwnRoles: d.OwnRoles,
-		TopicARN: d.TopicARN, ExemptTag: d.ExemptTag, Exemptions: d.Exemptions}
+		TopicARN: d.TopicARN, ExemptTag: d.ExemptTag, Exemptions: d.Exemptions,
+		HomeRegion: d.HomeRegion, Regions: d.Regions, OrgID: d.OrgID, MemberRole: d.MemberRole, SweepQueueURL: d.SweepQueue}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("read back %+v\nwant      %+v", cfg, want)
 	}

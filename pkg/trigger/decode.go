@@ -32,7 +32,8 @@ func inputErr(format string, args ...any) error {
 
 // Decode turns one raw payload into a Trigger. It accepts an EventBridge event
 // (CloudTrail API call, console sign-in, scheduled), a bare CloudTrail record
-// as shown by the console's Event history, or an AWS Config rule invocation.
+// as shown by the console's Event history, an AWS Config rule invocation, or
+// an SQS event carrying Rampart sweep messages.
 // Anything else is an ErrInput naming what is wrong.
 func Decode(raw []byte) (*Trigger, error) {
 	raw = bytes.TrimSpace(raw)
@@ -57,6 +58,8 @@ func Decode(raw []byte) (*Trigger, error) {
 			return nil, err
 		}
 		return callTrigger(call), nil
+	case has(probe, "Records") && isSQS(raw):
+		return decodeSQS(raw)
 	case has(probe, "Records"):
 		return nil, inputErr("this is a CloudTrail log file; pass one record from its Records array")
 	}

@@ -1,6 +1,7 @@
 // Package trigger decodes the raw payloads a Rampart Lambda (or the CLI)
 // receives into one typed Trigger: a CloudTrail API call, a console sign-in,
-// an AWS Config rule invocation or a scheduled tick.
+// an AWS Config rule invocation, a scheduled tick, or the sweep messages an
+// organization deployment's fan-out queue (SQS) delivers.
 //
 // It owns wire formats only. It makes no AWS calls and knows nothing about
 // rules; the engine decides what a trigger means.
@@ -20,15 +21,17 @@ const (
 	KindSignIn   Kind = "signin"     // "AWS Console Signin via CloudTrail"
 	KindConfig   Kind = "config"     // an AWS Config custom rule invocation
 	KindSchedule Kind = "schedule"   // an EventBridge "Scheduled Event"
+	KindSweep    Kind = "sweep"      // SQS records holding Rampart sweep messages (organization fan-out)
 )
 
-// Trigger is one decoded payload. Exactly one of Call, Config and Schedule is set:
-// Call for KindAPICall and KindSignIn.
+// Trigger is one decoded payload. Exactly one of Call, Config, Schedule and
+// Sweeps is set: Call for KindAPICall and KindSignIn, Sweeps for KindSweep.
 type Trigger struct {
 	Kind     Kind
 	Call     *APICall
 	Config   *ConfigInvocation
 	Schedule *Scheduled
+	Sweeps   []SweepMessage
 }
 
 // EventID names the trigger for logs: the CloudTrail event ID, the
@@ -41,6 +44,8 @@ func (t *Trigger) EventID() string {
 		return t.Schedule.ID
 	case t.Config != nil:
 		return t.Config.RuleName + "/" + t.Config.MessageType
+	case len(t.Sweeps) > 0:
+		return t.Sweeps[0].ID
 	}
 	return ""
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -198,14 +197,10 @@ func Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
 	return nil
 }
 
-// AccountID is the account the session acts in (one STS call, which needs
-// no IAM permission): the resource ID of account-level Config evaluations.
+// AccountID is the account the session acts in (resolved once per cold
+// start): the resource ID of account-level Config evaluations.
 func AccountID(ctx context.Context, s *awsclient.Session) (string, error) {
-	out, err := awsclient.Client(s, sts.NewFromConfig).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return "", fmt.Errorf("read the account ID: %w", err)
-	}
-	return aws.ToString(out.Account), nil
+	return s.AccountID(ctx)
 }
 
 // --- the rule ---------------------------------------------------------------

@@ -122,7 +122,7 @@ func TestConfigPeriodicEvaluatesTheAccount(t *testing.T) {
 		!strings.Contains(aws.ToString(rec.Evals[0].Annotation), "applied ec2:EnableEbsEncryptionByDefault") {
 		t.Fatalf("evaluations = %+v", rec.Evals)
 	}
-	want := []string{"GetCallerIdentity", "GetEbsEncryptionByDefault", "EnableEbsEncryptionByDefault", "StarlingDoveService.PutEvaluations"}
+	want := []string{"GetEbsEncryptionByDefault", "EnableEbsEncryptionByDefault", "StarlingDoveService.PutEvaluations"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("API calls = %v, want %v", got, want)
 	}

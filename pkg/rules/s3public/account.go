@@ -6,7 +6,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -107,11 +106,11 @@ func accountViolation(account string, previous *Block, reason string) rule.Findi
 
 // Sweep implements rule.Sweeper: the one account the session belongs to.
 func (*accountRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	id, err := awsclient.Client(s, sts.NewFromConfig).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	account, err := s.AccountID(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("get caller identity: %w", err)
+		return nil, err
 	}
-	return []rule.Target{{Type: AccountResourceType, ID: aws.ToString(id.Account), Region: s.Region}}, nil
+	return []rule.Target{{Type: AccountResourceType, ID: account, Region: s.Region}}, nil
 }
 
 // Apply implements rule.Rule.

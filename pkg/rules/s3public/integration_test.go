@@ -339,14 +339,14 @@ func TestAccountBlockDeletedThenSwept(t *testing.T) {
 	if got := accountBlock(t, s); !strings.Contains(got, "no Block Public Access configuration") {
 		t.Fatalf("after undo: %s", got)
 	}
-	// The Config rule's periodic evaluation finds the account by
-	// GetCallerIdentity; report mode plans and changes nothing.
+	// The Config rule's periodic evaluation finds the account from the
+	// session (resolved once, not per sweep); report mode plans and changes nothing.
 	res, calls := enginetest.Recorded(t, newEngine(t, s, engine.Report, s3public.AccountBlock),
 		enginetest.ConfigInvocation(t, "scheduled-notification.json", "rampart-s3-account-public-access-block", "{}", nil))
 	if d := res.Decisions[0]; d.Resource != account || d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"planned s3:PutAccountPublicAccessBlock"}) {
 		t.Fatalf("sweep = %+v", d)
 	}
-	if want := []string{"GetCallerIdentity", "GET /v20180820/configuration/publicAccessBlock", "StarlingDoveService.PutEvaluations"}; !slices.Equal(calls, want) {
+	if want := []string{"GET /v20180820/configuration/publicAccessBlock", "StarlingDoveService.PutEvaluations"}; !slices.Equal(calls, want) {
 		t.Fatalf("sweep calls = %v, want %v", calls, want)
 	}
 	if got := accountBlock(t, s); !strings.Contains(got, "no Block Public Access configuration") {

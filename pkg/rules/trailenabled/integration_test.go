@@ -84,7 +84,7 @@ func TestStoppedMultiRegionTrailIsStarted(t *testing.T) {
 	if !logging(t, ct, "org-audit") {
 		t.Fatal("the trail is still not logging")
 	}
-	want := []string{"AWSSecurityTokenServiceV20110615.GetCallerIdentity", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails",
+	want := []string{"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails",
 		"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetTrailStatus", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetEventSelectors",
 		"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StartLogging",
 		"StarlingDoveService.PutEvaluations"}

@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trailsel"
@@ -273,12 +272,12 @@ func (*enabledRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Acti
 	return nil
 }
 
-// Sweep implements rule.Sweeper: the account itself, named by its ID (one
-// STS call, which needs no IAM permission).
+// Sweep implements rule.Sweeper: the account itself, named by its ID (the
+// session's account, resolved once per cold start).
 func (*enabledRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	out, err := awsclient.Client(s, sts.NewFromConfig).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	account, err := s.AccountID(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read the account ID: %w", err)
+		return nil, err
 	}
-	return []rule.Target{{Type: ResourceType, ID: aws.ToString(out.Account), Region: s.Region}}, nil
+	return []rule.Target{{Type: ResourceType, ID: account, Region: s.Region}}, nil
 }

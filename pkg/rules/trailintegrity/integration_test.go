@@ -1,6 +1,7 @@
 package trailintegrity_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -213,8 +214,11 @@ func TestReportModeAndOwnRoleChangeNothing(t *testing.T) {
 	if d := res.Decisions[0]; d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Planned {
 		t.Fatalf("report decision = %+v", d)
 	}
-	own := newEngine(t, s, engine.Config{Mode: engine.Enforce, OwnRoles: []string{"rampart-cloudtrail"}})
-	res = enginetest.Handle(t, own, event("StopLogging", `{"name":"`+trail+`"}`, "arn:aws:sts::123456789012:assumed-role/rampart-cloudtrail/session"))
+	own := newEngine(t, s, engine.Config{Mode: engine.Enforce, OwnRoles: []string{"arn:aws:iam::123456789012:role/rampart-cloudtrail"}})
+	// Rampart's own call: a session of its role, the issuer saying so too.
+	ownCall := bytes.ReplaceAll(event("StopLogging", `{"name":"`+trail+`"}`, "arn:aws:sts::123456789012:assumed-role/rampart-cloudtrail/session"),
+		[]byte(`"arn":"arn:aws:iam::123456789012:role/admin","userName":"admin"`), []byte(`"arn":"arn:aws:iam::123456789012:role/rampart-cloudtrail","userName":"rampart-cloudtrail"`))
+	res = enginetest.Handle(t, own, ownCall)
 	if d := res.Decisions[0]; d.Verdict != rule.Ignored {
 		t.Fatalf("own-role decision = %+v", d)
 	}

@@ -1,0 +1,173 @@
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// MemberSessionName is the role session name of every member-role session,
+// so CloudTrail in a member account shows
+// assumed-role/<member role>/rampart for Rampart's calls.
+const MemberSessionName = "rampart"
+
+// CredentialsExpiryWindow is how long before expiry assumed-role credentials
+// are refreshed: a remediation never starts on credentials about to lapse.
+const CredentialsExpiryWindow = 2 * time.Minute
+
+// ErrNoRoute is returned by For when the session cannot act where asked:
+// another account without a member role, or a malformed account or region.
+var ErrNoRoute = errors.New("no route to that account")
+
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+// ValidAccount reports whether s is a 12-digit AWS account ID.
+func ValidAccount(s string) bool { return accountRE.MatchString(s) }
+
+// ValidRegion reports whether s is shaped like an AWS region name (us-east-1,
+// us-gov-west-1, cn-north-1).
+func ValidRegion(s string) bool { return regionRE.MatchString(s) }
+
+// PartitionOf is the partition of a region: aws-cn, aws-us-gov or aws.
+func PartitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// routes are the sessions derived from one root session, per account and
+// region, and the member-role credentials per account: built on first use
+// and kept for the process (the Lambda cold start).
+type routes struct {
+	root     *Session
+	mu       sync.Mutex
+	sessions map[[2]string]*Session
+	creds    map[string]aws.CredentialsProvider
+}
+
+// resolveIdentity fills Account and Partition from sts:GetCallerIdentity:
+// one call per cold start.
+func (s *Session) resolveIdentity(ctx context.Context) error {
+	out, err := Client(s, sts.NewFromConfig).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("resolve the session's account (sts:GetCallerIdentity): %w", err)
+	}
+	a, err := arn.Parse(aws.ToString(out.Arn))
+	if err != nil {
+		return fmt.Errorf("resolve the session's account: caller ARN %q: %w", aws.ToString(out.Arn), err)
+	}
+	s.Account, s.Partition = aws.ToString(out.Account), a.Partition
+	if !ValidAccount(s.Account) {
+		return fmt.Errorf("resolve the session's account: %q is not an account ID", s.Account)
+	}
+	return nil
+}
+
+// MemberRoleARN is the member role's ARN in an account.
+func (s *Session) MemberRoleARN(account string) string {
+	return arn.ARN{Partition: s.Partition, Service: "iam", AccountID: account, Resource: "role/" + s.MemberRole}.String()
+}
+
+// For is the session that acts in account and region: the session itself
+// when both are its own (or empty), a regional copy in its own account, or a
+// session on the member role's credentials in another account. Derived
+// sessions, their clients and the member-role credentials are built once and
+// cached; the credentials are refreshed CredentialsExpiryWindow before they
+// expire. For makes no AWS call itself (credentials are fetched on the first
+// request); the caller decides beforehand whether the account is one Rampart
+// may act in.
+func (s *Session) For(ctx context.Context, account, region string) (*Session, error) {
+	if account == "" {
+		account = s.Account
+	}
+	if region == "" {
+		region = s.Region
+	}
+	if account != "" && !ValidAccount(account) {
+		return nil, fmt.Errorf("%w: %q is not an account ID", ErrNoRoute, account)
+	}
+	if !ValidRegion(region) {
+		return nil, fmt.Errorf("%w: %q is not a region", ErrNoRoute, region)
+	}
+	if account == s.Account && region == s.Region {
+		return s, nil
+	}
+	r := s.router()
+	root := r.root
+	if account == root.Account && region == root.Region {
+		return root, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := [2]string{account, region}
+	if d, ok := r.sessions[key]; ok {
+		return d, nil
+	}
+	d := &Session{Offline: root.Offline, Region: region, Account: account, Partition: root.Partition,
+		MemberRole: root.MemberRole, Endpoint: root.Endpoint, routes: r}
+	if !root.Offline {
+		d.cfg = root.cfg.Copy()
+		d.cfg.Region = region
+		if account != root.Account {
+			if root.MemberRole == "" {
+				return nil, fmt.Errorf("%w %s: no member role configured", ErrNoRoute, account)
+			}
+			creds, ok := r.creds[account]
+			if !ok {
+				// Always from the root session's own credentials: never a
+				// chain of member roles.
+				creds = newCredentialsCache(stscreds.NewAssumeRoleProvider(Client(root, sts.NewFromConfig), root.MemberRoleARN(account),
+					func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = MemberSessionName }))
+				r.creds[account] = creds
+			}
+			d.cfg.Credentials = creds
+		}
+	}
+	r.sessions[key] = d
+	return d, nil
+}
+
+// newCredentialsCache caches a provider's credentials until
+// CredentialsExpiryWindow before they expire.
+func newCredentialsCache(p aws.CredentialsProvider) *aws.CredentialsCache {
+	return aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = CredentialsExpiryWindow })
+}
+
+func (s *Session) router() *routes {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.routes == nil {
+		s.routes = &routes{root: s, sessions: map[[2]string]*Session{}, creds: map[string]aws.CredentialsProvider{}}
+	}
+	return s.routes
+}
+
+// AccountID is the account the session acts in: Account, resolved once per
+// cold start (or fixed by For), with sts:GetCallerIdentity only for a session
+// built without an identity.
+func (s *Session) AccountID(ctx context.Context) (string, error) {
+	if s.Account != "" {
+		return s.Account, nil
+	}
+	out, err := Client(s, sts.NewFromConfig).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("read the account ID: %w", err)
+	}
+	return aws.ToString(out.Account), nil
+}
