@@ -20,6 +20,7 @@ import (
 
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/exemption"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -101,6 +102,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 		return nil, err
 	}
 	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
+	ctx = exemption.WithMaxDays(ctx, e.cfg.ExemptMaxDays)
 	var ds []report.Decision
 	switch t.Kind {
 	case trigger.KindAPICall, trigger.KindSignIn:
@@ -272,10 +274,8 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		return
 	}
 	d.Verdict, d.Reason = f.Verdict, f.Reason
-	if ex, source, ok := e.exemption(m.ID, d.Resource, t.ID, f.Tags); ok {
-		d.Verdict = rule.NotApplicable
-		d.Reason = ex.describe(source) + "; finding: " + f.Reason
-		return
+	if e.exempt(m, t, f, d) {
+		return // an exemption is notified when it starts (the tag event, the deployment), not on every evaluation
 	}
 	if f.Verdict != rule.Violation && len(f.Actions) == 0 {
 		return
@@ -356,33 +356,6 @@ func (e *Engine) notify(ctx context.Context, d *report.Decision) {
 	if err != nil && d.Error == "" {
 		e.Log.Error("notify", "rule", d.Rule, "resource", d.Resource, "error", err.Error())
 	}
-}
-
-// exemption finds the exemption covering a resource: its tag first, then the
-// checked-in list. An expired exemption covers nothing.
-func (e *Engine) exemption(ruleID, resource, targetID string, tags map[string]string) (Exemption, string, bool) {
-	now := e.Now()
-	tag := e.cfg.ExemptTag
-	if tag == "" {
-		tag = DefaultExemptTag
-	}
-	if v, ok := tags[tag]; ok {
-		ex := exemptionFromTag(v)
-		if ex.Expires == "" || !expired(ex.Expires, now) {
-			return ex, "tag " + tag, true
-		}
-	}
-	for _, ex := range e.cfg.Exemptions {
-		if (ex.Rule == "*" || ex.Rule == ruleID) && (ex.Resource == resource || ex.Resource == targetID) && !expired(ex.Expires, now) {
-			return ex, "the exemption list", true
-		}
-	}
-	return Exemption{}, "", false
-}
-
-func expired(expires string, now time.Time) bool {
-	t, err := parseExpiry(expires)
-	return err != nil || now.After(t) // an unreadable expiry exempts nothing
 }
 
 func (e *Engine) ruleByConfigName(name string) rule.Rule {

@@ -58,6 +58,11 @@ type Meta struct {
 	// Schedule is an EventBridge schedule expression for a periodic sweep of
 	// every resource (the rule must implement Sweeper), e.g. "rate(1 day)".
 	Schedule string
+	// ListExemptionsOnly marks a rule that guards the audit trail or Rampart
+	// itself: the exemption tag is ignored (whoever can tag the resource may
+	// be the attacker) and only the checked-in list, which lives in the
+	// deployment, counts.
+	ListExemptionsOnly bool
 
 	Params []Param
 
