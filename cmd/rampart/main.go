@@ -156,6 +156,9 @@ func writeJSON(w io.Writer, v any) {
 }
 
 func printDecisions(w io.Writer, ds []report.Decision) {
+	if len(ds) == 0 {
+		fmt.Fprintln(w, "nothing to decide: the payload concerns no resource any rule here judges")
+	}
 	for _, d := range ds {
 		id := d.Rule
 		if id == "" {

@@ -419,6 +419,9 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 		if !ok {
 			return nil, fmt.Errorf("%w: rule %s is not periodic", trigger.ErrInput, m.ID)
 		}
+		if e.session.Offline {
+			return []report.Decision{e.offlineSweep(m, base(nil))}, nil
+		}
 		targets, err := sw.Sweep(ctx, e.session, p)
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
@@ -427,6 +430,9 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 			d := base(nil)
 			e.decide(ctx, r, t, p, &d)
 			ds = append(ds, d)
+		}
+		if len(targets) == 0 {
+			return []report.Decision{e.sweptNothing(m, base(nil))}, nil // nothing for Config to record
 		}
 	}
 	if err := e.putEvaluations(ctx, inv.ResultToken, ds); err != nil {
@@ -464,15 +470,24 @@ func (e *Engine) handleSchedule(ctx context.Context, s *trigger.Scheduled) ([]re
 			continue
 		}
 		p := e.params[m.ID]
+		base := report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
+			Trigger: trigger.KindSchedule, EventID: s.ID, Actions: []rule.Action{}}
+		if e.session.Offline {
+			ds = append(ds, e.offlineSweep(m, base))
+			continue
+		}
 		targets, err := sw.Sweep(ctx, e.session, p)
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
 		for _, t := range targets {
-			d := report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
-				Trigger: trigger.KindSchedule, EventID: s.ID, Actions: []rule.Action{}}
+			d := base
+			d.Actions = []rule.Action{}
 			e.decide(ctx, r, t, p, &d)
 			ds = append(ds, d)
+		}
+		if len(targets) == 0 {
+			ds = append(ds, e.sweptNothing(m, base))
 		}
 	}
 	if len(ds) == 0 {
