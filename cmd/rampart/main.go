@@ -171,6 +171,9 @@ func printDecisions(w io.Writer, ds []report.Decision) {
 			if a.Error != "" {
 				fmt.Fprintf(w, "           error: %s\n", a.Error)
 			}
+			if a.Retried != "" {
+				fmt.Fprintf(w, "           retried: %s\n", a.Retried)
+			}
 			if a.Undo != nil {
 				fmt.Fprintf(w, "           undo: %s %s\n", a.Undo.API, string(a.Undo.Params))
 			}

@@ -295,15 +295,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		case failed:
 			a.Outcome = rule.Skipped
 		default:
-			err := safeApply(ctx, r, e.session, *a)
-			switch {
-			case err == nil:
-				a.Outcome = rule.Applied
-			case errors.Is(err, rule.ErrNoOp):
-				a.Outcome = rule.NoOp
-			default:
-				a.Outcome, a.Error, failed = rule.Failed, err.Error(), true
-			}
+			failed = !e.apply(ctx, r, a)
 		}
 	}
 	if (f.Verdict == rule.Violation && !f.Quiet) || slices.ContainsFunc(d.Actions, func(a rule.Action) bool { return a.API == rule.AlertAPI }) {

@@ -272,6 +272,11 @@ type Action struct {
 	// Outcome and Error are filled in by the engine.
 	Outcome Outcome `json:"outcome,omitempty"`
 	Error   string  `json:"error,omitempty"`
+	// Retried is set by the engine when Apply answered "nothing to do" only
+	// because the SDK retried a mutating call whose first attempt got no
+	// answer: that attempt did the work, so the outcome is applied (and
+	// undoable), and Retried says which call.
+	Retried string `json:"retried,omitempty"`
 }
 
 // Outcome is what became of an action.
