@@ -10,6 +10,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/rules/ebsdefault"
 	"github.com/rampart-aws/rampart/pkg/rules/ebsencrypted"
 	"github.com/rampart-aws/rampart/pkg/rules/eipattached"
+	"github.com/rampart-aws/rampart/pkg/rules/exempttag"
 	"github.com/rampart-aws/rampart/pkg/rules/instancevpc"
 	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
 	"github.com/rampart-aws/rampart/pkg/rules/rootkeys"
@@ -44,6 +45,7 @@ func All() []rule.Rule {
 		s3public.AccountBlock,
 		s3public.BucketAccess,
 		trailbucket.Rule,
+		exempttag.Rule,
 	}
 }
 
