@@ -269,7 +269,7 @@ func TestParseSettingsDefaults(t *testing.T) {
 	// "all" by default: offline, the regions every account has enabled.
 	if s.Account != PlaceholderAccount || !s.RegionsAll || !slices.Equal(s.Regions, DefaultEnabledRegions) || s.HomeRegion != "us-east-1" ||
 		s.Mode != engine.Report || s.Organization != nil ||
-		s.ExemptTag != engine.DefaultExemptTag || s.LogRetentionDays != 365 || s.TimeoutSeconds != 60 || s.DistDir != "dist" {
+		s.ExemptTag != engine.DefaultExemptTag || s.ExemptMaxDays != 90 || s.LogRetentionDays != 365 || s.TimeoutSeconds != 60 || s.DistDir != "dist" {
 		t.Errorf("defaults = %+v", s)
 	}
 	if len(DefaultEnabledRegions) != 17 || !slices.IsSorted(DefaultEnabledRegions) {
@@ -379,6 +379,7 @@ func TestParseSettingsFromJSONAndCommandLine(t *testing.T) {
 		ctxLogRetentionDays: float64(90),
 		ctxMemoryMB:         map[string]any{"storage": float64(256)},
 		ctxTimeoutSeconds:   float64(120),
+		ctxExemptMaxDays:    float64(30),
 	}
 	fromCLI := map[string]any{}
 	for k, v := range fromFile {
@@ -397,7 +398,8 @@ func TestParseSettingsFromJSONAndCommandLine(t *testing.T) {
 		if s.Account != "111122223333" || len(s.Regions) != 2 || s.Mode != engine.Enforce ||
 			s.RuleModes["fake-sg-open"] != engine.Report || s.Params["fake-sg-open"]["ports"] != "22,3389" ||
 			s.OwnRoles[0] != "arn:aws:iam::111122223333:role/break-glass" || s.NotificationEmail != "sec@example.com" || len(s.Exemptions) != 1 ||
-			s.LogRetentionDays != 90 || s.memoryFor("storage") != 256 || s.memoryFor("network") != 128 || s.TimeoutSeconds != 120 {
+			s.LogRetentionDays != 90 || s.memoryFor("storage") != 256 || s.memoryFor("network") != 128 || s.TimeoutSeconds != 120 ||
+			s.ExemptMaxDays != 30 {
 			t.Errorf("%s: %+v", name, s)
 		}
 		if err := s.Check(fakeRules()); err != nil {
@@ -418,6 +420,7 @@ func TestParseSettingsErrors(t *testing.T) {
 		ctxMemoryMB:         map[string]any{"storage": float64(64)},
 		ctxTimeoutSeconds:   float64(901),
 		ctxOwnRoles:         "not a list",
+		ctxExemptMaxDays:    float64(0),
 	} {
 		if _, err := ParseSettings(mapGetter(map[string]any{key: v}), noEnv); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s=%v: err = %v, want one naming the key", key, v, err)
@@ -457,6 +460,7 @@ func TestFunctionEnv(t *testing.T) {
 			{Rule: "*", Resource: "sg-1", Reason: "lab", Owner: "o", Expires: "2099-01-01"},
 			{Rule: "fake-bucket-public", Resource: "b", Reason: "site", Owner: "o", Expires: "2099-01-01"},
 		},
+		ExemptMaxDays: 30,
 	}
 	p := planRegion(fakeRules(), "us-east-1", "us-east-1")
 	network := p.Functions[1]
@@ -471,7 +475,7 @@ func TestFunctionEnv(t *testing.T) {
 	if err != nil {
 		t.Fatalf("engine.FromEnv: %v (env %v)", err, env)
 	}
-	if cfg.Mode != engine.Enforce || cfg.ModeFor("fake-sg-open") != engine.Report || cfg.ExemptTag != "team:exempt" ||
+	if cfg.Mode != engine.Enforce || cfg.ModeFor("fake-sg-open") != engine.Report || cfg.ExemptTag != "team:exempt" || cfg.ExemptMaxDays != 30 ||
 		!slices.Equal(cfg.OwnRoles, []string{"r1", "r2"}) || cfg.TopicARN != "arn:aws:sns:us-east-1:111122223333:t" ||
 		cfg.Params["fake-sg-open"]["ports"] != "22,3389" {
 		t.Errorf("config = %+v", cfg)

@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/exemption"
 	"github.com/rampart-aws/rampart/pkg/rule"
 )
 
@@ -26,6 +28,7 @@ const (
 	ctxNotificationMail = "rampart:notificationEmail"
 	ctxExemptTag        = "rampart:exemptTag"
 	ctxExemptions       = "rampart:exemptions"
+	ctxExemptMaxDays    = "rampart:exemptionMaxDays"
 	ctxLogRetentionDays = "rampart:logRetentionDays"
 	ctxMemoryMB         = "rampart:memoryMB"
 	ctxTimeoutSeconds   = "rampart:timeoutSeconds"
@@ -38,7 +41,7 @@ const (
 
 // contextKeys lists every key, for the unknown-key check.
 var contextKeys = []string{ctxAccount, ctxRegions, ctxMode, ctxRuleModes, ctxParams, ctxOwnRoles,
-	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir,
+	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxExemptMaxDays, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir,
 	ctxHomeRegion, ctxEnabledRegions, ctxOrganization}
 
 // PlaceholderAccount is used when neither rampart:account nor
@@ -92,6 +95,8 @@ type Settings struct {
 	ExemptTag         string
 	Exemptions        []engine.Exemption
 	LogRetentionDays  int
+	// ExemptMaxDays bounds how far ahead a tag exemption's expiry may lie.
+	ExemptMaxDays int
 	// MemoryMB is the memory size per function name; absent means 128.
 	MemoryMB       map[string]int
 	TimeoutSeconds int
@@ -107,6 +112,7 @@ func ParseSettings(get func(key string) any, getenv func(string) string) (Settin
 	s := Settings{
 		Mode:             engine.Report,
 		ExemptTag:        engine.DefaultExemptTag,
+		ExemptMaxDays:    exemption.DefaultMaxDays,
 		LogRetentionDays: defaultLogRetentionDays,
 		TimeoutSeconds:   defaultTimeoutSeconds,
 		DistDir:          defaultDistDir,
@@ -186,6 +192,9 @@ func ParseSettings(get func(key string) any, getenv func(string) string) (Settin
 	}
 	if read(ctxExemptTag, &s.ExemptTag) && strings.TrimSpace(s.ExemptTag) == "" {
 		errs = append(errs, fmt.Sprintf("%s: empty", ctxExemptTag))
+	}
+	if read(ctxExemptMaxDays, &s.ExemptMaxDays) && (s.ExemptMaxDays < 1 || s.ExemptMaxDays > 3650) {
+		errs = append(errs, fmt.Sprintf("%s: %d is outside 1–3650", ctxExemptMaxDays, s.ExemptMaxDays))
 	}
 	read(ctxExemptions, &s.Exemptions)
 	for i, e := range s.Exemptions {
@@ -296,6 +305,9 @@ func (s *Settings) functionEnv(f *functionPlan, ownRoles []string, topicARN stri
 		engine.EnvExemptTag: s.ExemptTag,
 	}
 	maps.Copy(env, extra)
+	if s.ExemptMaxDays != 0 {
+		env[engine.EnvExemptMaxDays] = strconv.Itoa(s.ExemptMaxDays)
+	}
 	var modes []string
 	for _, id := range sortedKeys(s.RuleModes) {
 		if ids[id] {

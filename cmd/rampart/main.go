@@ -180,6 +180,9 @@ func writeJSON(w io.Writer, v any) {
 }
 
 func printDecisions(w io.Writer, ds []report.Decision) {
+	if len(ds) == 0 {
+		fmt.Fprintln(w, "nothing to decide: the payload concerns no resource any rule here judges")
+	}
 	for _, d := range ds {
 		id := d.Rule
 		if id == "" {
@@ -191,6 +194,9 @@ func printDecisions(w io.Writer, ds []report.Decision) {
 			fmt.Fprintf(w, "  %-8s %s %s  %s\n", a.Outcome, a.API, a.Target, string(a.Params))
 			if a.Error != "" {
 				fmt.Fprintf(w, "           error: %s\n", a.Error)
+			}
+			if a.Retried != "" {
+				fmt.Fprintf(w, "           retried: %s\n", a.Retried)
 			}
 			if a.Undo != nil {
 				fmt.Fprintf(w, "           undo: %s %s\n", a.Undo.API, string(a.Undo.Params))

@@ -252,3 +252,21 @@ func TestRunAcceptsAConfigInvocation(t *testing.T) {
 		t.Fatalf("world-open MySQL still there: %+v", got.SecurityGroups[0].IpPermissions)
 	}
 }
+
+// TestScheduleThatFindsNothing: a schedule tick whose sweep finds nothing
+// says so and exits 0, offline (plan: what a live run would read) and live.
+func TestScheduleThatFindsNothing(t *testing.T) {
+	code, out, errOut := cli(t, "", map[string]string{"AWS_REGION": "us-east-1"}, "plan", sample("schedule/scheduled-event.json"))
+	if code != 0 || !strings.Contains(out, "stale-credentials") || !strings.Contains(out, "a live run lists every AWS::IAM::User") {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "", nil, "plan", sample("config/scheduled-notification.json"))
+	if code != 0 || !strings.Contains(out, "cloudtrail-enabled") || !strings.Contains(out, "offline plan") {
+		t.Fatalf("plan of a Config periodic invocation: exit %d\n%s\n%s", code, out, errOut)
+	}
+	mototest.Session(t) // an empty account: no IAM user to judge
+	code, out, errOut = cli(t, "", nil, "run", sample("schedule/scheduled-event.json"))
+	if code != 0 || !strings.Contains(out, "the sweep found no AWS::IAM::User to judge") || strings.Contains(out, "no rule here sweeps") {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -1,12 +1,14 @@
 // Command tags is the Lambda that checks resources for the required tags and,
-// when the deployment sets defaults, adds the missing ones.
+// when the deployment sets defaults, adds the missing ones; and that reports
+// every change to the exemption tag (exemption-tag).
 package main
 
 import (
 	"github.com/rampart-aws/rampart/pkg/lambdafn"
+	"github.com/rampart-aws/rampart/pkg/rules/exempttag"
 	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
 )
 
 func main() {
-	lambdafn.Start(requiredtags.Rule)
+	lambdafn.Start(requiredtags.Rule, exempttag.Rule)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // AppID is added to the user agent of every call Rampart makes
@@ -59,6 +60,7 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (*Sessio
 		config.WithRetryMode(aws.RetryModeAdaptive),
 		config.WithRetryMaxAttempts(5),
 		config.WithAppID(AppID),
+		config.WithAPIOptions([]func(*middleware.Stack) error{attemptCounter}), // see retry.go
 	}, opts...)
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/rampart-aws/rampart/pkg/rules/ebsdefault"
 	"github.com/rampart-aws/rampart/pkg/rules/ebsencrypted"
 	"github.com/rampart-aws/rampart/pkg/rules/eipattached"
+	"github.com/rampart-aws/rampart/pkg/rules/exempttag"
 	"github.com/rampart-aws/rampart/pkg/rules/instancevpc"
 	"github.com/rampart-aws/rampart/pkg/rules/regioncoverage"
 	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
@@ -48,6 +49,7 @@ func All() []rule.Rule {
 		trailbucket.Rule,
 		selfprotect.Rule,
 		regioncoverage.Rule,
+		exempttag.Rule,
 	}
 }
 

@@ -3,10 +3,10 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rampart-aws/rampart/pkg/exemption"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"os"
 	"strings"
-	"time"
 )
 
 // Mode says whether a rule's plan is applied or only reported.
@@ -59,6 +59,10 @@ type Config struct {
 	OrgID         string
 	MemberRole    string
 	SweepQueueURL string
+	// ExemptMaxDays bounds how far ahead a tag exemption's expiry may lie
+	// (0 means exemption.DefaultMaxDays). The checked-in list is not bound
+	// by it: see exempt.go.
+	ExemptMaxDays int
 }
 
 // Environment variables read by FromEnv.
@@ -76,6 +80,8 @@ const (
 	EnvOrgID         = "RAMPART_ORG_ID"
 	EnvMemberRole    = "RAMPART_MEMBER_ROLE"
 	EnvSweepQueueURL = "RAMPART_SWEEP_QUEUE_URL"
+	// EnvExemptMaxDays bounds a tag exemption's expiry, in days from now.
+	EnvExemptMaxDays = "RAMPART_EXEMPT_MAX_DAYS"
 )
 
 // FromEnv reads the configuration from environment variables. A malformed
@@ -117,6 +123,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {
 		c.ExemptTag = v
 	}
+	days, err := parseMaxDays(getenv(EnvExemptMaxDays))
+	if err != nil {
+		return c, err
+	}
+	c.ExemptMaxDays = days
 	if v := strings.TrimSpace(getenv(EnvExemptions)); v != "" {
 		if err := json.Unmarshal([]byte(v), &c.Exemptions); err != nil {
 			return c, fmt.Errorf("%s: want a JSON array of exemptions: %w", EnvExemptions, err)
@@ -158,59 +169,8 @@ func (e Exemption) Validate() error {
 			return fmt.Errorf("exemption of %q lacks %s", e.Resource, name)
 		}
 	}
-	if _, err := parseExpiry(e.Expires); err != nil {
+	if _, err := exemption.ParseExpiry(e.Expires); err != nil {
 		return fmt.Errorf("exemption of %q: %w", e.Resource, err)
 	}
 	return nil
-}
-
-func parseExpiry(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t.Add(24*time.Hour - time.Nanosecond), nil // valid through that day (UTC)
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("expires %q: want YYYY-MM-DD or RFC 3339", s)
-	}
-	return t, nil
-}
-
-// exemptionFromTag reads the exemption tag's value:
-// "reason; owner=team@example.com; expires=2027-01-31". Only the reason is required.
-func exemptionFromTag(value string) Exemption {
-	e := Exemption{Rule: "*"}
-	var reason []string
-	for _, part := range strings.Split(value, ";") {
-		part = strings.TrimSpace(part)
-		k, v, ok := strings.Cut(part, "=")
-		switch {
-		case ok && strings.EqualFold(strings.TrimSpace(k), "owner"):
-			e.Owner = strings.TrimSpace(v)
-		case ok && strings.EqualFold(strings.TrimSpace(k), "expires"):
-			e.Expires = strings.TrimSpace(v)
-		case part != "":
-			reason = append(reason, part)
-		}
-	}
-	e.Reason = strings.Join(reason, "; ")
-	if e.Reason == "" {
-		e.Reason = "no reason given"
-	}
-	return e
-}
-
-// describe is the exemption as a decision reason.
-func (e Exemption) describe(source string) string {
-	s := fmt.Sprintf("exempt by %s: %s", source, e.Reason)
-	if e.Owner != "" {
-		s += " (owner " + e.Owner
-		if e.Expires != "" {
-			s += ", until " + e.Expires
-		}
-		s += ")"
-	} else if e.Expires != "" {
-		s += " (until " + e.Expires + ")"
-	}
-	return s
 }

@@ -20,6 +20,7 @@ import (
 
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/exemption"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -112,6 +113,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 		return nil, err
 	}
 	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
+	ctx = exemption.WithMaxDays(ctx, e.cfg.ExemptMaxDays)
 	var ds []report.Decision
 	switch t.Kind {
 	case trigger.KindAPICall, trigger.KindSignIn:
@@ -279,10 +281,8 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		return
 	}
 	d.Verdict, d.Reason = f.Verdict, f.Reason
-	if ex, source, ok := e.exemption(m.ID, d.Resource, t.ID, f.Tags); ok {
-		d.Verdict = rule.NotApplicable
-		d.Reason = ex.describe(source) + "; finding: " + f.Reason
-		return
+	if e.exempt(m, t, f, d) {
+		return // an exemption is notified when it starts (the tag event, the deployment), not on every evaluation
 	}
 	if f.Verdict != rule.Violation && len(f.Actions) == 0 {
 		return
@@ -302,15 +302,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		case failed:
 			a.Outcome = rule.Skipped
 		default:
-			err := safeApply(ctx, r, e.sessionFrom(ctx), *a)
-			switch {
-			case err == nil:
-				a.Outcome = rule.Applied
-			case errors.Is(err, rule.ErrNoOp):
-				a.Outcome = rule.NoOp
-			default:
-				a.Outcome, a.Error, failed = rule.Failed, err.Error(), true
-			}
+			failed = !e.apply(ctx, r, a)
 		}
 	}
 	if (f.Verdict == rule.Violation && !f.Quiet) || slices.ContainsFunc(d.Actions, func(a rule.Action) bool { return a.API == rule.AlertAPI }) {
@@ -363,33 +355,6 @@ func (e *Engine) notify(ctx context.Context, d *report.Decision) {
 	if err != nil && d.Error == "" {
 		e.Log.Error("notify", "rule", d.Rule, "resource", d.Resource, "error", err.Error())
 	}
-}
-
-// exemption finds the exemption covering a resource: its tag first, then the
-// checked-in list. An expired exemption covers nothing.
-func (e *Engine) exemption(ruleID, resource, targetID string, tags map[string]string) (Exemption, string, bool) {
-	now := e.Now()
-	tag := e.cfg.ExemptTag
-	if tag == "" {
-		tag = DefaultExemptTag
-	}
-	if v, ok := tags[tag]; ok {
-		ex := exemptionFromTag(v)
-		if ex.Expires == "" || !expired(ex.Expires, now) {
-			return ex, "tag " + tag, true
-		}
-	}
-	for _, ex := range e.cfg.Exemptions {
-		if (ex.Rule == "*" || ex.Rule == ruleID) && (ex.Resource == resource || ex.Resource == targetID) && !expired(ex.Expires, now) {
-			return ex, "the exemption list", true
-		}
-	}
-	return Exemption{}, "", false
-}
-
-func expired(expires string, now time.Time) bool {
-	t, err := parseExpiry(expires)
-	return err != nil || now.After(t) // an unreadable expiry exempts nothing
 }
 
 func (e *Engine) ruleByConfigName(name string) rule.Rule {
@@ -469,6 +434,9 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 		if !ok {
 			return nil, fmt.Errorf("%w: rule %s is not periodic", trigger.ErrInput, m.ID)
 		}
+		if e.session.Offline {
+			return []report.Decision{e.offlineSweep(m, base(nil))}, nil
+		}
 		targets, err := sw.Sweep(ctx, sess, p)
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
@@ -477,6 +445,9 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 			d := base(nil)
 			e.decide(ctx, r, t, p, &d)
 			ds = append(ds, d)
+		}
+		if len(targets) == 0 {
+			return []report.Decision{e.sweptNothing(m, base(nil))}, nil // nothing for Config to record
 		}
 	}
 	if err := e.putEvaluations(ctx, inv.ResultToken, ds); err != nil {
@@ -517,15 +488,24 @@ func (e *Engine) handleSchedule(ctx context.Context, s *trigger.Scheduled) ([]re
 			continue
 		}
 		p := e.params[m.ID]
+		base := report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
+			Trigger: trigger.KindSchedule, EventID: s.ID, Actions: []rule.Action{}}
+		if e.session.Offline {
+			ds = append(ds, e.offlineSweep(m, base))
+			continue
+		}
 		targets, err := sw.Sweep(ctx, e.session, p)
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
 		for _, t := range targets {
-			d := report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
-				Trigger: trigger.KindSchedule, EventID: s.ID, Actions: []rule.Action{}}
+			d := base
+			d.Actions = []rule.Action{}
 			e.decide(ctx, r, t, p, &d)
 			ds = append(ds, d)
+		}
+		if len(targets) == 0 {
+			ds = append(ds, e.sweptNothing(m, base))
 		}
 	}
 	if len(ds) == 0 {

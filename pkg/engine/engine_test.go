@@ -213,42 +213,97 @@ func TestBadTargetsStopEveryRuleBeforeAnyCall(t *testing.T) {
 }
 
 func TestExemptions(t *testing.T) {
+	// now is 2026-11-26; the default horizon (90 days) ends with 2027-02-24.
 	cases := []struct {
-		name   string
-		tag    string
-		list   []Exemption
-		exempt bool
+		name     string
+		tag      string
+		list     []Exemption
+		listOnly bool
+		maxDays  int
+		exempt   string // "", "tag" or "list"
+		reason   string // in the decision's reason
 	}{
-		{"tag with reason", "legacy bastion; owner=ops@example.com; expires=2027-01-31", nil, true},
-		{"tag without expiry", "vendor appliance", nil, true},
-		{"expired tag", "old; expires=2026-11-25", nil, false},
-		{"tag expiring today", "today; expires=2026-11-26", nil, true},
-		{"list entry", "", []Exemption{{Rule: "fake", Resource: "r1", Reason: "migration", Owner: "bob", Expires: "2027-01-01"}}, true},
-		{"list wildcard rule", "", []Exemption{{Rule: "*", Resource: "r1", Reason: "migration", Owner: "bob", Expires: "2027-01-01"}}, true},
-		{"list other resource", "", []Exemption{{Rule: "fake", Resource: "r2", Reason: "x", Owner: "bob", Expires: "2027-01-01"}}, false},
-		{"expired list entry", "", []Exemption{{Rule: "fake", Resource: "r1", Reason: "x", Owner: "bob", Expires: "2026-01-01"}}, false},
+		{"tag with owner and expiry", "legacy bastion; owner=ops@example.com; expires=2027-01-31", nil, false, 0, "tag", "exempt by tag rampart:exempt: legacy bastion (owner ops@example.com, until 2027-01-31)"},
+		{"tag on the last day of the horizon", "lab; owner=ops; expires=2027-02-24", nil, false, 0, "tag", "until 2027-02-24"},
+		{"tag expiring today", "today; owner=ops; expires=2026-11-26", nil, false, 0, "tag", "exempt by tag"},
+		{"tag with an RFC 3339 expiry", "lab; owner=ops; expires=2026-12-01T00:00:00Z", nil, false, 0, "tag", "exempt by tag"},
+		{"tag without owner", "vendor appliance; expires=2027-01-01", nil, false, 0, "", "exemption tag rampart:exempt ignored: no owner; finding: open"},
+		{"tag without expiry", "vendor appliance; owner=ops", nil, false, 0, "", "exemption tag rampart:exempt ignored: no expiry; finding: open"},
+		{"bare reason", "vendor appliance", nil, false, 0, "", "ignored: no owner, no expiry"},
+		{"typo in the expiry", "lab; owner=ops; expires=2027-13-01", nil, false, 0, "", `ignored: unreadable expiry "2027-13-01"`},
+		{"typo in the key", "lab; ownr=ops; expires=2027-01-01", nil, false, 0, "", "ignored: no owner"},
+		{"beyond the horizon", "lab; owner=ops; expires=2031-01-01", nil, false, 0, "", "ignored: expiry 2031-01-01 is beyond the 90-day horizon"},
+		{"one day beyond the horizon", "lab; owner=ops; expires=2027-02-25", nil, false, 0, "", "beyond the 90-day horizon"},
+		{"a wider horizon", "lab; owner=ops; expires=2031-01-01", nil, false, 3650, "tag", "exempt by tag"},
+		{"expired tag", "old; owner=ops@example.com; expires=2026-11-25", nil, false, 0, "", "exemption by tag rampart:exempt (owner ops@example.com: old) expired on 2026-11-25; finding: open"},
+		{"tag on a list-only rule", "lab; owner=ops; expires=2027-01-01", nil, true, 0, "", "exemption tag rampart:exempt ignored: this rule accepts only checked-in exemptions; finding: open"},
+		{"list entry", "", []Exemption{{Rule: "fake", Resource: "r1", Reason: "migration", Owner: "bob", Expires: "2027-01-01"}}, false, 0, "list", "exempt by the exemption list: migration (owner bob, until 2027-01-01)"},
+		{"list entry beyond the tag horizon", "", []Exemption{{Rule: "fake", Resource: "r1", Reason: "migration", Owner: "bob", Expires: "2031-01-01"}}, false, 0, "list", "exempt by the exemption list"},
+		{"list entry on a list-only rule", "", []Exemption{{Rule: "fake", Resource: "r1", Reason: "migration", Owner: "bob", Expires: "2027-01-01"}}, true, 0, "list", "exempt by the exemption list"},
+		{"list entry despite an ignored tag", "lab", []Exemption{{Rule: "*", Resource: "r1", Reason: "migration", Owner: "bob", Expires: "2027-01-01"}}, false, 0, "list", "exempt by the exemption list"},
+		{"list wildcard rule", "", []Exemption{{Rule: "*", Resource: "r1", Reason: "migration", Owner: "bob", Expires: "2027-01-01"}}, false, 0, "list", "exempt by the exemption list"},
+		{"list other resource", "", []Exemption{{Rule: "fake", Resource: "r2", Reason: "x", Owner: "bob", Expires: "2027-01-01"}}, false, 0, "", "open"},
+		{"expired list entry", "", []Exemption{{Rule: "fake", Resource: "r1", Reason: "x", Owner: "bob", Expires: "2026-01-01"}}, false, 0, "", "exemption by the exemption list (owner bob: x) expired on 2026-01-01; finding: open"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake("fake")
+			f.meta.ListExemptionsOnly = tc.listOnly
 			f.state["r1"] = true
 			if tc.tag != "" {
 				f.tags["r1"] = map[string]string{DefaultExemptTag: tc.tag}
 			}
-			e, _, _ := newEngine(t, Config{Mode: Enforce, Exemptions: tc.list}, false, f)
+			e, n, _ := newEngine(t, Config{Mode: Enforce, Exemptions: tc.list, ExemptMaxDays: tc.maxDays}, false, f)
+			var metrics strings.Builder
+			e.Metrics = &metrics
 			res, err := e.Handle(context.Background(), call("r1", alice, opsRole, ""))
 			if err != nil {
 				t.Fatal(err)
 			}
 			d := res.Decisions[0]
-			if tc.exempt {
-				if d.Verdict != rule.NotApplicable || !strings.HasPrefix(d.Reason, "exempt") || len(f.applied) != 0 {
-					t.Fatalf("decision %+v applied %v", d, f.applied)
+			if !strings.Contains(d.Reason, tc.reason) || d.Exempt != tc.exempt {
+				t.Fatalf("reason %q exempt %q, want %q in the reason and exempt %q", d.Reason, d.Exempt, tc.reason, tc.exempt)
+			}
+			if tc.exempt != "" {
+				// Exempt: reported, not acted on, not notified on every evaluation.
+				if d.Verdict != rule.NotApplicable || len(f.applied) != 0 || len(n.sent) != 0 {
+					t.Fatalf("decision %+v applied %v notified %v", d, f.applied, n.sent)
 				}
-			} else if d.Verdict != rule.Violation || len(f.applied) == 0 {
-				t.Fatalf("decision %+v applied %v", d, f.applied)
+				if !strings.Contains(metrics.String(), `"Source":"`+tc.exempt+`"`) {
+					t.Fatalf("no Exempt metric with Source %s: %s", tc.exempt, metrics.String())
+				}
+				return
+			}
+			// Not exempt: judged and remediated normally, and the
+			// notification carries the reason saying why the exemption did not count.
+			if d.Verdict != rule.Violation || len(f.applied) == 0 || len(n.sent) != 1 {
+				t.Fatalf("decision %+v applied %v notified %v", d, f.applied, n.sent)
 			}
 		})
+	}
+}
+
+func TestExemptMaxDaysFromEnv(t *testing.T) {
+	for v, want := range map[string]int{"": 90, "30": 30, " 365 ": 365} {
+		c, err := FromEnv(func(k string) string {
+			if k == EnvExemptMaxDays {
+				return v
+			}
+			return ""
+		})
+		if err != nil || c.ExemptMaxDays != want {
+			t.Errorf("%q: %d %v, want %d", v, c.ExemptMaxDays, err, want)
+		}
+	}
+	for _, v := range []string{"0", "-1", "ninety", "90d", "3651"} {
+		if _, err := FromEnv(func(k string) string {
+			if k == EnvExemptMaxDays {
+				return v
+			}
+			return ""
+		}); err == nil || !strings.Contains(err.Error(), EnvExemptMaxDays) {
+			t.Errorf("%q accepted (%v)", v, err)
+		}
 	}
 }
 
@@ -533,7 +588,7 @@ func (x expanding) Expand(_ context.Context, _ *awsclient.Session, t rule.Target
 func TestExpandersJudgeEachResource(t *testing.T) {
 	f := newFake("fake")
 	f.state["r1-a"], f.state["r1-b"] = true, false
-	f.tags["r1-b"] = map[string]string{DefaultExemptTag: "lab"}
+	f.tags["r1-b"] = map[string]string{DefaultExemptTag: "lab; owner=ops; expires=2027-01-01"}
 	e, _, _ := newEngine(t, Config{Mode: Enforce}, false, expanding{f})
 	res, err := e.Handle(context.Background(), call("r1", alice, opsRole, ""))
 	if err != nil {

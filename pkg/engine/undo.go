@@ -45,14 +45,8 @@ func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action,
 	var errs []error
 	for i := len(todo) - 1; i >= 0; i-- {
 		a := todo[i].a
-		switch err := safeApply(ctx, todo[i].r, e.session, a); {
-		case err == nil:
-			a.Outcome = rule.Applied
-		case errors.Is(err, rule.ErrNoOp):
-			a.Outcome = rule.NoOp
-		default:
-			a.Outcome, a.Error = rule.Failed, err.Error()
-			errs = append(errs, err)
+		if !e.apply(ctx, todo[i].r, &a) {
+			errs = append(errs, errors.New(a.Error))
 		}
 		out = append(out, a)
 	}

@@ -28,6 +28,9 @@ type Decision struct {
 	// Error is set when the decision could not be carried out (evaluation or
 	// an action failed).
 	Error string `json:"error,omitempty"`
+	// Exempt is where the exemption that made the decision not_applicable
+	// came from: "tag" or "list" (the Source dimension of the Exempt metric).
+	Exempt string `json:"exempt,omitempty"`
 
 	// Where the decision came from.
 	Trigger trigger.Kind     `json:"trigger,omitempty"`
@@ -82,7 +85,7 @@ func Tally(ds []Decision) Count {
 		case rule.Ignored:
 			c.Ignored++
 		case rule.NotApplicable:
-			if strings.HasPrefix(d.Reason, "exempt") {
+			if d.Exempt != "" {
 				c.Exempt++
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/rampart-aws/rampart/pkg/rule"
 )
 
 // Namespace is the CloudWatch namespace of Rampart's metrics.
@@ -14,7 +16,8 @@ const Namespace = "Rampart"
 var metricNames = []string{"Decisions", "Violations", "Remediated", "Failed", "Exempt"}
 
 // WriteMetrics writes one CloudWatch Embedded Metric Format record per rule
-// (dimension Rule) to w, which in Lambda is the function's log stream.
+// (dimension Rule) to w, which in Lambda is the function's log stream, and
+// one Exempt record per rule and exemption source (see writeExempt).
 // There is no EMF library for Go served here; the format is small enough
 // to write directly (see testdata/emf.golden).
 func WriteMetrics(w io.Writer, now time.Time, ds []Decision) error {
@@ -51,13 +54,58 @@ func WriteMetrics(w io.Writer, now time.Time, ds []Decision) error {
 			"Failed":     c.Failed,
 			"Exempt":     c.Exempt,
 		}
-		line, err := json.Marshal(rec)
-		if err != nil {
+		if err := writeRecord(w, rec); err != nil {
 			return err
 		}
-		if _, err := w.Write(append(line, '\n')); err != nil {
+		if err := writeExempt(w, now, r, byRule[r]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeExempt adds, for a rule with exempt decisions, one record per
+// exemption source ("tag" or "list") carrying the Exempt metric with the
+// dimension sets [Rule, Source] and [Source]: an alarm on Exempt{Source=tag}
+// fires whenever any resource is exempted by tag, whatever the rule.
+func writeExempt(w io.Writer, now time.Time, ruleID string, ds []Decision) error {
+	bySource := map[string]int{}
+	for i := range ds {
+		if ds[i].Verdict == rule.NotApplicable && ds[i].Exempt != "" {
+			bySource[ds[i].Exempt]++
+		}
+	}
+	sources := make([]string, 0, len(bySource))
+	for s := range bySource {
+		sources = append(sources, s)
+	}
+	slices.Sort(sources)
+	for _, src := range sources {
+		rec := map[string]any{
+			"_aws": map[string]any{
+				"Timestamp": now.UnixMilli(),
+				"CloudWatchMetrics": []any{map[string]any{
+					"Namespace":  Namespace,
+					"Dimensions": [][]string{{"Rule", "Source"}, {"Source"}},
+					"Metrics":    []map[string]string{{"Name": "Exempt", "Unit": "Count"}},
+				}},
+			},
+			"Rule":   ruleID,
+			"Source": src,
+			"Exempt": bySource[src],
+		}
+		if err := writeRecord(w, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeRecord(w io.Writer, rec map[string]any) error {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(line, '\n'))
+	return err
 }

@@ -46,7 +46,9 @@ func sample() []Decision {
 		{Rule: "sg-open-world", Severity: rule.High, Resource: "sg-1", ResourceType: "AWS::EC2::SecurityGroup", Verdict: rule.Violation,
 			Reason: "the call opened tcp 22 from 0.0.0.0/0", Mode: "enforce", Actions: []rule.Action{revoke}, Call: call},
 		{Rule: "sg-open-world", Resource: "sg-2", Verdict: rule.Violation, Mode: "enforce", Actions: []rule.Action{failed}},
-		{Rule: "sg-open-world", Resource: "sg-3", Verdict: rule.NotApplicable, Reason: "exempt by tag rampart:exempt: lab"},
+		{Rule: "sg-open-world", Resource: "sg-3", Verdict: rule.NotApplicable, Reason: "exempt by tag rampart:exempt: lab", Exempt: "tag"},
+		{Rule: "sg-open-world", Resource: "sg-4", Verdict: rule.NotApplicable, Reason: "exempt by the exemption list: lab", Exempt: "list"},
+		{Rule: "sg-open-world", Resource: "sg-5", Verdict: rule.NotApplicable, Reason: "exemption tag rampart:exempt ignored: no owner; finding: gone"},
 		{Rule: "cloudtrail-integrity", Resource: "trail", Verdict: rule.Compliant},
 		{Verdict: rule.Ignored, Reason: "no rule"},
 	}
@@ -62,7 +64,7 @@ func TestMetricsGolden(t *testing.T) {
 
 func TestTally(t *testing.T) {
 	c := Tally(sample())
-	if c != (Count{Decisions: 5, Violations: 2, Remediated: 1, Failed: 1, Exempt: 1, Ignored: 1}) {
+	if c != (Count{Decisions: 7, Violations: 2, Remediated: 1, Failed: 1, Exempt: 2, Ignored: 1}) {
 		t.Fatalf("%+v", c)
 	}
 }

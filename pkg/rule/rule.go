@@ -58,6 +58,11 @@ type Meta struct {
 	// Schedule is an EventBridge schedule expression for a periodic sweep of
 	// every resource (the rule must implement Sweeper), e.g. "rate(1 day)".
 	Schedule string
+	// ListExemptionsOnly marks a rule that guards the audit trail or Rampart
+	// itself: the exemption tag is ignored (whoever can tag the resource may
+	// be the attacker) and only the checked-in list, which lives in the
+	// deployment, counts.
+	ListExemptionsOnly bool
 
 	Params []Param
 
@@ -267,6 +272,11 @@ type Action struct {
 	// Outcome and Error are filled in by the engine.
 	Outcome Outcome `json:"outcome,omitempty"`
 	Error   string  `json:"error,omitempty"`
+	// Retried is set by the engine when Apply answered "nothing to do" only
+	// because the SDK retried a mutating call whose first attempt got no
+	// answer: that attempt did the work, so the outcome is applied (and
+	// undoable), and Retried says which call.
+	Retried string `json:"retried,omitempty"`
 }
 
 // Outcome is what became of an action.

@@ -271,7 +271,7 @@ func TestBadRuleParametersFailBeforeAnyCall(t *testing.T) {
 
 func TestExemptGroupsAreNotApplicableWithTheReason(t *testing.T) {
 	s := mototest.Session(t)
-	tagged := group(t, s, "bastion", true, map[string]string{"rampart:exempt": "bastion host for the on-call; owner=ops@example.com; expires=2099-12-31"})
+	tagged := group(t, s, "bastion", true, map[string]string{"rampart:exempt": "bastion host for the on-call; owner=ops@example.com; expires=" + time.Now().AddDate(0, 0, 30).Format(time.DateOnly)})
 	listed := group(t, s, "vendor", true, nil)
 	e, rec := newEngine(t, s, engine.Config{Mode: engine.Enforce, Exemptions: []engine.Exemption{
 		{Rule: "sg-restricted-ssh", Resource: listed, Reason: "vendor appliance, CHG-1234", Owner: "net@example.com", Expires: "2099-01-01"}}})

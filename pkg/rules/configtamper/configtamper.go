@@ -95,6 +95,8 @@ var meta = rule.Meta{
 	WriteActions: []string{apiStart, apiPutRecorder, apiPutChannel},
 	// PutConfigurationRecorder passes the recorder's role to AWS Config.
 	PassRoles: []string{ParamRecorderRole},
+
+	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }
 
 func checkName(s string) error {

@@ -161,7 +161,7 @@ func TestExemptAddressIsNeverReleased(t *testing.T) {
 	s := mototest.Session(t)
 	id := allocate(t, s)
 	tag(t, s, id, eipattached.TagPending, time.Now().Add(-1000*time.Hour).UTC().Format(time.RFC3339))
-	tag(t, s, id, "rampart:exempt", "standby IP for DR; owner=net@example.com")
+	tag(t, s, id, "rampart:exempt", "standby IP for DR; owner=net@example.com; expires="+time.Now().AddDate(0, 0, 30).Format(time.DateOnly))
 	e, rec := newEngine(t, s, engine.Enforce)
 	d := enginetest.One(t, e, configEvent(t, "eip-change-notification.json", id))
 	if d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "standby IP for DR") || len(d.Actions) != 0 {

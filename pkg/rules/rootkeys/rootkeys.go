@@ -54,6 +54,8 @@ var meta = rule.Meta{
 	ReadActions: []string{"iam:GetAccountSummary"},
 	// The alert is the remediation; the engine publishes it.
 	WriteActions: []string{rule.AlertAPI},
+
+	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }
 
 // Meta implements rule.Rule.

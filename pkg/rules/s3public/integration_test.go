@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -188,7 +189,7 @@ func TestDeletedBlockAndLegacyACLEvents(t *testing.T) {
 
 func TestExemptBucketAndReportMode(t *testing.T) {
 	s := mototest.Session(t)
-	seedBucket(t, s, nil, s3types.Tag{Key: aws.String("rampart:exempt"), Value: aws.String("public website; owner=web-team")})
+	seedBucket(t, s, nil, s3types.Tag{Key: aws.String("rampart:exempt"), Value: aws.String("public website; owner=web-team; expires=" + time.Now().AddDate(0, 0, 30).Format(time.DateOnly))})
 	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, s3public.BucketAccess), enginetest.Sample(t, "events/cloudtrail/s3-put-bucket-policy-public.json"))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || len(d.Actions) != 0 || !strings.Contains(d.Reason, "public website") {
 		t.Fatalf("exempt = %+v", d)

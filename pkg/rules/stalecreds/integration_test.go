@@ -43,7 +43,7 @@ func seed(t *testing.T, s *awsclient.Session) map[string]string {
 	for _, u := range []string{"alice", "bob", "carol", "dave", "erin", "frank"} {
 		in := &iam.CreateUserInput{UserName: aws.String(u)}
 		if u == "frank" {
-			in.Tags = []iamtypes.Tag{{Key: aws.String("rampart:exempt"), Value: aws.String("legacy integration, rotating in Q2; owner=platform@example.com; expires=2099-01-01")}}
+			in.Tags = []iamtypes.Tag{{Key: aws.String("rampart:exempt"), Value: aws.String("legacy integration, rotating in Q2; owner=platform@example.com; expires=" + time.Now().AddDate(0, 0, 30).Format(time.DateOnly))}}
 		}
 		if _, err := c.CreateUser(ctx, in); err != nil {
 			t.Fatal(err)
@@ -267,11 +267,13 @@ func TestApplyOnDeletedKey(t *testing.T) {
 	}
 }
 
-// The sweep needs AWS: offline it fails clearly rather than planning from
-// nothing.
-func TestOfflineSweepFails(t *testing.T) {
+// The sweep needs AWS: offline the engine never calls it, and the plan says
+// what a live run would read instead of planning from nothing.
+func TestOfflineSweepSaysWhatALiveRunReads(t *testing.T) {
 	e, _ := enginetest.New(t, awsclient.NewOffline("us-east-1"), engine.Config{}, stalecreds.Rule)
-	if _, err := e.Handle(context.Background(), enginetest.ScheduledEvent(t, "stale-credentials")); err == nil || !strings.Contains(err.Error(), "cannot run offline") {
-		t.Fatalf("err = %v", err)
+	res, err := e.Handle(context.Background(), enginetest.ScheduledEvent(t, "stale-credentials"))
+	if err != nil || len(res.Decisions) != 1 || !strings.Contains(res.Decisions[0].Reason, "a live run lists every AWS::IAM::User") ||
+		!strings.Contains(res.Decisions[0].Reason, "iam:GetCredentialReport") {
+		t.Fatalf("err = %v, result %+v", err, res)
 	}
 }

@@ -92,6 +92,8 @@ var meta = rule.Meta{
 	},
 	ReadActions:  []string{apiDescribe, apiGetLifecycle, "s3:GetBucketPolicy", "s3:GetBucketTagging", "s3:ListAllMyBuckets"},
 	WriteActions: []string{apiPutLifecycle, apiPutPolicy, rule.AlertAPI},
+
+	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }
 
 func checkRetention(s string) error {

@@ -86,6 +86,8 @@ var meta = rule.Meta{
 	},
 	ReadActions:  []string{apiDescribe, apiStatus, apiSelect, apiIdentity},
 	WriteActions: []string{apiStart},
+
+	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }
 
 // Meta implements rule.Rule.

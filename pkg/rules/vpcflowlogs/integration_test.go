@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -195,7 +196,7 @@ func TestDeleteFlowLogsRestoresTheOneBareVpc(t *testing.T) {
 func TestExemptVpcIsReportedNotTouched(t *testing.T) {
 	s := mototest.Session(t)
 	coverDefaultVpc(t, s)
-	vpc := newVpc(t, s, "10.3.0.0/16", ec2types.Tag{Key: aws.String("rampart:exempt"), Value: aws.String("lab VPC; owner=net-team")})
+	vpc := newVpc(t, s, "10.3.0.0/16", ec2types.Tag{Key: aws.String("rampart:exempt"), Value: aws.String("lab VPC; owner=net-team; expires=" + time.Now().AddDate(0, 0, 30).Format(time.DateOnly))})
 	res, _ := enginetest.Recorded(t, newEngine(t, s, engine.Enforce, logsDest), enginetest.Sample(t, "events/cloudtrail/ec2-create-vpc.json", "vpc-06ff2643980c830c4", vpc))
 	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || len(d.Actions) != 0 || !strings.Contains(d.Reason, "lab VPC") {
 		t.Fatalf("decision = %+v", d)
@@ -214,7 +215,7 @@ func TestSeveralBareVpcsAreEachJudged(t *testing.T) {
 	coverDefaultVpc(t, s)
 	a := newVpc(t, s, "10.4.0.0/16")
 	b := newVpc(t, s, "10.5.0.0/16")
-	exempt := newVpc(t, s, "10.6.0.0/16", ec2types.Tag{Key: aws.String("rampart:exempt"), Value: aws.String("sandbox")})
+	exempt := newVpc(t, s, "10.6.0.0/16", ec2types.Tag{Key: aws.String("rampart:exempt"), Value: aws.String("sandbox; owner=net-team; expires=" + time.Now().AddDate(0, 0, 30).Format(time.DateOnly))})
 	victim := addFlowLog(t, s, a, ec2types.TrafficTypeAll, "a")
 	if _, err := ec2c(s).DeleteFlowLogs(ctx, &ec2.DeleteFlowLogsInput{FlowLogIds: []string{victim}}); err != nil {
 		t.Fatal(err)
