@@ -189,7 +189,9 @@ func TestRunFailureExitsOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens: the describe fails
+	// STS (the account, resolved once) answers; nothing listens for EC2,
+	// so the describe fails.
+	t.Setenv("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:1")
 	t.Setenv("AWS_MAX_ATTEMPTS", "1")
 	code, out, errOut := cli(t, string(raw), nil, "run", "--mode", "enforce", "--json", "-")
 	if code != 1 || !strings.Contains(out, `"verdict": "error"`) {

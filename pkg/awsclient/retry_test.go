@@ -2,8 +2,10 @@ package awsclient_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -21,6 +23,11 @@ const internal = `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error
 // TestAttemptsTellABlindRetry drives a real EC2 client through the SDK's
 // retry loop against a server whose first answer is scripted, and checks
 // which first attempts count as possibly carried out.
+// callerIdentity is STS's answer to the GetCallerIdentity Load makes.
+const callerIdentity = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+	`<Arn>arn:aws:iam::123456789012:user/test</Arn><UserId>AIDTEST</UserId><Account>123456789012</Account>` +
+	`</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`
+
 func TestAttemptsTellABlindRetry(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -39,6 +46,10 @@ func TestAttemptsTellABlindRetry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var n atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if body, _ := io.ReadAll(r.Body); strings.Contains(string(body), "Action=GetCallerIdentity") {
+					_, _ = w.Write([]byte(callerIdentity)) // Load resolves the account once
+					return
+				}
 				if n.Add(1) == 1 && tc.first != nil {
 					tc.first(w)
 					return

@@ -272,6 +272,9 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 	if t.Type != "" {
 		d.ResourceType = t.Type
 	}
+	if s := e.sessionFrom(ctx); s != nil {
+		d.Account, d.Region = s.Account, s.Region
+	}
 	f, err := e.evaluate(ctx, r, t, p)
 	if f.Resource != "" {
 		d.Resource = f.Resource

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 )
@@ -22,8 +23,9 @@ func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action,
 		byID[r.Meta().ID] = r
 	}
 	var todo []struct {
-		r rule.Rule
-		a rule.Action
+		r    rule.Rule
+		a    rule.Action
+		sess *awsclient.Session
 	}
 	for _, d := range ds {
 		for _, a := range d.Actions {
@@ -34,10 +36,19 @@ func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action,
 			if !ok {
 				return nil, fmt.Errorf("undo %s: unknown rule %q", a.API, d.Rule)
 			}
+			// Undo acts where the decision acted: its account and region.
+			sess := e.session
+			if !e.session.Offline && (d.Account != "" && d.Account != e.session.Account || d.Region != "" && d.Region != e.session.Region) {
+				var err error
+				if sess, err = e.session.For(ctx, d.Account, d.Region); err != nil {
+					return nil, fmt.Errorf("undo %s on %s in account %s, region %s: %w", a.API, a.Target, d.Account, d.Region, err)
+				}
+			}
 			todo = append(todo, struct {
-				r rule.Rule
-				a rule.Action
-			}{r, *a.Undo})
+				r    rule.Rule
+				a    rule.Action
+				sess *awsclient.Session
+			}{r, *a.Undo, sess})
 		}
 	}
 	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
@@ -45,7 +56,7 @@ func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action,
 	var errs []error
 	for i := len(todo) - 1; i >= 0; i-- {
 		a := todo[i].a
-		if !e.apply(ctx, todo[i].r, &a) {
+		if !e.apply(withSession(ctx, todo[i].sess), todo[i].r, &a) {
 			errs = append(errs, errors.New(a.Error))
 		}
 		out = append(out, a)

@@ -3,6 +3,7 @@ package lambdatest
 import (
 	"context"
 	"encoding/json"
+	"github.com/rampart-aws/rampart/pkg/exemption"
 	"net/http"
 	"os"
 	"reflect"
@@ -110,7 +111,8 @@ func TestDeploymentEnvIsWhatTheEngineReads(t *testing.T) {
 	}
 	want := engine.Config{Mode: d.Mode, RuleModes: d.RuleModes, Params: d.Params, OwnRoles: d.OwnRoles,
 		TopicARN: d.TopicARN, ExemptTag: d.ExemptTag, Exemptions: d.Exemptions,
-		HomeRegion: d.HomeRegion, Regions: d.Regions, OrgID: d.OrgID, MemberRole: d.MemberRole, SweepQueueURL: d.SweepQueue}
+		HomeRegion: d.HomeRegion, Regions: d.Regions, OrgID: d.OrgID, MemberRole: d.MemberRole, SweepQueueURL: d.SweepQueue,
+		ExemptMaxDays: exemption.DefaultMaxDays} // not set by the deployment: the default
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("read back %+v\nwant      %+v", cfg, want)
 	}

@@ -32,6 +32,12 @@ type Decision struct {
 	// came from: "tag" or "list" (the Source dimension of the Exempt metric).
 	Exempt string `json:"exempt,omitempty"`
 
+	// Account and Region are where the resource lives and where Rampart
+	// acted (an organization member, another covered region): undo acts
+	// there too.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+
 	// Where the decision came from.
 	Trigger trigger.Kind     `json:"trigger,omitempty"`
 	EventID string           `json:"eventId,omitempty"`

@@ -43,6 +43,13 @@ var Judges = map[string][]Judge{
 	"AWS::CloudTrail::Trail":             {{"cloudtrail-integrity", false}},
 	"AWS::IAM::User":                     {{"console-signin", true}, {"stale-credentials", true}},
 	"AWS::Config::ConfigurationRecorder": {{"config-tampering", false}},
+	// Rampart's own resources: self-protection honours no tag.
+	"AWS::Events::Rule":          {{"self-protection", false}},
+	"AWS::Lambda::Function":      {{"self-protection", false}},
+	"AWS::Config::ConfigRule":    {{"self-protection", false}},
+	"AWS::SNS::Topic":            {{"self-protection", false}},
+	"AWS::CloudFormation::Stack": {{"self-protection", false}},
+	"AWS::CloudWatch::Alarm":     {{"self-protection", false}},
 }
 
 // Judge is one rule judging a resource type.
@@ -61,7 +68,8 @@ var meta = rule.Meta{
 	Remediation: "Alerts on every call that sets, changes or removes the exemption tag: who, which resource, the reason, owner and expiry, " +
 		"and whether each rule judging the resource would honour or ignore it (and why); never untags.",
 	ResourceType: "AWS::EC2::SecurityGroup,AWS::EC2::Instance,AWS::EC2::Volume,AWS::EC2::EIP,AWS::EC2::VPC,AWS::S3::Bucket," +
-		"AWS::CloudTrail::Trail,AWS::IAM::User,AWS::Config::ConfigurationRecorder",
+		"AWS::CloudTrail::Trail,AWS::IAM::User,AWS::Config::ConfigurationRecorder," +
+		"AWS::Events::Rule,AWS::Lambda::Function,AWS::Config::ConfigRule,AWS::SNS::Topic,AWS::CloudFormation::Stack,AWS::CloudWatch::Alarm",
 	Function: "tags",
 	CloudTrail: []rule.CloudTrailTrigger{
 		{Source: "ec2.amazonaws.com", Events: []string{"CreateTags", "DeleteTags"}},

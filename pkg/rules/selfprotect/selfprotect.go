@@ -31,8 +31,8 @@
 // session is one of those ARNs exactly: never by a name, which anyone can
 // choose for a role of their own.
 //
-// TODO(integrator): set ListExemptionsOnly: true on Meta once rule.Meta has
-// the field: a tag on Rampart's own resources must not exempt them.
+// A tag on Rampart's own resources never exempts them: the rule accepts only
+// the checked-in exemption list (rule.Meta.ListExemptionsOnly).
 package selfprotect
 
 import (
@@ -120,6 +120,8 @@ var meta = rule.Meta{
 	ReadActions: []string{"events:DescribeRule", "events:ListTargetsByRule", "events:ListRules",
 		"lambda:GetFunctionConcurrency", "lambda:ListFunctions"},
 	WriteActions: []string{rule.AlertAPI, apiEnableRule, apiDeleteConcurrency},
+
+	ListExemptionsOnly: true, // guards Rampart itself: only the checked-in list exempts
 }
 
 // Meta implements rule.Rule.

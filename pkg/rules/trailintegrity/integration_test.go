@@ -283,7 +283,9 @@ func TestShadowTrailIsLeftToItsHomeRegion(t *testing.T) {
 	}
 	arn := "arn:aws:cloudtrail:us-east-1:123456789012:trail/" + trail
 	res := enginetest.Handle(t, newEngine(t, eu, engine.Config{Mode: engine.Enforce}), event("StopLogging", `{"name":"`+arn+`"}`, mallory))
-	if d := res.Decisions[0]; d.Verdict != rule.NotApplicable || !strings.Contains(d.Reason, "home region is us-east-1") || len(d.Actions) != 0 {
+	// The engine's scope guard stops it first: the event is about
+	// us-east-1, which this (eu-west-1) deployment does not cover.
+	if d := res.Decisions[0]; d.Verdict != rule.Ignored || !strings.Contains(d.Reason, "out of scope") || len(d.Actions) != 0 {
 		t.Fatalf("decision = %+v", d)
 	}
 	if logging, _ := status(t, ct); logging {
@@ -291,8 +293,10 @@ func TestShadowTrailIsLeftToItsHomeRegion(t *testing.T) {
 	}
 }
 
-// An organization trail seen from a member account (the trail's ARN names
-// the management account) is alerted on, never modified.
+// An event about an organization trail recorded in another account (the
+// management account's) is out of this deployment's scope: the engine's
+// scope guard reports it and nothing is called or modified. (An
+// organization deployment judges it in that account, through its role.)
 func TestOrganizationTrailOfAnotherAccountOnlyAlerts(t *testing.T) {
 	s := mototest.Session(t)
 	ct := seed(t, s)
@@ -307,7 +311,7 @@ func TestOrganizationTrailOfAnotherAccountOnlyAlerts(t *testing.T) {
 	member := strings.ReplaceAll(string(event("StopLogging", `{"name":"`+trail+`"}`, mallory)), `"recipientAccountId":"123456789012"`, `"recipientAccountId":"210987654321"`)
 	res := enginetest.Handle(t, newEngine(t, s, engine.Config{Mode: engine.Enforce}), []byte(member))
 	d := res.Decisions[0]
-	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != rule.AlertAPI || !strings.Contains(d.Reason, "organization trail") {
+	if d.Verdict != rule.Ignored || len(d.Actions) != 0 || !strings.Contains(d.Reason, "out of scope") || !strings.Contains(d.Reason, "210987654321") {
 		t.Fatalf("decision = %+v", d)
 	}
 	if logging, _ := status(t, ct); logging {
