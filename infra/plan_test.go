@@ -466,7 +466,7 @@ func TestFunctionEnv(t *testing.T) {
 	network := p.Functions[1]
 	s.HomeRegion, s.Regions = "us-east-1", []string{"eu-west-1", "us-east-1"}
 	s.Organization = &Organization{ID: "o-abcdef1234", MemberRoleName: "rampart-member"}
-	env, err := s.functionEnv(&network, []string{"r1", "r2"}, "arn:aws:sns:us-east-1:111122223333:t", regionEnv(&s))
+	env, err := s.functionEnv(&network, []string{"arn:aws:iam::111122223333:role/r1", "arn:aws:iam::111122223333:role/r2"}, "arn:aws:sns:us-east-1:111122223333:t", regionEnv(&s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +476,7 @@ func TestFunctionEnv(t *testing.T) {
 		t.Fatalf("engine.FromEnv: %v (env %v)", err, env)
 	}
 	if cfg.Mode != engine.Enforce || cfg.ModeFor("fake-sg-open") != engine.Report || cfg.ExemptTag != "team:exempt" || cfg.ExemptMaxDays != 30 ||
-		!slices.Equal(cfg.OwnRoles, []string{"r1", "r2"}) || cfg.TopicARN != "arn:aws:sns:us-east-1:111122223333:t" ||
+		!slices.Equal(cfg.OwnRoles, []string{"arn:aws:iam::111122223333:role/r1", "arn:aws:iam::111122223333:role/r2"}) || cfg.TopicARN != "arn:aws:sns:us-east-1:111122223333:t" ||
 		cfg.Params["fake-sg-open"]["ports"] != "22,3389" {
 		t.Errorf("config = %+v", cfg)
 	}

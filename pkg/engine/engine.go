@@ -90,6 +90,13 @@ func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) 
 		}
 		e.Evaluator = &report.ConfigService{Session: s}
 	}
+	if cfg.OrgID != "" && cfg.SweepQueueURL == "" {
+		for _, r := range rules {
+			if _, ok := r.(rule.Sweeper); ok && r.Meta().Schedule != "" && e.sweepsHere(r.Meta()) {
+				return nil, fmt.Errorf("organization mode: rule %s sweeps in %s but %s is not set: its sweeps could not fan out", r.Meta().ID, s.Region, EnvSweepQueueURL)
+			}
+		}
+	}
 	return e, nil
 }
 

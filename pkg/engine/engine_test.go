@@ -612,3 +612,25 @@ func TestExpandersJudgeEachResource(t *testing.T) {
 		t.Fatalf("offline: %v %+v", err, res)
 	}
 }
+
+// In organization mode only a function that sweeps in its region needs the
+// fan-out queue: one without a sweep starts without it, one with a sweep
+// refuses to start (its sweeps could not fan out) rather than sweep nothing.
+func TestOrganizationSweepQueueOnlyWhereNeeded(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := FromEnv(env(map[string]string{EnvOrgID: "o-abcdef1234", EnvMemberRole: "rampart-member"}))
+	if err != nil {
+		t.Fatalf("organization mode without a queue: %v", err)
+	}
+	if _, err := FromEnv(env(map[string]string{EnvOrgID: "o-abcdef1234"})); err == nil {
+		t.Error("organization mode without a member role accepted")
+	}
+	noSweep := newFake("no-sweep")
+	noSweep.meta.Schedule = ""
+	if _, err := New(c, awsclient.NewOffline("us-east-1"), noSweep); err != nil {
+		t.Errorf("a function without a sweep: %v", err)
+	}
+	if _, err := New(c, awsclient.NewOffline("us-east-1"), newFake("sweeps")); err == nil || !strings.Contains(err.Error(), EnvSweepQueueURL) {
+		t.Errorf("a function with a sweep and no queue: %v", err)
+	}
+}

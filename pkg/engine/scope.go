@@ -80,10 +80,15 @@ func (c *Config) readScope(getenv func(string) string) error {
 		return nil
 	case !orgIDRE.MatchString(c.OrgID):
 		return fmt.Errorf("%s: %q is not an organization ID (o-…)", EnvOrgID, c.OrgID)
-	case c.MemberRole == "" || c.SweepQueueURL == "":
-		return fmt.Errorf("organization mode (%s) needs %s and %s", EnvOrgID, EnvMemberRole, EnvSweepQueueURL)
+	case c.MemberRole == "":
+		// The sweep queue is checked by New: only a function that sweeps
+		// here needs one.
+		return fmt.Errorf("organization mode (%s) needs %s", EnvOrgID, EnvMemberRole)
 	case strings.HasPrefix(c.MemberRole, "arn:") || !memberRoleRE.MatchString(c.MemberRole):
 		return fmt.Errorf("%s: %q is not a role name with an optional path", EnvMemberRole, c.MemberRole)
+	}
+	if c.SweepQueueURL == "" {
+		return nil
 	}
 	if u, err := url.Parse(c.SweepQueueURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("%s: %q is not a queue URL", EnvSweepQueueURL, c.SweepQueueURL)

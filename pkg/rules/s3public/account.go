@@ -38,7 +38,10 @@ var accountMeta = rule.Meta{
 	Function:     "s3",
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "s3.amazonaws.com",
 		Events: []string{"PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock"}}},
-	Config:       &rule.ConfigTrigger{ResourceTypes: []string{AccountResourceType}, Frequency: rule.TwentyFourHour},
+	Config: &rule.ConfigTrigger{ResourceTypes: []string{AccountResourceType}, Frequency: rule.TwentyFourHour},
+	// The setting is the account's, not a region's: judged (and notified)
+	// once, in the home region, whichever region recorded the call.
+	Global:       true,
 	ReadActions:  []string{apiGetAccountBlock, "sts:GetCallerIdentity"},
 	WriteActions: []string{apiPutAccountBlock},
 }
