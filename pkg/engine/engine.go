@@ -52,6 +52,9 @@ type Engine struct {
 	Log       *slog.Logger
 	Metrics   io.Writer
 	Now       func() time.Time
+
+	Sweeping        // sweep concurrency and deadline budget (sweep.go)
+	outbox   outbox // undelivered notifications (record.go)
 }
 
 // New builds an engine. Parameters are resolved and validated now, so a bad
@@ -74,7 +77,7 @@ func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) 
 	}
 	if !s.Offline {
 		if cfg.TopicARN != "" {
-			e.Notifier = &report.SNS{Session: s, TopicARN: cfg.TopicARN}
+			e.Notifier = &report.Retry{Next: &report.SNS{Session: s, TopicARN: cfg.TopicARN}}
 		}
 		e.Evaluator = &report.ConfigService{Session: s}
 	}
@@ -101,6 +104,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 		return nil, err
 	}
 	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
+	ctx = e.begin(ctx) // decisions are recorded as they are made (record.go)
 	var ds []report.Decision
 	switch t.Kind {
 	case trigger.KindAPICall, trigger.KindSignIn:
@@ -114,14 +118,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Decisions: ds}
-	for i := range ds {
-		report.Log(ctx, e.Log, &ds[i])
-	}
-	if !e.session.Offline && e.Metrics != nil {
-		if err := report.WriteMetrics(e.Metrics, e.Now(), ds); err != nil {
-			e.Log.Warn("metrics", "error", err.Error())
-		}
-	}
+	e.recordRest(ctx, ds)
 	for i := range ds {
 		if ds[i].Failed() {
 			return res, ErrFailed
@@ -258,10 +255,14 @@ func assumedRoleName(arn string) string {
 // decide evaluates one target, applies the exemptions and the mode, and
 // notifies. It fills d in place.
 func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.Params, d *report.Decision) {
+	defer e.record(ctx, d)
 	m := r.Meta()
 	d.Resource = t.ID
 	if t.Type != "" {
 		d.ResourceType = t.Type
+	}
+	if outOfTime(ctx, d) {
+		return
 	}
 	f, err := e.evaluate(ctx, r, t, p)
 	if f.Resource != "" {
@@ -353,8 +354,8 @@ func (e *Engine) notify(ctx context.Context, d *report.Decision) {
 			a.Outcome, a.Error = rule.Skipped, "no topic configured ("+EnvTopicARN+"); the alert is in the log only"
 		}
 	}
-	if err != nil && d.Error == "" {
-		e.Log.Error("notify", "rule", d.Rule, "resource", d.Resource, "error", err.Error())
+	if err != nil {
+		e.notifyFailed(ctx, d, err) // counted, kept and failing the invocation (record.go)
 	}
 }
 
@@ -450,11 +451,7 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
-		for _, t := range targets {
-			d := base(nil)
-			e.decide(ctx, r, t, p, &d)
-			ds = append(ds, d)
-		}
+		ds = append(ds, e.decideAll(ctx, r, targets, p, func() report.Decision { return base(nil) })...)
 	}
 	if err := e.putEvaluations(ctx, inv.ResultToken, ds); err != nil {
 		return nil, err
@@ -495,12 +492,10 @@ func (e *Engine) handleSchedule(ctx context.Context, s *trigger.Scheduled) ([]re
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
-		for _, t := range targets {
-			d := report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
+		ds = append(ds, e.decideAll(ctx, r, targets, p, func() report.Decision {
+			return report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
 				Trigger: trigger.KindSchedule, EventID: s.ID, Actions: []rule.Action{}}
-			e.decide(ctx, r, t, p, &d)
-			ds = append(ds, d)
-		}
+		})...)
 	}
 	if len(ds) == 0 {
 		ds = append(ds, report.Decision{Trigger: trigger.KindSchedule, EventID: s.ID, Verdict: rule.Ignored,
