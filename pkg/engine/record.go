@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/rampart-aws/rampart/pkg/report"
+	"github.com/rampart-aws/rampart/pkg/rule"
 )
 
 // The audit trail: every decision is logged and counted the moment it is
@@ -115,8 +116,17 @@ func (e *Engine) notifyFailed(ctx context.Context, d *report.Decision, err error
 			e.Log.Warn("metrics", "error", werr.Error())
 		}
 	}
+	// The message as it is to be delivered: its alerts are what it carries.
+	pending := *d
+	pending.Error = ""
+	pending.Actions = append(pending.Actions[:0:0], d.Actions...)
+	for i := range pending.Actions {
+		if a := &pending.Actions[i]; a.API == rule.AlertAPI {
+			a.Outcome, a.Error = rule.Applied, ""
+		}
+	}
 	e.Log.ErrorContext(ctx, "notify", "rule", d.Rule, "resource", d.Resource, "error", err.Error(),
-		"subject", report.Subject(d), "message", report.Message(d))
+		"subject", report.Subject(&pending), "message", report.Message(&pending))
 	o := &e.outbox
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -124,8 +134,6 @@ func (e *Engine) notifyFailed(ctx context.Context, d *report.Decision, err error
 		e.Log.ErrorContext(ctx, "notify", "dropped", report.Subject(&o.pending[0]), "error", "outbox full; the message is in the log")
 		o.pending = o.pending[1:]
 	}
-	pending := *d
-	pending.Actions = append(pending.Actions[:0:0], d.Actions...)
 	o.pending = append(o.pending, pending)
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,9 @@ type Sweeping struct {
 // SweepConcurrencyFromEnv reads EnvSweepConcurrency: the default when it is
 // unset, an error when it is not a whole number from 1 to 64.
 func SweepConcurrencyFromEnv(getenv func(string) string) (int, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	v := strings.TrimSpace(getenv(EnvSweepConcurrency))
 	if v == "" {
 		return DefaultSweepConcurrency, nil
