@@ -262,7 +262,7 @@ func TestSweepScale(t *testing.T) {
 					fixed++
 				}
 			}
-			if fixed != len(open) || len(rec.Evals) != n+1 || len(stillOpen(t, s)) != 0 {
+			if fixed != len(open) || len(rec.Evals) != len(res.Decisions) || len(stillOpen(t, s)) != 0 {
 				t.Fatalf("concurrency %d: fixed %d of %d, %d evaluations", c, fixed, len(open), len(rec.Evals))
 			}
 			if c == 1 {
