@@ -116,7 +116,8 @@ func (*AttemptTimeoutError) Timeout() bool { return true }
 // wrapRetryer adds truncated or malformed responses to what r retries: the
 // SDK's retryables do not cover a body cut short (unexpected EOF) or one
 // that does not parse (a smithy.DeserializationError, or the XML or JSON
-// parser's syntax error that some protocols return as it is), though either is as
+// parser's syntax error that some protocols return as it is) of a successful
+// response, though either is as
 // transient as a dropped connection.
 func wrapRetryer(r aws.Retryer) aws.Retryer {
 	if v2, ok := r.(aws.RetryerV2); ok {
@@ -143,6 +144,13 @@ func (r retryerV2) IsErrorRetryable(err error) bool {
 func Truncated(err error) bool {
 	var canceled *smithy.CanceledError
 	if err == nil || errors.As(err, &canceled) {
+		return false
+	}
+	// An error response (a 403 whose body does not parse, as moto sends
+	// for some services) is the service's answer, not a cut-short one; the
+	// retryable statuses (5xx, 429) are the SDK's own business.
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() >= 300 {
 		return false
 	}
 	var de *smithy.DeserializationError

@@ -131,6 +131,21 @@ func TestTruncatedAndMalformedResponsesAreRetried(t *testing.T) {
 	}
 }
 
+func TestAnUnreadableErrorResponseIsNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "<ErrorResponse><Err")
+	}))
+	defer srv.Close()
+	s := load(t, srv.URL, "5s", 4)
+	if _, err := Client(s, sns.NewFromConfig).ListTopics(context.Background(), &sns.ListTopicsInput{}); err == nil || calls.Load() != 1 {
+		t.Fatalf("err = %v after %d calls, want a failure after 1", err, calls.Load())
+	}
+}
+
 func TestTruncatedClassification(t *testing.T) {
 	de := &smithy.DeserializationError{Err: io.ErrUnexpectedEOF}
 	// The gap this package closes: the SDK's own retryer does not retry it.
