@@ -12,12 +12,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
+	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
 	"golang.org/x/sync/errgroup"
@@ -42,7 +46,7 @@ func seedGroups(t testing.TB, s *awsclient.Session, n int) (all, open []string) 
 	}
 	all = make([]string, n)
 	var g errgroup.Group
-	g.SetLimit(8)
+	g.SetLimit(4) // moto 5.2.1 answers some concurrent CreateSecurityGroup with a 500 beyond that
 	for i := range n {
 		g.Go(func() error {
 			sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(fmt.Sprintf("scale-%05d", i)),
@@ -234,6 +238,14 @@ func TestSweepScale(t *testing.T) {
 		}
 		levels = append(levels, n)
 	}
+	var latencies []time.Duration
+	for _, v := range strings.Split(cmp(os.Getenv("RAMPART_SWEEP_LATENCIES"), "0s,50ms"), ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		latencies = append(latencies, d)
+	}
 	for _, field := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(field))
 		if err != nil {
@@ -243,34 +255,90 @@ func TestSweepScale(t *testing.T) {
 		seedStart := time.Now()
 		_, open := seedGroups(t, s, n)
 		t.Logf("%d groups seeded in %s", n, time.Since(seedStart).Round(time.Second))
-		var base time.Duration
-		for i, c := range levels {
-			if i > 0 {
-				openGroups(t, s, open)
-			}
-			e, rec := enginetest.New(t, s, engine.Config{Mode: engine.Enforce}, sgopen.OpenWorld)
-			e.SweepConcurrency = c
-			start := time.Now()
-			res, err := e.Handle(context.Background(), scheduledSweep)
-			took := time.Since(start)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fixed := 0
-			for _, d := range res.Decisions {
-				if d.Verdict == rule.Violation && d.Actions[0].Outcome == rule.Applied {
-					fixed++
+		fresh := true // seedGroups opened them; each later run opens them again
+		for _, lat := range latencies {
+			sess := s
+			if lat > 0 {
+				if sess, err = awsclient.Load(context.Background(), config.WithAPIOptions([]func(*middleware.Stack) error{addLatency(lat)})); err != nil {
+					t.Fatal(err)
 				}
 			}
-			if fixed != len(open) || len(rec.Evals) != len(res.Decisions) || len(stillOpen(t, s)) != 0 {
-				t.Fatalf("concurrency %d: fixed %d of %d, %d evaluations", c, fixed, len(open), len(rec.Evals))
+			var base, baseDecide time.Duration
+			for _, c := range levels {
+				if !fresh {
+					openGroups(t, s, open)
+				}
+				fresh = false
+				tr := &timedRule{Check: sgopen.OpenWorld}
+				e, rec := enginetest.New(t, sess, engine.Config{Mode: engine.Enforce}, tr)
+				te := &timedEvals{next: e.Evaluator}
+				e.Evaluator = te
+				e.SweepConcurrency = c
+				start := time.Now()
+				res, err := e.Handle(context.Background(), scheduledSweep)
+				took := time.Since(start)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fixed := 0
+				for _, d := range res.Decisions {
+					if d.Verdict == rule.Violation && d.Actions[0].Outcome == rule.Applied {
+						fixed++
+					}
+				}
+				if fixed != len(open) || len(rec.Evals) != len(res.Decisions) || len(stillOpen(t, s)) != 0 {
+					t.Fatalf("concurrency %d: fixed %d of %d, %d evaluations", c, fixed, len(open), len(rec.Evals))
+				}
+				decide := took - tr.list - te.took
+				if c == 1 {
+					base, baseDecide = took, decide
+				}
+				t.Logf("RESULT groups=%d violating=%d latency=%s concurrency=%d sweep=%s ratio=%.2f (list %s, decide %s ratio %.2f, report %s)",
+					n, len(open), lat, c, took.Round(10*time.Millisecond), float64(took)/float64(base), tr.list.Round(10*time.Millisecond),
+					decide.Round(10*time.Millisecond), float64(decide)/float64(baseDecide), te.took.Round(10*time.Millisecond))
 			}
-			if c == 1 {
-				base = took
-			}
-			t.Logf("RESULT groups=%d violating=%d concurrency=%d sweep=%s ratio=%.2f", n, len(open), c, took.Round(10*time.Millisecond), float64(took)/float64(base))
 		}
 	}
+}
+
+// addLatency delays every attempt of every call by d: the round trip to a
+// real AWS endpoint, which moto on loopback does not have.
+func addLatency(d time.Duration) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		return s.Finalize.Add(middleware.FinalizeMiddlewareFunc("Latency", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+			middleware.FinalizeOutput, middleware.Metadata, error) {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, ctx.Err()
+			}
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After)
+	}
+}
+
+// timedRule times the rule's listing of the groups.
+type timedRule struct {
+	*sgopen.Check
+	list time.Duration
+}
+
+func (r *timedRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params) ([]rule.Target, error) {
+	start := time.Now()
+	defer func() { r.list = time.Since(start) }()
+	return r.Check.Sweep(ctx, s, p)
+}
+
+// timedEvals times the PutEvaluations calls.
+type timedEvals struct {
+	next report.Evaluator
+	took time.Duration
+}
+
+func (e *timedEvals) PutEvaluations(ctx context.Context, token string, evals []cfgtypes.Evaluation) error {
+	start := time.Now()
+	defer func() { e.took += time.Since(start) }()
+	return e.next.PutEvaluations(ctx, token, evals)
 }
 
 func cmp(v, def string) string {
