@@ -66,6 +66,9 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (*Sessio
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	if err := withAttemptBounds(&cfg); err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
 	if cfg.Region == "" {
 		return nil, errors.New("load AWS configuration: no region (set AWS_REGION)")
 	}

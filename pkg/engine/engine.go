@@ -58,6 +58,9 @@ type Engine struct {
 	// OrganizationTTL.
 	ListAccounts func(context.Context) ([]string, error)
 	org          orgCache
+
+	Sweeping        // sweep concurrency and deadline budget (sweep.go)
+	outbox   outbox // undelivered notifications (record.go)
 }
 
 // New builds an engine. Parameters are resolved and validated now, so a bad
@@ -86,7 +89,7 @@ func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) 
 	}
 	if !s.Offline {
 		if cfg.TopicARN != "" {
-			e.Notifier = &report.SNS{Session: s, TopicARN: cfg.TopicARN}
+			e.Notifier = &report.Retry{Next: &report.SNS{Session: s, TopicARN: cfg.TopicARN}}
 		}
 		e.Evaluator = &report.ConfigService{Session: s}
 	}
@@ -121,6 +124,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 	}
 	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
 	ctx = exemption.WithMaxDays(ctx, e.cfg.ExemptMaxDays)
+	ctx = e.begin(ctx) // decisions are recorded as they are made (record.go)
 	var ds []report.Decision
 	switch t.Kind {
 	case trigger.KindAPICall, trigger.KindSignIn:
@@ -136,14 +140,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Decisions: ds}
-	for i := range ds {
-		report.Log(ctx, e.Log, &ds[i])
-	}
-	if !e.session.Offline && e.Metrics != nil {
-		if err := report.WriteMetrics(e.Metrics, e.Now(), ds); err != nil {
-			e.Log.Warn("metrics", "error", err.Error())
-		}
-	}
+	e.recordRest(ctx, ds)
 	for i := range ds {
 		if ds[i].Failed() {
 			return res, ErrFailed
@@ -274,6 +271,7 @@ func (e *Engine) expand(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 // decide evaluates one target, applies the exemptions and the mode, and
 // notifies. It fills d in place.
 func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.Params, d *report.Decision) {
+	defer e.record(ctx, d)
 	m := r.Meta()
 	d.Resource = t.ID
 	if t.Type != "" {
@@ -281,6 +279,9 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 	}
 	if s := e.sessionFrom(ctx); s != nil {
 		d.Account, d.Region = s.Account, s.Region
+	}
+	if outOfTime(ctx, d) {
+		return
 	}
 	f, err := e.evaluate(ctx, r, t, p)
 	if f.Resource != "" {
@@ -362,8 +363,8 @@ func (e *Engine) notify(ctx context.Context, d *report.Decision) {
 			a.Outcome, a.Error = rule.Skipped, "no topic configured ("+EnvTopicARN+"); the alert is in the log only"
 		}
 	}
-	if err != nil && d.Error == "" {
-		e.Log.Error("notify", "rule", d.Rule, "resource", d.Resource, "error", err.Error())
+	if err != nil {
+		e.notifyFailed(ctx, d, err) // counted, kept and failing the invocation (record.go)
 	}
 }
 
@@ -451,14 +452,10 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
-		for _, t := range targets {
-			d := base(nil)
-			e.decide(ctx, r, t, p, &d)
-			ds = append(ds, d)
-		}
 		if len(targets) == 0 {
 			return []report.Decision{e.sweptNothing(m, base(nil))}, nil // nothing for Config to record
 		}
+		ds = append(ds, e.decideAll(ctx, r, targets, p, func() report.Decision { return base(nil) })...)
 	}
 	if err := e.putEvaluations(ctx, inv.ResultToken, ds); err != nil {
 		return nil, err
@@ -508,15 +505,15 @@ func (e *Engine) handleSchedule(ctx context.Context, s *trigger.Scheduled) ([]re
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
-		for _, t := range targets {
-			d := base
-			d.Actions = []rule.Action{}
-			e.decide(ctx, r, t, p, &d)
-			ds = append(ds, d)
-		}
 		if len(targets) == 0 {
 			ds = append(ds, e.sweptNothing(m, base))
+			continue
 		}
+		ds = append(ds, e.decideAll(ctx, r, targets, p, func() report.Decision {
+			d := base
+			d.Actions = []rule.Action{}
+			return d
+		})...)
 	}
 	if len(ds) == 0 {
 		ds = append(ds, report.Decision{Trigger: trigger.KindSchedule, EventID: s.ID, Verdict: rule.Ignored,

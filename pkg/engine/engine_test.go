@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ type fakeRule struct {
 	panicEval bool
 	targetErr error
 	evaluated int
+	mu        sync.Mutex // sweeps decide concurrently
 }
 
 func newFake(id string) *fakeRule {
@@ -57,6 +59,8 @@ func (f *fakeRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target,
 }
 
 func (f *fakeRule) Evaluate(_ context.Context, s *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.evaluated++
 	if f.panicEval {
 		panic("boom")
@@ -73,6 +77,8 @@ func (f *fakeRule) Evaluate(_ context.Context, s *awsclient.Session, t rule.Targ
 }
 
 func (f *fakeRule) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.applied = append(f.applied, a.API+" "+a.Target)
 	switch a.API {
 	case f.failOn:
@@ -95,9 +101,14 @@ func (f *fakeRule) Sweep(context.Context, *awsclient.Session, rule.Params) ([]ru
 	return out, nil
 }
 
-type notes struct{ sent []string }
+type notes struct {
+	mu   sync.Mutex
+	sent []string
+}
 
 func (n *notes) Notify(_ context.Context, d *report.Decision) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.sent = append(n.sent, d.Rule+" "+d.Resource)
 	return nil
 }

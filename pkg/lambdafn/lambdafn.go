@@ -13,11 +13,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
+	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
@@ -58,6 +62,9 @@ func New(ctx context.Context, getenv func(string) string, rules ...rule.Rule) (*
 	if err != nil {
 		return nil, err
 	}
+	if e.SweepConcurrency, err = engine.SweepConcurrencyFromEnv(getenv); err != nil {
+		return nil, err
+	}
 	e.Log = lambdacontext.NewLogger()
 	return &Handler{Engine: e}, nil
 }
@@ -70,6 +77,11 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (*Response, e
 	switch {
 	case errors.Is(err, trigger.ErrInput):
 		h.Engine.Log.ErrorContext(ctx, "rejected", "error", err.Error())
+		if h.Engine.Metrics != nil { // counted and alarmed: a rejected payload must not vanish
+			if werr := report.WriteEvent(h.Engine.Metrics, time.Now(), report.MetricRejected, "", 1); werr != nil {
+				h.Engine.Log.WarnContext(ctx, "metrics", "error", werr.Error())
+			}
+		}
 		return &Response{Decisions: []any{}, Rejected: err.Error()}, nil
 	case errors.Is(err, engine.ErrFailed):
 		return nil, fmt.Errorf("%w: %s", err, summary(res))
@@ -79,10 +91,79 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (*Response, e
 	return &Response{Decisions: res.Decisions}, nil
 }
 
+// maxFailedIDs bounds the failing resources an error names.
+const maxFailedIDs = 20
+
+// summary is the bounded account of a failed invocation that goes back to
+// Lambda (and with the event to the dead-letter queue): counts per verdict
+// and action outcome, the failing resources (at most maxFailedIDs), and
+// the first failure's error. Every decision is in the log in full.
 func summary(res *engine.Result) string {
 	if res == nil {
 		return ""
 	}
-	b, _ := json.Marshal(res.Decisions)
-	return string(b)
+	verdicts, outcomes := map[string]int{}, map[string]int{}
+	var failed []string
+	firstErr := ""
+	for i := range res.Decisions {
+		d := &res.Decisions[i]
+		verdicts[string(d.Verdict)]++
+		for _, a := range d.Actions {
+			outcomes[string(a.Outcome)]++
+		}
+		if !d.Failed() {
+			continue
+		}
+		if len(failed) < maxFailedIDs {
+			failed = append(failed, clip(d.Resource, 128)+" ("+d.Rule+")")
+		}
+		if firstErr == "" {
+			firstErr = d.Error
+			for _, a := range d.Actions {
+				if firstErr == "" && a.Error != "" {
+					firstErr = a.API + ": " + a.Error
+				}
+			}
+		}
+	}
+	n := 0
+	for i := range res.Decisions {
+		if res.Decisions[i].Failed() {
+			n++
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d decisions failed (verdicts: %s; actions: %s); failed: %s", n, len(res.Decisions),
+		counts(verdicts), counts(outcomes), strings.Join(failed, ", "))
+	if n > len(failed) {
+		fmt.Fprintf(&b, " and %d more", n-len(failed))
+	}
+	if firstErr != "" {
+		fmt.Fprintf(&b, "; first error: %s", clip(firstErr, 512))
+	}
+	b.WriteString("; every decision is in the function's log")
+	return b.String()
+}
+
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

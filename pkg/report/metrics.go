@@ -109,3 +109,34 @@ func writeRecord(w io.Writer, rec map[string]any) error {
 	_, err = w.Write(append(line, '\n'))
 	return err
 }
+
+// Operational metrics, each written as its own EMF record by WriteEvent.
+const (
+	// MetricNotifyFailed counts notifications that could not be delivered
+	// after retries (dimension Rule, and none for the stack-wide alarm).
+	MetricNotifyFailed = "NotifyFailed"
+	// MetricRejected counts Lambda payloads rejected as bad input (no
+	// dimension).
+	MetricRejected = "Rejected"
+)
+
+// WriteEvent writes one EMF record counting n of metric name, with the
+// dimension Rule when rule is set and always without dimension, so that
+// one alarm per stack can watch every rule.
+func WriteEvent(w io.Writer, now time.Time, name, ruleID string, n int) error {
+	dims := [][]string{{}}
+	rec := map[string]any{name: n}
+	if ruleID != "" {
+		dims = [][]string{{"Rule"}, {}}
+		rec["Rule"] = ruleID
+	}
+	rec["_aws"] = map[string]any{
+		"Timestamp": now.UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  Namespace,
+			"Dimensions": dims,
+			"Metrics":    []map[string]string{{"Name": name, "Unit": "Count"}},
+		}},
+	}
+	return writeRecord(w, rec)
+}

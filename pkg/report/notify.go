@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -42,6 +43,46 @@ func (n *SNS) Notify(ctx context.Context, d *Decision) error {
 		return fmt.Errorf("publish to %s: %w", n.TopicARN, err)
 	}
 	return nil
+}
+
+// Retry delivers through Next and, when that fails, tries again with
+// exponential backoff (Backoff, then 4×Backoff, …) up to Attempts times in
+// all, within the caller's context. The SDK client under Next already
+// retries throttling and transient errors; this covers the failures it
+// gives up on (a topic policy or key briefly wrong, an endpoint
+// unreachable for longer than its retries).
+type Retry struct {
+	Next     Notifier
+	Attempts int           // default 3
+	Backoff  time.Duration // default 200ms
+}
+
+// Notify implements Notifier.
+func (r *Retry) Notify(ctx context.Context, d *Decision) error {
+	attempts, wait := r.Attempts, r.Backoff
+	if attempts < 1 {
+		attempts = 3
+	}
+	if wait <= 0 {
+		wait = 200 * time.Millisecond
+	}
+	var err error
+	for i := range attempts {
+		if i > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("%w (gave up after %d attempts: %v)", err, i, ctx.Err())
+			case <-t.C:
+			}
+			wait *= 4
+		}
+		if err = r.Next.Notify(ctx, d); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w (after %d attempts)", err, attempts)
 }
 
 // Subject is the notification's subject line (SNS allows 100 characters).

@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -117,5 +119,47 @@ func TestEvaluationAndAnnotation(t *testing.T) {
 		if got := ComplianceType(v); got != want {
 			t.Errorf("%s → %s", v, got)
 		}
+	}
+}
+
+func TestWriteEventHasARuleAndAStackWideDimensionSet(t *testing.T) {
+	var b bytes.Buffer
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	if err := WriteEvent(&b, at, MetricNotifyFailed, "sg-open-world", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteEvent(&b, at, MetricRejected, "", 1); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "events.golden", b.Bytes())
+}
+
+type flaky struct{ fails, calls int }
+
+func (f *flaky) Notify(context.Context, *Decision) error {
+	f.calls++
+	if f.calls <= f.fails {
+		return errors.New("unreachable")
+	}
+	return nil
+}
+
+func TestRetryNotifies(t *testing.T) {
+	d := sample()[0]
+	for _, tc := range []struct {
+		fails, calls int
+		ok           bool
+	}{{0, 1, true}, {2, 3, true}, {3, 3, false}} {
+		f := &flaky{fails: tc.fails}
+		err := (&Retry{Next: f, Backoff: time.Millisecond}).Notify(context.Background(), &d)
+		if (err == nil) != tc.ok || f.calls != tc.calls {
+			t.Errorf("fails %d: err %v after %d calls", tc.fails, err, f.calls)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f := &flaky{fails: 5}
+	if err := (&Retry{Next: f, Backoff: time.Hour}).Notify(ctx, &d); err == nil || f.calls != 1 {
+		t.Fatalf("a cancelled context waited: %v, %d calls", err, f.calls)
 	}
 }

@@ -3,10 +3,10 @@
 // names one (AWS's managed rule "encrypted-volumes").
 //
 // EBS cannot encrypt a volume in place (it takes a snapshot, an encrypted
-// copy and a swap, with downtime the owner must plan), so the volume itself is
-// only reported. The remediation removes the cause instead: it turns on EBS
-// encryption by default in the region (and sets the default key), through the
-// shared code of package ebsdefault, so no new unencrypted volume appears.
+// copy and a swap, with downtime the owner must plan), so the volume is only
+// reported. The rule never changes the region's EBS encryption by default:
+// a rule about one volume must not change a region-wide setting as a side
+// effect. That setting is ebs-default-encryption's (package ebsdefault).
 package ebsencrypted
 
 import (
@@ -39,16 +39,15 @@ var meta = rule.Meta{
 	Title:     "Attached EBS volumes are encrypted",
 	Severity:  rule.Medium,
 	Rationale: "An unencrypted volume leaves its data, its snapshots and every copy of them readable to anyone who gets hold of them; encryption with a KMS key puts access behind key policy and CloudTrail.",
-	Remediation: "Reports the volume (EBS cannot encrypt in place: snapshot, copy encrypted, swap) and removes the cause by turning EBS encryption by default on in the region, " +
-		"with the deployment's KMS key as the default when it names one.",
+	Remediation: "Reports only: EBS cannot encrypt a volume in place (snapshot, copy encrypted, swap). " +
+		"The region's encryption by default is ebs-default-encryption's to restore, never changed here.",
 	ResourceType: ResourceType,
 	Function:     "ec2",
 	Config:       &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
 	Params: []rule.Param{
 		{Name: ebsdefault.ParamKMS, Default: "", Description: "KMS key ID or key ARN volumes must be encrypted with (empty: any key)", Check: ebsdefault.CheckKey},
 	},
-	ReadActions:  []string{apiDescribe, ebsdefault.APIGet, ebsdefault.APIGetKey},
-	WriteActions: []string{ebsdefault.APIEnable, ebsdefault.APIModifyKey},
+	ReadActions: []string{apiDescribe},
 }
 
 // Meta implements rule.Rule.
@@ -156,35 +155,18 @@ func (*volumeRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 	}
 	verdict, reason := judge(v, want)
 	f := rule.Finding{Verdict: verdict, Reason: reason, Tags: v.Tags}
-	if verdict != rule.Violation {
-		return f, nil
-	}
-	f.Reason += notInPlace
-	// The cause: is encryption by default (with the wanted key) on here?
-	var st ebsdefault.State
-	if s.Offline {
-		f.Reason += "; offline: the region's default encryption was not read, so the plan ensures it"
-	} else {
-		var err error
-		if st, err = ebsdefault.Read(ctx, s, want != ""); err != nil {
-			return rule.Finding{}, err
-		}
-	}
-	f.Actions = ebsdefault.Plan(region, st, want)
-	if len(f.Actions) == 0 {
-		f.Reason += "; encryption by default is already on in " + region + ", so new volumes are encrypted"
-	} else if !s.Offline {
-		f.Reason += "; cause: " + ebsdefault.Describe(st, want)
+	if verdict == rule.Violation {
+		f.Reason += notInPlace + "; new volumes in " + region + " are encrypted when EBS encryption by default is on, which ebs-default-encryption keeps"
 	}
 	return f, nil
 }
 
-// Apply implements rule.Rule: the default-encryption actions and their undo.
-func (*volumeRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
-	if !ebsdefault.Handles(a.API) {
-		return fmt.Errorf("ebs-attached-encrypted cannot apply %s", a.API)
-	}
-	return ebsdefault.Apply(ctx, s, a)
+// Apply implements rule.Rule: the rule plans nothing, so there is nothing
+// to apply. (A run saved while it still enabled encryption by default
+// cannot be undone through it: ec2:DisableEbsEncryptionByDefault by hand
+// does that.)
+func (*volumeRule) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
+	return fmt.Errorf("ebs-attached-encrypted only reports; it does not apply %s", a.API)
 }
 
 // swept is a volume read by Sweep: its state is already current.

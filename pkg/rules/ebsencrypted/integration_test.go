@@ -86,7 +86,10 @@ func volumeEvent(t *testing.T, id string) []byte {
 	})
 }
 
-func TestChangeNotificationReportsTheVolumeAndTurnsDefaultEncryptionOn(t *testing.T) {
+// TestChangeNotificationReportsTheVolumeOnly: even in enforce mode the rule
+// changes nothing, least of all the region-wide encryption by default
+// (ebs-default-encryption's setting).
+func TestChangeNotificationReportsTheVolumeOnly(t *testing.T) {
 	s := mototest.Session(t)
 	f := seed(t, s)
 	e, rec := newEngine(t, s, engine.Enforce)
@@ -94,19 +97,18 @@ func TestChangeNotificationReportsTheVolumeAndTurnsDefaultEncryptionOn(t *testin
 	ds := enginetest.Handle(t, e, volumeEvent(t, f.plain)).Decisions
 	got, _ := srv.Calls()
 	d := ds[0]
-	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != "ec2:EnableEbsEncryptionByDefault" || d.Actions[0].Outcome != rule.Applied {
+	if d.Verdict != rule.Violation || len(d.Actions) != 0 || !strings.Contains(d.Reason, "cannot encrypt a volume in place") ||
+		!strings.Contains(d.Reason, "ebs-default-encryption") {
 		t.Fatalf("decision = %+v", d)
 	}
-	if !strings.Contains(d.Reason, "cannot encrypt a volume in place") || !enabled(t, s) {
-		t.Fatalf("reason %q, enabled %v", d.Reason, enabled(t, s))
+	if enabled(t, s) {
+		t.Fatal("a volume's rule turned the region's encryption by default on")
 	}
-	want := []string{"DescribeVolumes", "GetEbsEncryptionByDefault", "EnableEbsEncryptionByDefault", "StarlingDoveService.PutEvaluations"}
+	want := []string{"DescribeVolumes", "StarlingDoveService.PutEvaluations"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("API calls = %v, want %v", got, want)
 	}
-	ev := rec.Evals[0]
-	if ev.ComplianceType != cfgtypes.ComplianceTypeNonCompliant || aws.ToString(ev.ComplianceResourceId) != f.plain ||
-		!strings.Contains(aws.ToString(ev.Annotation), "applied ec2:EnableEbsEncryptionByDefault") {
+	if ev := rec.Evals[0]; ev.ComplianceType != cfgtypes.ComplianceTypeNonCompliant || aws.ToString(ev.ComplianceResourceId) != f.plain {
 		t.Fatalf("evaluation = %+v", ev)
 	}
 	// The volume itself is untouched: still unencrypted and attached.
@@ -114,11 +116,8 @@ func TestChangeNotificationReportsTheVolumeAndTurnsDefaultEncryptionOn(t *testin
 	if err != nil || aws.ToBool(out.Volumes[0].Encrypted) || len(out.Volumes[0].Attachments) != 1 {
 		t.Fatalf("volume changed: %+v, %v", out, err)
 	}
-	// Again: still a violation (the volume is still unencrypted) but the
-	// cause is fixed, so nothing more to do.
-	ds = enginetest.Handle(t, e, volumeEvent(t, f.plain)).Decisions
-	if ds[0].Verdict != rule.Violation || len(ds[0].Actions) != 0 || !strings.Contains(ds[0].Reason, "already on") {
-		t.Fatalf("second delivery = %+v", ds[0])
+	if meta := ebsencrypted.Rule.Meta(); len(meta.WriteActions) != 0 {
+		t.Fatalf("the rule declares write actions %v", meta.WriteActions)
 	}
 }
 
@@ -174,7 +173,7 @@ func TestOfflinePlanFromTheConfigurationItem(t *testing.T) {
 	if got, _ := srv.Calls(); len(got) != 0 {
 		t.Fatalf("offline plan made calls: %v", got)
 	}
-	if ds[0].Verdict != rule.Violation || ds[0].Actions[0].Outcome != rule.Planned || ds[0].Actions[0].API != "ec2:EnableEbsEncryptionByDefault" {
+	if ds[0].Verdict != rule.Violation || len(ds[0].Actions) != 0 {
 		t.Fatalf("decision = %+v", ds[0])
 	}
 }

@@ -10,6 +10,11 @@
 // carries the same tag and no exemption tag. An attached address that still
 // carries the tag has it removed, so a later detachment starts a fresh grace
 // period. The exemption tag (handled by the engine) keeps an address forever.
+//
+// Because a release is irreversible, enforce mode alone does not allow it:
+// the rule's own parameter allowRelease must be set to true as well. Without
+// it, an address past its grace period is reported (and notified), and the
+// reason says that the release needs the opt-in.
 package eipattached
 
 import (
@@ -38,6 +43,9 @@ const TagPending = "rampart:unattached-since"
 // ParamGrace names the grace-period parameter.
 const ParamGrace = "graceHours"
 
+// ParamAllowRelease names the explicit opt-in to releasing addresses.
+const ParamAllowRelease = "allowRelease"
+
 // IAM actions, as plans name them.
 const (
 	apiDescribe  = "ec2:DescribeAddresses"
@@ -56,13 +64,14 @@ var meta = rule.Meta{
 	Title:     "Elastic IPs are attached",
 	Severity:  rule.Low,
 	Rationale: "An unattached Elastic IP is billed by the hour and is usually a leftover; DNS records that still point at it can be taken over once it is released elsewhere, so it should be cleaned up deliberately.",
-	Remediation: "Tags an unattached address " + TagPending + " with the time when first seen, and releases it once the grace period has passed (never with the exemption tag); " +
-		"removes the tag when the address is attached again.",
+	Remediation: "Tags an unattached address " + TagPending + " with the time when first seen; once the grace period has passed, releases it only where allowRelease opts in " +
+		"(the release is irreversible; never with the exemption tag), and otherwise reports it; removes the tag when the address is attached again.",
 	ResourceType: ResourceType,
 	Function:     "ec2",
 	Config:       &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
 	Params: []rule.Param{
 		{Name: ParamGrace, Default: "72", Description: "hours an address may stay unattached after it was first seen so before it is released", Check: checkGrace},
+		{Name: ParamAllowRelease, Default: "false", Description: "true to release addresses past the grace period in enforce mode (irreversible); false: report them only", Check: checkBool},
 	},
 	ReadActions:  []string{apiDescribe},
 	WriteActions: []string{apiCreateTag, apiDeleteTag, apiRelease},
@@ -72,6 +81,13 @@ func checkGrace(s string) error {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 24*366 {
 		return fmt.Errorf("want whole hours from 1 to %d", 24*366)
+	}
+	return nil
+}
+
+func checkBool(s string) error {
+	if s != "true" && s != "false" {
+		return fmt.Errorf("want true or false")
 	}
 	return nil
 }
@@ -149,8 +165,9 @@ func tagAction(api, id, value, reason string, undo *rule.Action) rule.Action {
 	return rule.NewAction(api, id, reason, tagParams{AllocationID: id, Key: TagPending, Value: value}, undo)
 }
 
-// judge decides one address at time now. It is pure.
-func judge(a address, now time.Time, grace time.Duration) rule.Finding {
+// judge decides one address at time now; it plans a release only when
+// allowRelease. It is pure.
+func judge(a address, now time.Time, grace time.Duration, allowRelease bool) rule.Finding {
 	f := rule.Finding{Tags: a.Tags}
 	id := a.AllocationID
 	since, tagged := a.Tags[TagPending]
@@ -188,6 +205,10 @@ func judge(a address, now time.Time, grace time.Duration) rule.Finding {
 		return f
 	}
 	f.Reason = fmt.Sprintf("not associated since at least %s, more than the %dh grace period", since, hours)
+	if !allowRelease {
+		f.Reason += "; releasing it is irreversible and needs the rule's explicit opt-in (" + ParamAllowRelease + "=true), so it is only reported"
+		return f
+	}
 	f.Actions = []rule.Action{rule.NewAction(apiRelease, id,
 		"release "+a.PublicIP+" ("+id+"); this cannot be undone: the IP returns to AWS's pool and can be recovered only if no one else has taken it",
 		releaseParams{AllocationID: id, PublicIP: a.PublicIP, Since: since}, nil)}
@@ -228,7 +249,7 @@ func (*eipRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Targe
 	if a.AllocationID == "" {
 		return rule.Finding{Verdict: rule.NotApplicable, Tags: a.Tags, Reason: "an EC2-Classic address has no allocation ID to manage"}, nil
 	}
-	return judge(a, time.Now(), grace(p)), nil
+	return judge(a, time.Now(), grace(p), p[ParamAllowRelease] == "true"), nil
 }
 
 // describe reads one address; nil when it is gone.

@@ -44,7 +44,32 @@ func configEvent(t *testing.T, file, id string) []byte {
 
 func newEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *enginetest.Evaluations) {
 	t.Helper()
-	return enginetest.New(t, s, engine.Config{Mode: mode}, eipattached.Rule)
+	return enginetest.New(t, s, engine.Config{Mode: mode, Params: map[string]map[string]string{
+		"eip-attached": {eipattached.ParamAllowRelease: "true"}}}, eipattached.Rule)
+}
+
+func TestEnforceAloneNeverReleases(t *testing.T) {
+	s := mototest.Session(t)
+	id := allocate(t, s)
+	tag(t, s, id, eipattached.TagPending, time.Now().Add(-100*time.Hour).UTC().Format(time.RFC3339))
+	e, rec := enginetest.New(t, s, engine.Config{Mode: engine.Enforce}, eipattached.Rule) // allowRelease left at false
+	srv := mototest.Record(t)
+	d := enginetest.One(t, e, configEvent(t, "eip-change-notification.json", id))
+	got, _ := srv.Calls()
+	if d.Verdict != rule.Violation || len(d.Actions) != 0 || !strings.Contains(d.Reason, "allowRelease=true") {
+		t.Fatalf("decision = %+v", d)
+	}
+	if want := []string{"DescribeAddresses", "StarlingDoveService.PutEvaluations"}; !slices.Equal(got, want) {
+		t.Fatalf("API calls = %v, want %v", got, want)
+	}
+	if address(t, s, id) == nil || rec.Evals[0].ComplianceType != cfgtypes.ComplianceTypeNonCompliant {
+		t.Fatalf("released, or evaluation %+v", rec.Evals)
+	}
+	// A bad value is refused at cold start, not read as false.
+	if _, err := engine.New(engine.Config{Params: map[string]map[string]string{"eip-attached": {eipattached.ParamAllowRelease: "yes"}}},
+		s, eipattached.Rule); err == nil {
+		t.Fatal("allowRelease=yes accepted")
+	}
 }
 
 func allocate(t *testing.T, s *awsclient.Session) string {
@@ -180,7 +205,7 @@ func TestApplyRechecksBeforeReleasing(t *testing.T) {
 	id := allocate(t, s)
 	old := time.Now().Add(-100 * time.Hour).UTC().Format(time.RFC3339)
 	tag(t, s, id, eipattached.TagPending, old)
-	f, err := eipattached.Rule.Evaluate(ctx, s, rule.Target{Type: eipattached.ResourceType, ID: id}, rule.Params{eipattached.ParamGrace: "72"})
+	f, err := eipattached.Rule.Evaluate(ctx, s, rule.Target{Type: eipattached.ResourceType, ID: id}, rule.Params{eipattached.ParamGrace: "72", eipattached.ParamAllowRelease: "true"})
 	if err != nil || len(f.Actions) != 1 || f.Actions[0].API != "ec2:ReleaseAddress" {
 		t.Fatalf("finding = %+v, %v", f, err)
 	}

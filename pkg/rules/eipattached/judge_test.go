@@ -1,6 +1,7 @@
 package eipattached
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func TestJudge(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.a.AllocationID = "eipalloc-1"
-			f := judge(tc.a, now, grace)
+			f := judge(tc.a, now, grace, true)
 			if f.Verdict != tc.verdict {
 				t.Fatalf("verdict = %s (%s)", f.Verdict, f.Reason)
 			}
@@ -61,6 +62,30 @@ func TestJudge(t *testing.T) {
 				t.Fatalf("params = %+v, %v", p, err)
 			}
 		})
+	}
+}
+
+// TestReleaseNeedsTheOptIn: without allowRelease the judgement is the same
+// but nothing irreversible is planned, and the reason says why.
+func TestReleaseNeedsTheOptIn(t *testing.T) {
+	now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
+	old := now.Add(-100 * time.Hour).Format(time.RFC3339)
+	a := address{AllocationID: "eipalloc-1", Tags: map[string]string{TagPending: old}}
+	f := judge(a, now, 72*time.Hour, false)
+	if f.Verdict != rule.Violation || len(f.Actions) != 0 || !strings.Contains(f.Reason, ParamAllowRelease+"=true") {
+		t.Fatalf("finding %+v", f)
+	}
+	// The other plans are reversible and need no opt-in.
+	if f := judge(address{AllocationID: "eipalloc-1", Tags: map[string]string{}}, now, 72*time.Hour, false); len(f.Actions) != 1 || f.Actions[0].API != apiCreateTag {
+		t.Fatalf("first seen: %+v", f)
+	}
+}
+
+func TestCheckBool(t *testing.T) {
+	for in, ok := range map[string]bool{"true": true, "false": true, "": false, "yes": false, "True": false, "1": false} {
+		if err := checkBool(in); (err == nil) != ok {
+			t.Errorf("checkBool(%q) = %v", in, err)
+		}
 	}
 }
 
