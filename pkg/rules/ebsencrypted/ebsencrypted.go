@@ -47,7 +47,8 @@ var meta = rule.Meta{
 	Params: []rule.Param{
 		{Name: ebsdefault.ParamKMS, Default: "", Description: "KMS key ID or key ARN volumes must be encrypted with (empty: any key)", Check: ebsdefault.CheckKey},
 	},
-	ReadActions: []string{apiDescribe},
+	ReadActions:  []string{apiDescribe},
+	WriteActions: []string{rule.AlertAPI},
 }
 
 // Meta implements rule.Rule.
@@ -157,6 +158,9 @@ func (*volumeRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Ta
 	f := rule.Finding{Verdict: verdict, Reason: reason, Tags: v.Tags}
 	if verdict == rule.Violation {
 		f.Reason += notInPlace + "; new volumes in " + region + " are encrypted when EBS encryption by default is on, which ebs-default-encryption keeps"
+		// The owner must act (snapshot, copy encrypted, swap): the alert
+		// is the whole response.
+		f.Actions = []rule.Action{rule.Alert(t.ID, f.Reason)}
 	}
 	return f, nil
 }

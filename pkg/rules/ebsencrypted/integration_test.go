@@ -97,7 +97,9 @@ func TestChangeNotificationReportsTheVolumeOnly(t *testing.T) {
 	ds := enginetest.Handle(t, e, volumeEvent(t, f.plain)).Decisions
 	got, _ := srv.Calls()
 	d := ds[0]
-	if d.Verdict != rule.Violation || len(d.Actions) != 0 || !strings.Contains(d.Reason, "cannot encrypt a volume in place") ||
+	// The only action is the alert: the owner must act.
+	if d.Verdict != rule.Violation || len(d.Actions) != 1 || d.Actions[0].API != rule.AlertAPI ||
+		!strings.Contains(d.Reason, "cannot encrypt a volume in place") ||
 		!strings.Contains(d.Reason, "ebs-default-encryption") {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -116,7 +118,9 @@ func TestChangeNotificationReportsTheVolumeOnly(t *testing.T) {
 	if err != nil || aws.ToBool(out.Volumes[0].Encrypted) || len(out.Volumes[0].Attachments) != 1 {
 		t.Fatalf("volume changed: %+v, %v", out, err)
 	}
-	if meta := ebsencrypted.Rule.Meta(); len(meta.WriteActions) != 0 {
+	// It declares no AWS write action: only the alert, which the engine
+	// publishes to Rampart's own topic.
+	if meta := ebsencrypted.Rule.Meta(); !slices.Equal(meta.WriteActions, []string{rule.AlertAPI}) {
 		t.Fatalf("the rule declares write actions %v", meta.WriteActions)
 	}
 }
@@ -173,7 +177,7 @@ func TestOfflinePlanFromTheConfigurationItem(t *testing.T) {
 	if got, _ := srv.Calls(); len(got) != 0 {
 		t.Fatalf("offline plan made calls: %v", got)
 	}
-	if ds[0].Verdict != rule.Violation || len(ds[0].Actions) != 0 {
+	if ds[0].Verdict != rule.Violation || len(ds[0].Actions) != 1 || ds[0].Actions[0].API != rule.AlertAPI || ds[0].Actions[0].Outcome != rule.Planned {
 		t.Fatalf("decision = %+v", ds[0])
 	}
 }
