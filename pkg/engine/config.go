@@ -46,6 +46,7 @@ type Config struct {
 	TopicARN   string
 	ExemptTag  string
 	Exemptions []Exemption
+	Notify     NotifyConfig
 }
 
 // Environment variables read by FromEnv.
@@ -96,6 +97,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if r = strings.TrimSpace(r); r != "" {
 			c.OwnRoles = append(c.OwnRoles, r)
 		}
+	}
+	if err := readNotifyEnv(getenv, &c); err != nil {
+		return c, err
 	}
 	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {
 		c.ExemptTag = v

@@ -20,6 +20,7 @@ import (
 
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/notifystate"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -52,6 +53,11 @@ type Engine struct {
 	Log       *slog.Logger
 	Metrics   io.Writer
 	Now       func() time.Time
+	// State remembers what was notified (see notifications.go); nil
+	// notifies every violation. DigestFrom are other regions' stores the
+	// daily digest reads too.
+	State      notifystate.Store
+	DigestFrom []notifystate.Store
 }
 
 // New builds an engine. Parameters are resolved and validated now, so a bad
@@ -77,6 +83,7 @@ func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) 
 			e.Notifier = &report.SNS{Session: s, TopicARN: cfg.TopicARN}
 		}
 		e.Evaluator = &report.ConfigService{Session: s}
+		e.initNotifications()
 	}
 	return e, nil
 }
@@ -113,6 +120,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ds = e.notifyTransitions(ctx, t, ds)
 	res := &Result{Decisions: ds}
 	for i := range ds {
 		report.Log(ctx, e.Log, &ds[i])
@@ -271,7 +279,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		d.Verdict, d.Reason, d.Error = ErrorVerdict, "could not evaluate the current state", err.Error()
 		return
 	}
-	d.Verdict, d.Reason = f.Verdict, f.Reason
+	d.Verdict, d.Reason, d.Quiet = f.Verdict, f.Reason, f.Quiet
 	if ex, source, ok := e.exemption(m.ID, d.Resource, t.ID, f.Tags); ok {
 		d.Verdict = rule.NotApplicable
 		d.Reason = ex.describe(source) + "; finding: " + f.Reason
@@ -307,7 +315,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		}
 	}
 	if (f.Verdict == rule.Violation && !f.Quiet) || slices.ContainsFunc(d.Actions, func(a rule.Action) bool { return a.API == rule.AlertAPI }) {
-		e.notify(ctx, d)
+		e.notifyNow(ctx, d)
 	}
 }
 
