@@ -48,8 +48,8 @@ type DynamoAPI interface {
 
 // Dynamo is the Store in a DynamoDB table (see CreateTableInput). Steady
 // state — a repeat of a state already notified — costs one UpdateItem; a
-// transition costs that, a conditional PutItem and, after the publish, an
-// UpdateItem marking it notified.
+// transition (or a first sight) costs that, a conditional PutItem and, when
+// it is notified, an UpdateItem marking it so after the publish.
 type Dynamo struct {
 	Client DynamoAPI
 	Table  string
@@ -143,13 +143,13 @@ func (d *Dynamo) touch(ctx context.Context, o Observation) (*item, bool, error) 
 	if !errors.As(err, &ccf) {
 		return nil, false, fmt.Errorf("state of %s: update: %w", o.Key.ID(), err)
 	}
-	if ccf.Item != nil {
-		it, err := decode(ccf.Item)
-		return it, false, err
+	if ccf.Item == nil {
+		// No item came back: there is none. (Were there one after all — an
+		// emulator not returning it — put's condition fails and Observe
+		// reads it.)
+		return nil, false, nil
 	}
-	// No item came back: there is none (AWS returns nothing then), or the
-	// emulator did not return it. Read it to be sure.
-	it, err := d.get(ctx, o.Key)
+	it, err := decode(ccf.Item)
 	return it, false, err
 }
 
