@@ -106,15 +106,23 @@ func (e *Engine) notifyNow(ctx context.Context, d *report.Decision) {
 	}
 }
 
-// origin is where a trigger happened: account, region, and the event ID
-// that names it across Lambda retries.
-type origin struct{ account, region, eventID string }
+// origin is where a trigger happened: account, region, the event ID that
+// names it across Lambda retries, and its cause (see notifystate.Cause):
+// the change every overlapping rule's invocation about it shares.
+type origin struct {
+	account, region, eventID, cause string
+	// firsthand is set for a CloudTrail event: its message carries who did
+	// it, so it is sent even when a Config invocation about the same change
+	// came first.
+	firsthand bool
+}
 
 func originOf(t *trigger.Trigger, s *awsclient.Session) origin {
 	o := origin{region: s.Region}
 	switch {
 	case t.Call != nil:
 		o.account, o.eventID = t.Call.Account, t.Call.EventID
+		o.cause, o.firsthand = t.Call.EventID, true
 		if t.Call.Region != "" {
 			o.region = t.Call.Region
 		}
@@ -125,13 +133,34 @@ func originOf(t *trigger.Trigger, s *awsclient.Session) origin {
 		// result token is unique per invocation and kept across retries.
 		sum := sha256.Sum256([]byte(inv.ResultToken + "|" + inv.RuleName + "|" + inv.MessageType + "|" + inv.NotificationTime.String()))
 		o.eventID = "config:" + hex.EncodeToString(sum[:12])
-		if it := inv.Item; it != nil && it.Region != "" {
+		it := inv.Item
+		if it == nil {
+			it = inv.Summary
+		}
+		switch {
+		case it == nil:
+			// A periodic evaluation: the day's sweep is the cause.
+			day := inv.NotificationTime
+			if day.IsZero() {
+				day = time.Now()
+			}
+			o.cause = "sweep:" + day.UTC().Format(time.DateOnly)
+		case len(it.RelatedEvents) > 0:
+			// The CloudTrail event behind the change: the event path's cause.
+			o.cause = it.RelatedEvents[0]
+		default:
+			// Every Config rule about one change gets the same item.
+			o.cause = "item:" + it.CaptureTime.UTC().Format(time.RFC3339Nano)
+		}
+		if it != nil && it.Region != "" {
 			o.region = it.Region
-		} else if it := inv.Summary; it != nil && it.Region != "" {
-			o.region = it.Region
+		}
+		if it != nil && o.account == "" {
+			o.account = it.AccountID
 		}
 	case t.Schedule != nil:
 		o.account, o.eventID = t.Schedule.Account, t.Schedule.ID
+		o.cause = "sweep:" + t.Schedule.Time.UTC().Format(time.DateOnly)
 		if t.Schedule.Region != "" {
 			o.region = t.Schedule.Region
 		}
@@ -267,6 +296,20 @@ func (e *Engine) notifyTransitions(ctx context.Context, t *trigger.Trigger, ds [
 		}
 	}
 	for _, g := range groups {
+		if !e.ownsCause(ctx, o, g, now) {
+			// Another invocation already told a human about this change to
+			// this resource (another overlapping rule's): fold these
+			// transitions into that message. The digest lists them.
+			for n, i := range g.idx {
+				settleAlerts(&ds[i], false, nil, "notified with the message about the same change")
+				if k := g.keys[n]; k != (notifystate.Key{}) {
+					if err := e.State.MarkNotified(ctx, k, o.eventID); err != nil {
+						e.Log.Error("notification state", "rule", ds[i].Rule, "resource", ds[i].Resource, "error", err.Error())
+					}
+				}
+			}
+			continue
+		}
 		err := e.publish(ctx, &g.notice, ds, g.idx)
 		for n, i := range g.idx {
 			d := &ds[i]
@@ -290,6 +333,22 @@ func (e *Engine) notifyTransitions(ctx context.Context, t *trigger.Trigger, ds [
 		}
 	}
 	return ds
+}
+
+// ownsCause claims the group's cause and reports whether this invocation is
+// to send its message: it is the first about the change, or the CloudTrail
+// event itself. A group of "cannot evaluate" items only is always sent.
+func (e *Engine) ownsCause(ctx context.Context, o origin, g *pending, now time.Time) bool {
+	if o.cause == "" || !slices.ContainsFunc(g.keys, func(k notifystate.Key) bool { return k != (notifystate.Key{}) }) {
+		return true
+	}
+	c := notifystate.Cause{Account: o.account, Region: o.region, Resource: g.notice.Items[0].Decision.Resource, ID: o.cause}
+	owned, err := e.State.Claim(ctx, c, o.eventID, now)
+	if err != nil {
+		e.Log.Error("notification state", "resource", c.Resource, "error", err.Error())
+		return true // better a repeated message than a missed one
+	}
+	return owned || o.firsthand
 }
 
 // publish sends one notice: as one message when the notifier takes

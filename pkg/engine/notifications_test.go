@@ -276,3 +276,53 @@ func TestNotifyEnv(t *testing.T) {
 		t.Fatal("a zero failure limit was accepted")
 	}
 }
+
+// Overlapping Config rules are invoked one by one about one change: the
+// first to see a transition sends; the others fold into its message. The
+// CloudTrail event's message is sent even when Config came first: it says
+// who did it.
+func TestOverlappingConfigRulesFoldIntoOneMessage(t *testing.T) {
+	a, b, c := newFake("a"), newFake("b"), newFake("c")
+	e, n, _, st := statefulEngine(t, Config{Mode: Report}, a, b, c)
+	invoke := func(ruleID, resource, related string) {
+		t.Helper()
+		it := fmt.Sprintf(`{"resourceType":"AWS::Test::Thing","resourceId":%q,"configurationItemStatus":"OK","configurationItemCaptureTime":"2026-11-26T11:00:00.000Z","relatedEvents":[%s]}`, resource, related)
+		raw := strings.Replace(string(configInvocation("ConfigurationItemChangeNotification", it, "{}")), `"configRuleName":"rampart-fake"`,
+			`"accountId":"123456789012","configRuleName":"rampart-`+ruleID+`"`, 1)
+		if _, err := e.Handle(context.Background(), []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []*fakeRule{a, b, c} {
+		f.state["r1"], f.state["r2"] = true, true
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		invoke(id, "r1", "")
+	}
+	if got := n.summary(); fmt.Sprint(got) != "[r1: a=new violation]" {
+		t.Fatalf("config only: %v", got)
+	}
+	// Config first, then the CloudTrail event that made the change.
+	for _, id := range []string{"a", "b"} {
+		invoke(id, "r2", `"ev-1"`)
+	}
+	if got := n.summary(); fmt.Sprint(got) != "[r2: a=new violation]" {
+		t.Fatalf("config before the event: %v", got)
+	}
+	if _, err := e.Handle(context.Background(), call("r2", alice, opsRole, "")); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.summary(); fmt.Sprint(got) != "[r2: c=new violation]" {
+		t.Fatalf("the event after config: %v", got)
+	}
+	// Folded transitions are settled: tomorrow's repeats are silent.
+	for _, id := range []string{"a", "b", "c"} {
+		invoke(id, "r1", `"ev-9"`)
+	}
+	if got := n.summary(); len(got) != 0 {
+		t.Fatalf("repeats: %v", got)
+	}
+	if rec, ok := st.Get(notifystate.Key{Account: "123456789012", Region: "us-east-1", Rule: "b", Resource: "r1"}); !ok || !rec.Notified || rec.State != notifystate.Violation {
+		t.Fatalf("folded record %+v %v", rec, ok)
+	}
+}

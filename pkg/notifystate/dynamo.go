@@ -260,6 +260,27 @@ func (d *Dynamo) Open(ctx context.Context, limit int) ([]Record, bool, error) {
 	return out, false, nil
 }
 
+// Claim implements Store: one conditional PutItem. An expired claim
+// (TTL deletion lags by up to days) counts as none.
+func (d *Dynamo) Claim(ctx context.Context, c Cause, eventID string, now time.Time) (bool, error) {
+	k := c.key()
+	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(d.Table),
+		Item: map[string]types.AttributeValue{AttrKey: str(k.ID()), attrEvent: str(eventID), attrLastSeen: str(stamp(now)),
+			attrAccount: str(c.Account), attrRegion: str(c.Region), attrResource: str(c.Resource), AttrTTL: num(now.Add(CauseTTL).Unix())},
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #ev = :ev OR #ttl < :now"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrKey, "#ev": attrEvent, "#ttl": AttrTTL},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ev": str(eventID), ":now": num(now.Unix())},
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case isConditionFailed(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("claim %s: %w", k.ID(), err)
+}
+
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)

@@ -76,6 +76,18 @@ func (m *Memory) Open(_ context.Context, limit int) ([]Record, bool, error) {
 	return out, false, nil
 }
 
+// Claim implements Store.
+func (m *Memory) Claim(_ context.Context, c Cause, eventID string, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := c.key().ID()
+	if it := m.items[id]; it != nil && it.EventID != eventID && now.Sub(it.LastSeen) <= CauseTTL {
+		return false, nil
+	}
+	m.items[id] = &item{Record: Record{Key: c.key(), EventID: eventID, LastSeen: now}}
+	return true, nil
+}
+
 // Get is the stored record of k, for tests.
 func (m *Memory) Get(k Key) (Record, bool) {
 	m.mu.Lock()

@@ -155,7 +155,30 @@ type Store interface {
 	// Open lists the open findings (State.Open), at most limit of them,
 	// and whether there were more.
 	Open(ctx context.Context, limit int) ([]Record, bool, error)
+	// Claim records that the event is notifying about a resource for a
+	// cause (the CloudTrail event behind it, one configuration item, one
+	// day's sweep) and reports whether it is the first to: overlapping
+	// rules judge one change in separate invocations, and only the first
+	// sends a message. A retry of the claiming event still owns it.
+	Claim(ctx context.Context, c Cause, eventID string, now time.Time) (owned bool, err error)
 }
+
+// Cause names what a notification is about: one resource, and the change
+// that made every rule's transition on it (see Store.Claim).
+type Cause struct {
+	Account, Region, Resource, ID string
+}
+
+// key is the cause's item key: it shares the table, never the index (a
+// cause has no state).
+func (c Cause) key() Key {
+	return Key{Account: c.Account, Region: c.Region, Rule: "cause:" + c.ID, Resource: c.Resource}
+}
+
+// CauseTTL is how long a claimed cause is remembered: long enough for
+// Config's change-triggered evaluations of every overlapping rule to
+// arrive after the CloudTrail event.
+const CauseTTL = 48 * time.Hour
 
 // Lease is how long a transition's notification stays claimed by the
 // invocation that wrote it: past it (longer than any Lambda invocation

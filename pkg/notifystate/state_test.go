@@ -159,6 +159,21 @@ func storeContract(t *testing.T, st Store) {
 	if ch := observe(Violation, "d1", false, t0.Add(73*time.Hour)); ch.Notify {
 		t.Fatalf("the dead invocation's retry after the takeover: %+v", ch)
 	}
+	// Causes: the first event to claim one owns it, and so do its retries.
+	c := Cause{Account: k.Account, Region: k.Region, Resource: k.Resource, ID: "ct-event-1"}
+	for i, want := range []struct {
+		ev    string
+		after time.Duration
+		owned bool
+	}{{"e1", 0, true}, {"e1", time.Minute, true}, {"config-e2", time.Hour, false}, {"e3", CauseTTL + time.Hour, true}} {
+		owned, err := st.Claim(ctx, c, want.ev, t0.Add(100*time.Hour+want.after))
+		if err != nil || owned != want.owned {
+			t.Fatalf("claim %d by %s: %v %v", i, want.ev, owned, err)
+		}
+	}
+	if open, _, _ := st.Open(ctx, 10); len(open) != 1 || open[0].Key != k {
+		t.Fatalf("a cause appears among the open findings: %+v", open)
+	}
 }
 
 func TestMemoryStore(t *testing.T) { storeContract(t, NewMemory()) }
