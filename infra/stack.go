@@ -121,6 +121,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 			Description: jsii.String("Rampart function " + f.Name),
 		})
 	}
+	addNotificationState(rs, props)
 	awscdk.NewCfnOutput(stack, jsii.String("NotificationsTopicArn"), &awscdk.CfnOutputProps{
 		Value:       topic.TopicArn(),
 		Description: jsii.String("Rampart's notifications: subscribe here (rampart:notificationEmail does it for one address)"),

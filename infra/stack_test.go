@@ -427,10 +427,12 @@ func TestEveryLogAlarmHasItsFilterAndAlarm(t *testing.T) {
 }
 
 // infraActions are the actions every function gets besides its rules':
-// notify (SNS, KMS), report to Config, log, trace, dead-letter.
+// notify (SNS, KMS), report to Config, log, trace, dead-letter, notification
+// state (DynamoDB; Scan for the digest's function only).
 var infraActions = []string{"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey", "config:PutEvaluations",
 	"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-	"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+	"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+	"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"}
 
 // roleActions gathers the actions of the policies attached to a role.
 func roleActions(js map[string]any, roleID string) []string {
