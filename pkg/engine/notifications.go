@@ -264,7 +264,7 @@ func (e *Engine) notifyTransitions(ctx context.Context, t *trigger.Trigger, ds [
 				limit = DefaultFailureLimit
 			}
 			if n >= limit && t.Config != nil {
-				unevaluable = append(unevaluable, unevaluableEvaluation(d, n))
+				unevaluable = append(unevaluable, unevaluableEvaluation(d, n, now))
 			}
 			if counted && n == limit {
 				add(i, notifystate.Key{}, notifystate.Unevaluable)
@@ -395,14 +395,14 @@ func settleAlerts(d *report.Decision, sent bool, err error, noop string) {
 // Rampart has failed to evaluate n times in a row: Config accepts no
 // INSUFFICIENT_DATA from PutEvaluations, so NOT_APPLICABLE, with an
 // annotation saying why.
-func unevaluableEvaluation(d *report.Decision, n int) cfgtypes.Evaluation {
+func unevaluableEvaluation(d *report.Decision, n int, now time.Time) cfgtypes.Evaluation {
 	ann := fmt.Sprintf("Rampart cannot evaluate this resource (%d failures in a row; the last result no longer stands): %s", n, d.Error)
 	if len(ann) > report.MaxAnnotation {
 		ann = ann[:report.MaxAnnotation-3] + "..."
 	}
 	ts := d.OrderingTime
 	if ts.IsZero() {
-		ts = time.Now()
+		ts = now
 	}
 	return cfgtypes.Evaluation{
 		ComplianceResourceType: aws.String(d.ResourceType),
