@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/rampart-aws/rampart/pkg/notifystate"
 	"github.com/rampart-aws/rampart/pkg/rule"
 )
 
@@ -53,7 +54,9 @@ type functionRole struct {
 
 // newFunctionRole is the role of the function f (its home-region plan, which
 // holds every rule, Config rule and sweep the function has anywhere).
-func newFunctionRole(scope constructs.Construct, f *functionPlan, s *Settings, topic awssns.ITopic, key awskms.IKey) (*functionRole, error) {
+// digest says whether the function sends the daily digest (state.go): it
+// may scan the open findings of every region's state table.
+func newFunctionRole(scope constructs.Construct, f *functionPlan, s *Settings, topic awssns.ITopic, key awskms.IKey, digest bool) (*functionRole, error) {
 	part, acct := partitionOf(s.HomeRegion), s.Account
 	role := awsiam.NewRole(scope, jsii.String("Role-"+f.Name), &awsiam.RoleProps{
 		RoleName:    jsii.String(roleName(f.Name)),
@@ -91,7 +94,14 @@ func newFunctionRole(scope constructs.Construct, f *functionPlan, s *Settings, t
 		st("Tracing", []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}, "*"),
 		// Always allowed by AWS; stated so the policy says what the engine calls.
 		st("WhoAmI", []string{"sts:GetCallerIdentity"}, "*"),
+		// The notification state table of each region (state.go).
+		st("NotificationState", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+			fmt.Sprintf("arn:%s:dynamodb:*:%s:table/%s", part, acct, StateTableName)),
 	)
+	if digest {
+		statements = append(statements, st("DigestReadsOpenFindings", []string{"dynamodb:Scan"},
+			fmt.Sprintf("arn:%s:dynamodb:*:%s:table/%s/index/%s", part, acct, StateTableName, notifystate.OpenIndex)))
+	}
 	if len(f.ConfigRules) > 0 {
 		statements = append(statements, st("ReportToConfig", []string{"config:PutEvaluations"}, "*"))
 	}
@@ -103,7 +113,7 @@ func newFunctionRole(scope constructs.Construct, f *functionPlan, s *Settings, t
 				Resources:  jsii.Strings(fmt.Sprintf("arn:%s:iam::*:role/%s", part, o.MemberRoleName)),
 				Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": o.ID}},
 			}),
-			st("ListMemberAccounts", []string{"organizations:ListAccounts"}, "*"))
+			st("ListMemberAccounts", []string{"organizations:DescribeOrganization", "organizations:ListAccounts"}, "*"))
 		if len(f.Sweeps) > 0 {
 			statements = append(statements, st("SweepFanOut",
 				[]string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"},

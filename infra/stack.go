@@ -77,7 +77,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 		newAlarmRelay(stack, s.HomeRegion, topic)
 		for i := range rs.Plan.Functions {
 			f := &rs.Plan.Functions[i]
-			r, err := newFunctionRole(stack, f, s, topic, key)
+			r, err := newFunctionRole(stack, f, s, topic, key, i == 0) // the home region's first function sends the digest
 			if err != nil {
 				return nil, err
 			}
@@ -152,6 +152,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 		return nil, err
 	}
 	addOperationsAlarms(stack, alarmAction) // NotifyFailed, Rejected (operations.go): every region, relayed home
+	addNotificationState(rs, props)         // the transition store (state.go)
 	if rs.Plan.IsHome() && s.Organization != nil {
 		var after []constructs.IDependable
 		for _, r := range roles {

@@ -526,14 +526,16 @@ func TestEveryLogAlarmHasItsFilterAndAlarm(t *testing.T) {
 }
 
 // infraActions are the actions every function gets besides its rules':
-// notify (SNS, KMS), report to Config, log, trace, dead-letter.
+// notify (SNS, KMS), report to Config, log, trace, dead-letter, notification
+// state (DynamoDB; Scan for the digest's function only).
 var infraActions = []string{"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey", "config:PutEvaluations",
 	"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-	"sqs:SendMessage", "sts:GetCallerIdentity"}
+	"sqs:SendMessage", "sts:GetCallerIdentity",
+	"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"}
 
 // orgActions are the actions organization mode adds: the member role, the
 // account list, the sweep fan-out queue.
-var orgActions = []string{"sts:AssumeRole", "organizations:ListAccounts",
+var orgActions = []string{"sts:AssumeRole", "organizations:DescribeOrganization", "organizations:ListAccounts",
 	"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}
 
 // roleActions gathers the actions of the policies attached to a role.

@@ -63,6 +63,7 @@ type Config struct {
 	// (0 means exemption.DefaultMaxDays). The checked-in list is not bound
 	// by it: see exempt.go.
 	ExemptMaxDays int
+	Notify        NotifyConfig
 }
 
 // Environment variables read by FromEnv.
@@ -118,6 +119,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := c.readScope(getenv); err != nil {
+		return c, err
+	}
+	if err := readNotifyEnv(getenv, &c); err != nil {
 		return c, err
 	}
 	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {

@@ -21,6 +21,7 @@ import (
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/exemption"
+	"github.com/rampart-aws/rampart/pkg/notifystate"
 	"github.com/rampart-aws/rampart/pkg/report"
 	"github.com/rampart-aws/rampart/pkg/rule"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -61,6 +62,11 @@ type Engine struct {
 
 	Sweeping        // sweep concurrency and deadline budget (sweep.go)
 	outbox   outbox // undelivered notifications (record.go)
+	// State remembers what was notified (see notifications.go); nil
+	// notifies every violation. DigestFrom are other regions' stores the
+	// daily digest reads too.
+	State      notifystate.Store
+	DigestFrom []notifystate.Store
 }
 
 // New builds an engine. Parameters are resolved and validated now, so a bad
@@ -92,6 +98,7 @@ func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) 
 			e.Notifier = &report.Retry{Next: &report.SNS{Session: s, TopicARN: cfg.TopicARN}}
 		}
 		e.Evaluator = &report.ConfigService{Session: s}
+		e.initNotifications()
 	}
 	if cfg.OrgID != "" && cfg.SweepQueueURL == "" {
 		for _, r := range rules {
@@ -139,6 +146,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ds = e.notifyTransitions(ctx, t, ds)
 	res := &Result{Decisions: ds}
 	e.recordRest(ctx, ds)
 	for i := range ds {
@@ -291,7 +299,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		d.Verdict, d.Reason, d.Error = ErrorVerdict, "could not evaluate the current state", err.Error()
 		return
 	}
-	d.Verdict, d.Reason = f.Verdict, f.Reason
+	d.Verdict, d.Reason, d.Quiet = f.Verdict, f.Reason, f.Quiet
 	if e.exempt(m, t, f, d) {
 		return // an exemption is notified when it starts (the tag event, the deployment), not on every evaluation
 	}
@@ -317,7 +325,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		}
 	}
 	if (f.Verdict == rule.Violation && !f.Quiet) || slices.ContainsFunc(d.Actions, func(a rule.Action) bool { return a.API == rule.AlertAPI }) {
-		e.notify(ctx, d)
+		e.notifyNow(ctx, d)
 	}
 }
 

@@ -44,6 +44,9 @@ type Decision struct {
 	Call    *trigger.APICall `json:"call,omitempty"`
 	// OrderingTime is the Config ordering timestamp (capture or notification time).
 	OrderingTime time.Time `json:"-"`
+	// Quiet is the finding's Quiet: a violation recorded but never notified
+	// one by one (a log alarm aggregates it).
+	Quiet bool `json:"-"`
 }
 
 // Failed reports whether any action failed or the evaluation errored.

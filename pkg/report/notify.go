@@ -59,6 +59,30 @@ type Retry struct {
 
 // Notify implements Notifier.
 func (r *Retry) Notify(ctx context.Context, d *Decision) error {
+	return r.do(ctx, func() error { return r.Next.Notify(ctx, d) })
+}
+
+// NotifyNotice implements NoticeNotifier when Next does: a grouped notice is
+// retried like a single one.
+func (r *Retry) NotifyNotice(ctx context.Context, n *Notice) error {
+	nn, ok := r.Next.(NoticeNotifier)
+	if !ok {
+		return fmt.Errorf("report: %T cannot send grouped notices", r.Next)
+	}
+	return r.do(ctx, func() error { return nn.NotifyNotice(ctx, n) })
+}
+
+// NotifyDigest implements DigestNotifier when Next does.
+func (r *Retry) NotifyDigest(ctx context.Context, d *Digest) error {
+	dn, ok := r.Next.(DigestNotifier)
+	if !ok {
+		return fmt.Errorf("report: %T cannot send digests", r.Next)
+	}
+	return r.do(ctx, func() error { return dn.NotifyDigest(ctx, d) })
+}
+
+// do runs send up to Attempts times with a growing backoff.
+func (r *Retry) do(ctx context.Context, send func() error) error {
 	attempts, wait := r.Attempts, r.Backoff
 	if attempts < 1 {
 		attempts = 3
@@ -78,7 +102,7 @@ func (r *Retry) Notify(ctx context.Context, d *Decision) error {
 			}
 			wait *= 4
 		}
-		if err = r.Next.Notify(ctx, d); err == nil {
+		if err = send(); err == nil {
 			return nil
 		}
 	}

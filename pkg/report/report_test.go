@@ -163,3 +163,42 @@ func TestRetryNotifies(t *testing.T) {
 		t.Fatalf("a cancelled context waited: %v, %d calls", err, f.calls)
 	}
 }
+
+// countingNotifier fails its first fails sends of every kind.
+type countingNotifier struct{ fails, notices, digests int }
+
+func (c *countingNotifier) Notify(context.Context, *Decision) error { return nil }
+func (c *countingNotifier) NotifyNotice(context.Context, *Notice) error {
+	c.notices++
+	if c.notices <= c.fails {
+		return errors.New("throttled")
+	}
+	return nil
+}
+func (c *countingNotifier) NotifyDigest(context.Context, *Digest) error {
+	c.digests++
+	if c.digests <= c.fails {
+		return errors.New("throttled")
+	}
+	return nil
+}
+
+// The retry wrapper the engine puts around SNS keeps the grouped notices
+// and the digest (they would otherwise fall back to one message per
+// decision, or be lost), and retries them like single notifications.
+func TestRetryKeepsNoticesAndDigests(t *testing.T) {
+	next := &countingNotifier{fails: 1}
+	r := &Retry{Next: next, Backoff: time.Millisecond}
+	var n Notifier = r
+	nn, ok := n.(NoticeNotifier)
+	dn, ok2 := n.(DigestNotifier)
+	if !ok || !ok2 {
+		t.Fatal("Retry hides the notice or digest notifier")
+	}
+	if err := nn.NotifyNotice(context.Background(), &Notice{}); err != nil || next.notices != 2 {
+		t.Fatalf("notice: %v after %d sends", err, next.notices)
+	}
+	if err := dn.NotifyDigest(context.Background(), &Digest{}); err != nil || next.digests != 2 {
+		t.Fatalf("digest: %v after %d sends", err, next.digests)
+	}
+}

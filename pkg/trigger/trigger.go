@@ -149,6 +149,8 @@ type ConfigItem struct {
 	CaptureTime   time.Time         `json:"configurationItemCaptureTime"`
 	Tags          map[string]string `json:"tags,omitempty"`
 	Configuration json.RawMessage   `json:"configuration,omitempty"`
+	// RelatedEvents are the IDs of the CloudTrail events behind the change.
+	RelatedEvents []string `json:"relatedEvents,omitempty"`
 }
 
 // Gone reports whether the item says the resource no longer exists or is no
