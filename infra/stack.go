@@ -151,6 +151,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 	if _, err := NewHeartbeats(stack, rs.Plan, alarmAction); err != nil {
 		return nil, err
 	}
+	newCompositeAlarms(rs, alarmAction) // after every child alarm (monitoring.go)
 	if rs.Plan.IsHome() && s.Organization != nil {
 		var after []constructs.IDependable
 		for _, r := range roles {
