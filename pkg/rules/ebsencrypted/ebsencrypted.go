@@ -49,6 +49,8 @@ var meta = rule.Meta{
 	},
 	ReadActions:  []string{apiDescribe, ebsdefault.APIGet, ebsdefault.APIGetKey},
 	WriteActions: []string{ebsdefault.APIEnable, ebsdefault.APIModifyKey},
+	// The default key is set only to the key the deployment names.
+	ParamWrites: []rule.ParamWrite{{Actions: []string{ebsdefault.APIModifyKey}, When: []string{ebsdefault.ParamKMS}}},
 }
 
 // Meta implements rule.Rule.
