@@ -110,7 +110,7 @@ func newDashboard(rs *RampartStack, s *Settings) awscloudwatch.Dashboard {
 		notifying = append(notifying, awscloudwatch.Alarm_FromAlarmName(stack, jsii.String(fmt.Sprintf("DashboardAlarm%d", i)), jsii.String(n)))
 	}
 	d.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
-		Title: jsii.String("Alarms that notify (composite per function, findings, heartbeats)"),
+		Title:  jsii.String("Alarms that notify (composite per function, findings, heartbeats)"),
 		Alarms: &notifying, Width: jsii.Number(24), Height: jsii.Number(4),
 		SortBy: awscloudwatch.AlarmStatusWidgetSortBy_STATE_UPDATED_TIMESTAMP,
 	}))
@@ -140,7 +140,7 @@ func newDashboard(rs *RampartStack, s *Settings) awscloudwatch.Dashboard {
 				Namespace: jsii.String(report.Namespace), MetricName: jsii.String(m.Name),
 				DimensionsMap: &map[string]*string{"Rule": jsii.String(r.Meta().ID)},
 				Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
-				Label:         jsii.String(r.Meta().ID),
+				Label: jsii.String(r.Meta().ID),
 			}))
 		}
 		graphs = append(graphs, awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
@@ -154,7 +154,7 @@ func newDashboard(rs *RampartStack, s *Settings) awscloudwatch.Dashboard {
 			Namespace: jsii.String(report.Namespace), MetricName: jsii.String("Exempt"),
 			DimensionsMap: &map[string]*string{"Source": jsii.String(src)},
 			Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
-			Label:         jsii.String("exempt by " + src),
+			Label: jsii.String("exempt by " + src),
 		}))
 	}
 	graphs = append(graphs, awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{

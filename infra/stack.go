@@ -152,7 +152,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 		return nil, err
 	}
 	newCompositeAlarms(rs, alarmAction) // after every child alarm (monitoring.go)
-	newDashboard(rs, s) // after every alarm (dashboard.go)
+	newDashboard(rs, s)                 // after every alarm (dashboard.go)
 	if rs.Plan.IsHome() && s.Organization != nil {
 		var after []constructs.IDependable
 		for _, r := range roles {
