@@ -89,6 +89,9 @@ func newDashboard(rs *RampartStack, s *Settings) awscloudwatch.Dashboard {
 		DashboardName:   jsii.String(dashboardName(p.Region)),
 		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
 	})
+	// The app's "app" tag: cfn-lint 1.51 (and CloudFormation's published
+	// schema it follows) knows no Tags on a dashboard, which the CDK would add.
+	awscdk.Tags_Of(d).Remove(jsii.String("app"), nil)
 	rules := regionRules(p)
 	var fns []string
 	for _, f := range p.Functions {

@@ -53,6 +53,11 @@ func TestDashboardPerRegion(t *testing.T) {
 			if n := len(resources(js, "AWS::CloudWatch::Dashboard")); n != 1 {
 				t.Errorf("%s %s: %d dashboards", name, region, n)
 			}
+			for _, d := range resources(js, "AWS::CloudWatch::Dashboard") {
+				if tags := props(d)["Tags"]; tags != nil {
+					t.Errorf("%s %s: dashboard tags %v: cfn-lint rejects them", name, region, tags)
+				}
+			}
 			body, raw := dashboardBody(t, js, "rampart-"+region)
 			widgets := body["widgets"].([]any)
 			if len(widgets) > 500 || len(raw) > 1<<20 {
