@@ -27,14 +27,17 @@ import (
 //     relays to the one notifications topic (a CloudWatch alarm can only
 //     notify a topic of its own region; one topic means one subscription).
 
-// alarmStatePattern selects Rampart's alarms entering ALARM.
+// alarmStatePattern selects Rampart's alarms entering ALARM, except the
+// children of a function's composite alarm (monitoring.go), which notifies
+// for them: their descriptions begin with childMarker.
 func alarmStatePattern() *awsevents.EventPattern {
 	return &awsevents.EventPattern{
 		Source:     jsii.Strings("aws.cloudwatch"),
 		DetailType: jsii.Strings("CloudWatch Alarm State Change"),
 		Detail: &map[string]any{
-			"alarmName": []any{map[string]any{"prefix": "rampart-"}},
-			"state":     map[string]any{"value": []any{"ALARM"}},
+			"alarmName":     []any{map[string]any{"prefix": "rampart-"}},
+			"state":         map[string]any{"value": []any{"ALARM"}},
+			"configuration": map[string]any{"description": []any{map[string]any{"anything-but": map[string]any{"prefix": childMarker}}}},
 		},
 	}
 }

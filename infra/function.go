@@ -45,6 +45,8 @@ type RemediationFunctionProps struct {
 // own role, log group, dead-letter queue and alarms.
 type RemediationFunction struct {
 	constructs.Construct
+	// Name is the function's name under functions/.
+	Name     string
 	Function awslambda.Function
 	// Role is the function's role, created once in the home stack
 	// (roles.go) and referred to by ARN here.
@@ -56,6 +58,11 @@ type RemediationFunction struct {
 	// SweepQueue feeds the function the account-region pairs of its sweeps
 	// (organization mode), nil otherwise.
 	SweepQueue awssqs.Queue
+	// Alarms are the children of the function's composite alarm
+	// rampart-<name> (monitoring.go): alarms without actions, whose
+	// descriptions begin with childMarker (use childAlarm). Append to it
+	// before newCompositeAlarms runs, at the end of NewRampartStack.
+	Alarms []awscloudwatch.IAlarm
 }
 
 // NewRemediationFunction builds the function from dist/<name>, which the
@@ -127,15 +134,17 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 		newSweepSource(c, fn, sweepQueue, props.FanOutConcurrency)
 	}
 
+	rf := &RemediationFunction{Construct: c, Name: p.Name, Function: fn, Role: role, DLQ: dlq, SweepQueue: sweepQueue}
 	action := props.AlarmAction
-	addAction(alarm(c, "ErrorsAlarm", fmt.Sprintf("rampart-%s-errors", p.Name),
+	// The errors and dead-letter alarms are children of the function's
+	// composite alarm, which notifies (monitoring.go).
+	rf.childAlarm("ErrorsAlarm", fmt.Sprintf("rampart-%s-errors", p.Name),
 		fmt.Sprintf("Rampart function %s failed: its logs say why; events it gave up on are in its dead-letter queue.", p.Name),
-		fn.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}), 1),
-		action)
-	addAction(alarm(c, "DLQAlarm", fmt.Sprintf("rampart-%s-dlq", p.Name),
+		fn.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}), 1)
+	rf.childAlarm("DLQAlarm", fmt.Sprintf("rampart-%s-dlq", p.Name),
 		fmt.Sprintf("Events Rampart function %s could not handle wait in its dead-letter queue: inspect, fix, redrive.", p.Name),
-		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}), 1),
-		action)
+		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}), 1)
+	rf.addFunctionAlarms(p, logs)
 	for _, r := range p.Rules {
 		for _, la := range r.Meta().LogAlarms {
 			addAction(logAlarm(c, logs, r.Meta().ID, la), action)
@@ -148,7 +157,7 @@ func NewRemediationFunction(scope constructs.Construct, id string, props *Remedi
 			"EventBridge targets' DLQ. A DLQ of a DLQ adds nothing; the DLQ-depth alarm watches it."),
 	}}, jsii.Bool(true))
 
-	return &RemediationFunction{Construct: c, Function: fn, Role: role, DLQ: dlq, SweepQueue: sweepQueue}, nil
+	return rf, nil
 }
 
 // retentionDays maps the CloudWatch Logs retention values to the CDK enum.

@@ -65,22 +65,21 @@ func memberTemplate(rules []rule.Rule, s *Settings, outdir string, flags map[str
 	return string(b), nil
 }
 
-// memberActions are what the member role may do: every rule's read and
-// write actions, and config:PutEvaluations for the organization rules. Not
-// the alerts (the security account's topic) nor iam:PassRole (the roles
-// rules pass are named in the security account's settings).
-func memberActions(rules []rule.Rule) []string {
-	out := []string{"config:PutEvaluations"}
-	for _, r := range rules {
-		m := r.Meta()
-		for _, a := range append(slices.Clone(m.ReadActions), m.WriteActions...) {
-			if a != rule.AlertAPI && !slices.Contains(out, a) {
-				out = append(out, a)
-			}
-		}
+// memberActions are what the member role may do: every rule's read
+// actions and the write actions the deployed parameters enable (grants.go),
+// and config:PutEvaluations for the organization rules. Not the alerts (the
+// security account's topic) nor iam:PassRole (the roles rules pass are
+// named in the security account's settings).
+func memberActions(rules []rule.Rule, s *Settings) ([]string, error) {
+	out, err := grantedActions(rules, s, false)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(out, "config:PutEvaluations") {
+		out = append(out, "config:PutEvaluations")
 	}
 	slices.Sort(out)
-	return out
+	return out, nil
 }
 
 func newMemberResources(stack awscdk.Stack, rules []rule.Rule, s *Settings) error {
@@ -135,6 +134,10 @@ func newMemberResources(stack awscdk.Stack, rules []rule.Rule, s *Settings) erro
 	for _, f := range planRegion(rules, s.HomeRegion, s.HomeRegion).Functions {
 		trusted = append(trusted, roleARN(s, f.Name))
 	}
+	actions, err := memberActions(rules, s)
+	if err != nil {
+		return err
+	}
 	member := awsiam.NewCfnRole(stack, jsii.String("MemberRole"), &awsiam.CfnRoleProps{
 		RoleName:    jsii.String(o.MemberRoleName),
 		Description: jsii.String("Rampart: assumed only by Rampart's function roles in the security account " + s.Account),
@@ -152,7 +155,7 @@ func newMemberResources(stack awscdk.Stack, rules []rule.Rule, s *Settings) erro
 			PolicyDocument: map[string]any{
 				"Version": "2012-10-17",
 				"Statement": []any{map[string]any{
-					"Sid": "RuleActions", "Effect": "Allow", "Action": memberActions(rules), "Resource": "*",
+					"Sid": "RuleActions", "Effect": "Allow", "Action": actions, "Resource": "*",
 				}},
 			},
 		}},

@@ -232,8 +232,20 @@ func TestMemberTemplate(t *testing.T) {
 		t.Errorf("trust condition %v", st["Condition"])
 	}
 	actions := roleActions(map[string]any{"Resources": map[string]any{"M": member}}, "M")
-	if !slices.Equal(actions, memberActions(a.rules)) || !slices.Contains(actions, "config:PutEvaluations") {
+	want, err := memberActions(a.rules, &a.settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(actions, want) || !slices.Contains(actions, "config:PutEvaluations") {
 		t.Errorf("member role actions %v", actions)
+	}
+	// No rampart:params here: the write actions only a parameter enables
+	// are not the member role's either.
+	for _, gated := range []string{"config:PutConfigurationRecorder", "config:PutDeliveryChannel", "cloudtrail:CreateTrail",
+		"ec2:ModifyEbsDefaultKmsKeyId", "ec2:CreateFlowLogs", "logs:CreateLogDelivery"} {
+		if slices.Contains(actions, gated) {
+			t.Errorf("member role holds %s, which no deployed parameter enables", gated)
+		}
 	}
 	for _, act := range actions {
 		if strings.ContainsAny(act, "*?") {

@@ -243,6 +243,9 @@ func checkRules(rules []rule.Rule) error {
 				bad(m.ID, "Config frequency %q: want one of %s", c.Frequency, strings.Join(configFrequencies, ", "))
 			}
 		}
+		if err := m.CheckParamWrites(); err != nil {
+			bad(m.ID, "%v", err)
+		}
 		if m.Schedule != "" && !strings.HasPrefix(m.Schedule, "rate(") && !strings.HasPrefix(m.Schedule, "cron(") {
 			bad(m.ID, "schedule %q: want rate(...) or cron(...)", m.Schedule)
 		}
@@ -384,6 +387,7 @@ func planTable(rules []rule.Rule, s *Settings) string {
 			fmt.Fprintf(&b, "  forwards to %s: %s events, and Rampart's alarms\n", s.HomeRegion, strings.Join(fw, ", "))
 		}
 	}
+	b.WriteString(withheldTable(rules, s))
 	return b.String()
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/rampart-aws/rampart/pkg/notifystate"
-	"github.com/rampart-aws/rampart/pkg/rule"
 )
 
 // The function roles. IAM is global, so each function has ONE role, named
@@ -69,11 +68,11 @@ func newFunctionRole(scope constructs.Construct, f *functionPlan, s *Settings, t
 	var statements []awsiam.PolicyStatement
 	// A rule's alerts (rule.AlertAPI, sns:Publish) go through the engine's
 	// notifier to Rampart's topic: the Notify statement grants them there.
-	var ruleActions []string
-	for _, a := range f.Actions {
-		if a != rule.AlertAPI {
-			ruleActions = append(ruleActions, a)
-		}
+	// Write actions only a parameter enables are granted when it is set
+	// (grants.go).
+	ruleActions, err := grantedActions(f.Rules, s, false)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", f.Name, err)
 	}
 	if len(ruleActions) > 0 {
 		statements = append(statements, st("RuleActions", ruleActions, "*"))

@@ -153,6 +153,8 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 	}
 	addOperationsAlarms(stack, alarmAction) // NotifyFailed, Rejected (operations.go): every region, relayed home
 	addNotificationState(rs, props)         // the transition store (state.go)
+	newCompositeAlarms(rs, alarmAction)     // after every child alarm (monitoring.go)
+	newDashboard(rs, s)                     // after every alarm (dashboard.go)
 	if rs.Plan.IsHome() && s.Organization != nil {
 		var after []constructs.IDependable
 		for _, r := range roles {

@@ -69,5 +69,6 @@ func addNotificationState(rs *RampartStack, props *RampartStackProps) awsdynamod
 		Schedule:    awsevents.Schedule_Expression(jsii.String(DigestScheduleExpression)),
 		Targets:     &[]awsevents.IRuleTarget{target(digest)},
 	})
+	digest.watchRule(engine.DigestSchedule) // its failed invocations alarm in the function's composite
 	return table
 }

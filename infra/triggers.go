@@ -38,6 +38,7 @@ func NewEventRule(scope constructs.Construct, function string, g *eventGroup, fn
 		return nil, fmt.Errorf("function %s: %w", function, err)
 	}
 	name := eventRuleName(function, g.Trigger.Source)
+	fn.watchRule(name)
 	return awsevents.NewRule(scope, jsii.String("Events-"+strings.TrimPrefix(name, "rampart-")), &awsevents.RuleProps{
 		RuleName:     jsii.String(name),
 		Description:  jsii.String(truncate(fmt.Sprintf("Rampart %s: %s events of %s", function, g.Trigger.Source, strings.Join(g.RuleIDs, ", ")), 512)),
@@ -77,6 +78,7 @@ func anyStrings(v []any) *[]*string {
 // sweep. Its name, rampart-<rule>-sweep, tells the engine which rule to run.
 func NewSweepSchedule(scope constructs.Construct, id string, r rule.Rule, fn *RemediationFunction) awsevents.Rule {
 	m := r.Meta()
+	fn.watchRule(sweepRuleName(m.ID))
 	return awsevents.NewRule(scope, jsii.String(id), &awsevents.RuleProps{
 		RuleName:    jsii.String(sweepRuleName(m.ID)),
 		Description: jsii.String(truncate(fmt.Sprintf("Rampart %s sweep: %s", m.ID, m.Title), 512)),

@@ -56,8 +56,11 @@ type check struct {
 type doctor struct {
 	cfg     aws.Config
 	regions []string
+	// regionsAll: the deployment covers every enabled region.
+	regionsAll bool
 	// noEmail: the settings say no e-mail subscription is wanted.
 	noEmail bool
+	params  map[string]map[string]string
 	checks  []check
 }
 
@@ -88,12 +91,14 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fmt.Fprintf(stderr, "rampart doctor: %v\n", err)
 		return exitFailed
 	}
-	d := &doctor{cfg: sess.Config(), noEmail: strings.EqualFold(settings.NotificationEmail, "none")}
+	d := &doctor{cfg: sess.Config(), noEmail: strings.EqualFold(settings.NotificationEmail, "none"), params: settings.Params}
 	switch {
 	case *regionsFlag != "":
 		d.regions = splitList(*regionsFlag)
 	case getenv("RAMPART_REGIONS") != "":
 		d.regions = splitList(getenv("RAMPART_REGIONS"))
+	case settings.RegionsAll:
+		d.regionsAll = true // every enabled region: resolved by checkRegions
 	case len(settings.Regions) > 0:
 		d.regions = settings.Regions
 	default:
@@ -128,8 +133,14 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 
 // settings are the cdk.json context keys the doctor reads.
 type settings struct {
-	Regions           []string
+	Regions []string
+	// RegionsAll: rampart:regions is "all" (every region the account has
+	// enabled, resolved at deploy time).
+	RegionsAll        bool
 	NotificationEmail string
+	// Params are rampart:params: they decide which write actions the
+	// function roles hold (rule.Meta.ParamWrites).
+	Params map[string]map[string]string
 }
 
 // readSettings reads cdk.json's rampart:regions and rampart:notificationEmail;
@@ -144,14 +155,26 @@ func readSettings(path string) (settings, error) {
 	}
 	var doc struct {
 		Context struct {
-			Regions []string `json:"rampart:regions"`
-			Email   string   `json:"rampart:notificationEmail"`
+			Regions json.RawMessage              `json:"rampart:regions"`
+			Email   string                       `json:"rampart:notificationEmail"`
+			Params  map[string]map[string]string `json:"rampart:params"`
 		} `json:"context"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return settings{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return settings{Regions: doc.Context.Regions, NotificationEmail: doc.Context.Email}, nil
+	out := settings{NotificationEmail: doc.Context.Email, Params: doc.Context.Params}
+	var all string
+	switch {
+	case len(doc.Context.Regions) == 0:
+	case json.Unmarshal(doc.Context.Regions, &all) == nil && all == "all":
+		out.RegionsAll = true
+	default:
+		if err := json.Unmarshal(doc.Context.Regions, &out.Regions); err != nil {
+			return settings{}, fmt.Errorf("%s: rampart:regions: want \"all\" or a list of regions: %w", path, err)
+		}
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {
@@ -184,8 +207,8 @@ func (d *doctor) run(ctx context.Context) {
 		d.checkRecorder(ctx, r)
 		d.checkTopic(ctx, r)
 		d.checkEnabled(ctx, r)
-		d.checkRoles(ctx, r)
 	}
+	d.checkRoles(ctx) // one role per function serves every region
 }
 
 // checkRegions: every region the account has enabled has Rampart, and every
@@ -203,6 +226,9 @@ func (d *doctor) checkRegions(ctx context.Context) {
 		}
 	}
 	sort.Strings(enabled)
+	if d.regionsAll {
+		d.regions = enabled // "all": each enabled region must have Rampart (the checks below say where it is missing)
+	}
 	var uncovered, unknown []string
 	for _, r := range enabled {
 		if !slices.Contains(d.regions, r) {
@@ -482,7 +508,8 @@ func (d *doctor) checkEnabled(ctx context.Context, region string) {
 // moto 5.2.1 does not implement iam:SimulatePrincipalPolicy: against it (and
 // whenever the simulator cannot answer, e.g. the doctor may not call it) the
 // check says "could not verify" as a warning, never pass.
-func (d *doctor) checkRoles(ctx context.Context, region string) {
+func (d *doctor) checkRoles(ctx context.Context) {
+	const region = "" // IAM is global
 	c := iam.NewFromConfig(d.cfg)
 	fns := catalog.Functions()
 	names := make([]string, 0, len(fns))
@@ -491,8 +518,12 @@ func (d *doctor) checkRoles(ctx context.Context, region string) {
 	}
 	sort.Strings(names)
 	for _, fn := range names {
-		role := "rampart-" + fn + "-" + region // infra/plan.go roleName
-		actions := declaredActions(fns[fn])
+		role := "rampart-" + fn // infra/roles.go roleName: one role per function, every region
+		actions, err := declaredActions(fns[fn], d.params)
+		if err != nil {
+			d.add("permissions", region, checkFail, fmt.Sprintf("role %s: %v", role, err), "fix rampart:params in cdk.json")
+			continue
+		}
 		got, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
 		if awsclient.HasCode(err, "NoSuchEntity") {
 			d.add("permissions", region, checkWarn, fmt.Sprintf("role %s does not exist (function not deployed here?)", role), "make deploy")
@@ -516,17 +547,25 @@ func (d *doctor) checkRoles(ctx context.Context, region string) {
 	}
 }
 
-func declaredActions(rules []rule.Rule) []string {
+// declaredActions are the actions the function's role must hold: its
+// rules' read actions and the write actions the deployed parameters enable
+// (rule.Meta.ParamWrites: e.g. recreating a recorder only with a role named).
+func declaredActions(rules []rule.Rule, params map[string]map[string]string) ([]string, error) {
 	var out []string
 	for _, r := range rules {
-		for _, a := range slices.Concat(r.Meta().ReadActions, r.Meta().WriteActions) {
-			if !slices.Contains(out, a) {
+		m := r.Meta()
+		p, err := m.Resolve(params[m.ID])
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range slices.Concat(m.ReadActions, m.GrantedWriteActions(p)) {
+			if a != rule.AlertAPI && !slices.Contains(out, a) { // alerts go to Rampart's own topic only
 				out = append(out, a)
 			}
 		}
 	}
 	sort.Strings(out)
-	return out
+	return out, nil
 }
 
 // simulate returns the actions the principal's policies do not allow. The

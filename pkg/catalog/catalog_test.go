@@ -87,6 +87,9 @@ func TestEveryRuleIsComplete(t *testing.T) {
 					t.Errorf("PassRoles names %q, which is not a parameter", name)
 				}
 			}
+			if err := m.CheckParamWrites(); err != nil {
+				t.Error(err)
+			}
 			if _, err := m.Resolve(nil); err != nil {
 				t.Errorf("defaults do not validate: %v", err)
 			}

@@ -73,6 +73,14 @@ type Meta struct {
 	// (iam:PassRole never appears in WriteActions.)
 	PassRoles []string
 
+	// ParamWrites are write actions that only a parameter enables (recreate
+	// a recorder when its role is named, set a default key when one is
+	// named): the infrastructure grants such an action only when one of its
+	// entries holds for the deployed parameters (gates.go), as PassRoles
+	// does for iam:PassRole. Write actions named by no entry are always
+	// granted; every action named must be in WriteActions.
+	ParamWrites []ParamWrite
+
 	// LogAlarms are aggregate alarms on the function's decision log, for
 	// findings too frequent to notify one by one (Finding.Quiet).
 	LogAlarms []LogAlarm

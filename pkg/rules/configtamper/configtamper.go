@@ -95,6 +95,12 @@ var meta = rule.Meta{
 	WriteActions: []string{apiStart, apiPutRecorder, apiPutChannel},
 	// PutConfigurationRecorder passes the recorder's role to AWS Config.
 	PassRoles: []string{ParamRecorderRole},
+	// A recorder is recreated or restored only with the baseline's role, a
+	// delivery channel only with its bucket: without them, no permission.
+	ParamWrites: []rule.ParamWrite{
+		{Actions: []string{apiPutRecorder}, When: []string{ParamRecorderRole}},
+		{Actions: []string{apiPutChannel}, When: []string{ParamBucket}},
+	},
 
 	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }

@@ -227,6 +227,8 @@ var meta = rule.Meta{
 	},
 	ReadActions:  []string{APIGet, APIGetKey, apiIdentity},
 	WriteActions: []string{APIEnable, APIModifyKey},
+	// The default key is set only to the key the deployment names.
+	ParamWrites: []rule.ParamWrite{{Actions: []string{APIModifyKey}, When: []string{ParamKMS}}},
 }
 
 // Meta implements rule.Rule.

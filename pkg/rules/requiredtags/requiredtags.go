@@ -85,6 +85,9 @@ var meta = rule.Meta{
 	},
 	ReadActions:  []string{apiDescribeInstances, apiDescribeVolumes, apiDescribeGroups, apiDescribeTags, apiListBuckets, apiGetBucketTagging},
 	WriteActions: []string{apiCreateTags, apiPutBucketTagging},
+	// Tags are added only from the deployment's defaults: without them the
+	// rule reports only.
+	ParamWrites: []rule.ParamWrite{{Actions: []string{apiCreateTags, apiPutBucketTagging}, When: []string{ParamDefaults}}},
 }
 
 // Meta implements rule.Rule.

@@ -89,6 +89,8 @@ var meta = rule.Meta{
 	// UpdateTrail and CreateTrail hand CloudTrail the CloudWatch Logs
 	// delivery role when the baseline names one.
 	PassRoles: []string{ParamLogRole},
+	// Only the named baseline trail, with its bucket, is ever recreated.
+	ParamWrites: []rule.ParamWrite{{Actions: []string{apiCreate}, When: []string{ParamTrailName, ParamBucket}}},
 
 	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }

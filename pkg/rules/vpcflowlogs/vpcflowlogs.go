@@ -99,6 +99,11 @@ var meta = rule.Meta{
 	// delivery role.
 	WriteActions: []string{apiCreate, "ec2:CreateTags", "logs:CreateLogDelivery"},
 	PassRoles:    []string{ParamRole},
+	// Flow logs are created only to a complete destination (destination).
+	ParamWrites: []rule.ParamWrite{
+		{Actions: []string{apiCreate, "ec2:CreateTags"}, When: []string{ParamDestinationType + "=" + DestinationLogs, ParamLogGroup, ParamRole}},
+		{Actions: []string{apiCreate, "ec2:CreateTags", "logs:CreateLogDelivery"}, When: []string{ParamDestinationType + "=" + DestinationS3, ParamBucket}},
+	},
 }
 
 func checkTraffic(s string) error {
