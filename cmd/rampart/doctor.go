@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 	"github.com/rampart-aws/rampart/pkg/catalog"
 	"github.com/rampart-aws/rampart/pkg/rule"
 )
@@ -86,7 +87,7 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fmt.Fprintf(stderr, "rampart doctor: %v\n", err)
 		return exitBadUsed
 	}
-	sess, err := awsclient.Load(ctx)
+	sess, err := sdkconfig.Load(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "rampart doctor: %v\n", err)
 		return exitFailed

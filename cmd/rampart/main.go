@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 	"github.com/rampart-aws/rampart/pkg/catalog"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/report"
@@ -128,7 +129,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var sess *awsclient.Session
 	if cmd == "plan" {
 		sess = awsclient.NewOffline(getenv("AWS_REGION"))
-	} else if sess, err = awsclient.Load(ctx); err != nil {
+	} else if sess, err = sdkconfig.Load(ctx); err != nil {
 		fmt.Fprintf(stderr, "rampart %s: %v\n", cmd, err)
 		return exitFailed
 	}

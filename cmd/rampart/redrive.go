@@ -45,6 +45,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 )
 
 // Message shapes in a Rampart function's failure queue.
@@ -270,7 +271,7 @@ func redriveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return exitBadUsed
 		}
 	}
-	sess, err := awsclient.Load(ctx)
+	sess, err := sdkconfig.Load(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "rampart redrive: %v\n", err)
 		return exitFailed

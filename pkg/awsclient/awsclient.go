@@ -1,23 +1,29 @@
 // Package awsclient builds AWS SDK clients once per process (once per Lambda
-// cold start) from config.LoadDefaultConfig, with adaptive retries and
-// Rampart's user-agent marker, and classifies AWS errors by code. It resolves
-// the session's account and partition once, and routes a session to another
-// region or (through a member role) another account (see Session.For).
+// cold start), with adaptive retries, per-attempt timeouts and Rampart's
+// user-agent marker, and classifies AWS errors by code. It knows the
+// session's account and partition, and routes a session to another region
+// or (through a member role) another account (see Session.For).
+//
+// It links no credential chain: LoadLambda builds the configuration a Lambda
+// needs from the environment Lambda provides (credentials, region) without
+// any I/O, so the function binaries carry no SSO, web-identity, process or
+// IMDS provider. The CLI and the tests load the SDK's full default chain
+// through package sdkconfig, which builds on NewSession.
 //
 // It knows no rule and no service in particular: rule packages ask it for the
 // clients they need, so each Lambda binary links only its own services.
 package awsclient
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -27,14 +33,28 @@ import (
 // apart by the loop guard even before its role is configured.
 const AppID = "rampart"
 
+// MaxAttempts is how many attempts a call gets (the first and four
+// retries), in the SDK's adaptive retry mode.
+const MaxAttempts = 5
+
+// EnvS3PathStyle is the explicit setting for S3 emulators (moto,
+// LocalStack) served on a bare host:port: "true" addresses S3 buckets
+// path-style (<endpoint>/<bucket>) and keeps the account ID out of the S3
+// Control host. It is read by the loaders only and set by the tests and the
+// demo; a deployment against AWS never sets it, whatever endpoints
+// (AWS_ENDPOINT_URL, VPC or FIPS endpoints) it configures.
+const EnvS3PathStyle = "RAMPART_S3_PATH_STYLE"
+
 // Session hands out SDK clients built from one aws.Config. An offline session
 // (for `rampart plan`) has no configuration and refuses to build clients.
 type Session struct {
 	Offline bool
 	Region  string
-	// Account and Partition are where the session's credentials act,
-	// resolved once by Load (sts:GetCallerIdentity). They are empty on a
-	// session built without an identity (offline, or a test's bare value).
+	// Account and Partition are where the session's credentials act. The
+	// CLI's loader resolves them at once (sts:GetCallerIdentity); a Lambda
+	// learns them without a call (AWS_ACCOUNT_ID, or its first invocation's
+	// function ARN: see SetIdentity). Empty on a session built without an
+	// identity (offline, or a test's bare value).
 	Account   string
 	Partition string
 	// MemberRole is the member remediation role's name, with its path if
@@ -43,9 +63,10 @@ type Session struct {
 	// account. Empty: For refuses every other account. Set it before the
 	// first For call.
 	MemberRole string
-	// Endpoint is AWS_ENDPOINT_URL when set (moto, LocalStack): S3 clients
-	// then use path-style addressing.
-	Endpoint string
+	// S3PathStyle is EnvS3PathStyle: S3 clients address buckets path-style
+	// and S3 Control keeps the account out of the host. Never inferred
+	// from the endpoint.
+	S3PathStyle bool
 
 	cfg     aws.Config
 	mu      sync.Mutex
@@ -53,30 +74,59 @@ type Session struct {
 	routes  *routes // shared by a session and all the sessions For derives from it
 }
 
-// Load builds a live session from the environment (credentials, region,
-// AWS_ENDPOINT_URL).
-func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (*Session, error) {
-	opts = append([]func(*config.LoadOptions) error{
-		config.WithRetryMode(aws.RetryModeAdaptive),
-		config.WithRetryMaxAttempts(5),
-		config.WithAppID(AppID),
-		config.WithAPIOptions([]func(*middleware.Stack) error{attemptCounter}), // see retry.go
-	}, opts...)
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+// Configure sets what Rampart adds to every aws.Config, whoever loads it:
+// the SDK's adaptive retry mode with MaxAttempts attempts (where cfg does not
+// say otherwise), the app ID, and the middleware that counts attempts
+// (retry.go). NewSession then bounds every attempt (timeout.go).
+func Configure(cfg *aws.Config) {
+	if cfg.Retryer == nil { // a retryer of the caller's (a test's) is left as it is
+		if cfg.RetryMode == "" {
+			cfg.RetryMode = aws.RetryModeAdaptive
+		}
+		if cfg.RetryMaxAttempts == 0 {
+			cfg.RetryMaxAttempts = MaxAttempts
+		}
+		// Built here rather than left to each client from RetryMode, so
+		// that BoundAttempts wraps it: truncated responses are retried.
+		if cfg.RetryMode == aws.RetryModeStandard {
+			cfg.Retryer = func() aws.Retryer { return retry.NewStandard() }
+		} else {
+			cfg.Retryer = func() aws.Retryer { return retry.NewAdaptiveMode() }
+		}
 	}
+	cfg.AppID = AppID
+	cfg.APIOptions = append([]func(*middleware.Stack) error{attemptCounter}, cfg.APIOptions...) // see retry.go
+}
+
+// NewSession is a live session on cfg (already Configured): it bounds every
+// attempt (RAMPART_AWS_ATTEMPT_TIMEOUT) and reads EnvS3PathStyle through
+// getenv. It makes no AWS call: the account is left to the loader.
+func NewSession(cfg aws.Config, getenv func(string) string) (*Session, error) {
 	if err := withAttemptBounds(&cfg); err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		return nil, errors.New("load AWS configuration: no region (set AWS_REGION)")
 	}
-	s := &Session{Region: cfg.Region, Endpoint: os.Getenv("AWS_ENDPOINT_URL"), cfg: cfg}
-	if err := s.resolveIdentity(ctx); err != nil {
-		return nil, err
+	pathStyle, err := Bool(getenv, EnvS3PathStyle)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return s, nil
+	return &Session{Region: cfg.Region, Partition: PartitionOf(cfg.Region), S3PathStyle: pathStyle, cfg: cfg}, nil
+}
+
+// Bool reads a boolean setting: unset or empty is false; anything
+// strconv.ParseBool does not read is an error, not a silent false.
+func Bool(getenv func(string) string, name string) (bool, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: %q is not true or false", name, v)
+	}
+	return b, nil
 }
 
 // NewOffline is a session that makes no AWS calls.

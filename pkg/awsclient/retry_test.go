@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 )
 
 const notFound = `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidPermission.NotFound</Code><Message>gone</Message></Error></Errors><RequestID>r</RequestID></Response>`
@@ -58,7 +59,7 @@ func TestAttemptsTellABlindRetry(t *testing.T) {
 				_, _ = w.Write([]byte(notFound))
 			}))
 			defer srv.Close()
-			s, err := awsclient.Load(context.Background(), config.WithBaseEndpoint(srv.URL), config.WithRegion("us-east-1"),
+			s, err := sdkconfig.Load(context.Background(), config.WithBaseEndpoint(srv.URL), config.WithRegion("us-east-1"),
 				config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKID", "secret", "")))
 			if err != nil {
 				t.Fatal(err)

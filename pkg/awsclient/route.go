@@ -61,9 +61,9 @@ type routes struct {
 	creds    map[string]aws.CredentialsProvider
 }
 
-// resolveIdentity fills Account and Partition from sts:GetCallerIdentity:
-// one call per cold start.
-func (s *Session) resolveIdentity(ctx context.Context) error {
+// ResolveIdentity fills Account and Partition from sts:GetCallerIdentity:
+// one call, for a session whose loader could not learn them otherwise.
+func (s *Session) ResolveIdentity(ctx context.Context) error {
 	out, err := Client(s, sts.NewFromConfig).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return fmt.Errorf("resolve the session's account (sts:GetCallerIdentity): %w", err)
@@ -72,10 +72,24 @@ func (s *Session) resolveIdentity(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("resolve the session's account: caller ARN %q: %w", aws.ToString(out.Arn), err)
 	}
-	s.Account, s.Partition = aws.ToString(out.Account), a.Partition
-	if !ValidAccount(s.Account) {
-		return fmt.Errorf("resolve the session's account: %q is not an account ID", s.Account)
+	return s.SetIdentity(aws.ToString(out.Account), a.Partition)
+}
+
+// SetIdentity fixes the account and partition the session's credentials act
+// in, once, before the session is used (a Lambda does it on its first
+// invocation, from the invoked function's ARN). A malformed account, an
+// unknown partition, or a change of an identity already set is an error.
+func (s *Session) SetIdentity(account, partition string) error {
+	if !ValidAccount(account) {
+		return fmt.Errorf("resolve the session's account: %q is not an account ID", account)
 	}
+	if partition != "aws" && !strings.HasPrefix(partition, "aws-") {
+		return fmt.Errorf("resolve the session's account: %q is not a partition", partition)
+	}
+	if s.Account != "" && s.Account != account {
+		return fmt.Errorf("resolve the session's account: %s, but the session acts in %s", account, s.Account)
+	}
+	s.Account, s.Partition = account, partition
 	return nil
 }
 
@@ -120,7 +134,7 @@ func (s *Session) For(ctx context.Context, account, region string) (*Session, er
 		return d, nil
 	}
 	d := &Session{Offline: root.Offline, Region: region, Account: account, Partition: root.Partition,
-		MemberRole: root.MemberRole, Endpoint: root.Endpoint, routes: r}
+		MemberRole: root.MemberRole, S3PathStyle: root.S3PathStyle, routes: r}
 	if !root.Offline {
 		d.cfg = root.cfg.Copy()
 		d.cfg.Region = region

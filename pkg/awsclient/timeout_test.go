@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,12 +23,12 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// load is Load against endpoint with dummy credentials and a retryer of
+// load is sdkconfig.Load against endpoint with dummy credentials and a retryer of
 // attempts attempts and a short backoff, so the tests take seconds.
 func load(t *testing.T, endpoint, timeout string, attempts int) *Session {
 	t.Helper()
 	t.Setenv("AWS_ENDPOINT_URL", endpoint)
-	// Load resolves the account once with sts:GetCallerIdentity: a stub STS
+	// The loader resolves the account once with sts:GetCallerIdentity: a stub STS
 	// answers it, so the endpoint under test sees only the calls tested.
 	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>`+
@@ -41,7 +42,9 @@ func load(t *testing.T, endpoint, timeout string, attempts int) *Session {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv(EnvAttemptTimeout, timeout)
-	s, err := Load(context.Background(), config.WithRetryer(func() aws.Retryer {
+	// What sdkconfig.Load does (it cannot be imported here: it imports
+	// this package).
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRetryer(func() aws.Retryer {
 		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts, so.MaxBackoff = attempts, 20*time.Millisecond
@@ -49,6 +52,14 @@ func load(t *testing.T, endpoint, timeout string, attempts int) *Session {
 		})
 	}))
 	if err != nil {
+		t.Fatal(err)
+	}
+	Configure(&cfg)
+	s, err := NewSession(cfg, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResolveIdentity(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return s

@@ -58,7 +58,7 @@ var cloudTrailScenarios = []Scenario{
 // The events' invented bucket is rewritten when bucketInEvents.
 func seedTrail(ctx context.Context, s *awsclient.Session, name string, bucketInEvents bool, weaken func(*cloudtrail.Client) error) (Fixture, error) {
 	bucket := name + "-logs-123456789012"
-	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
+	s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.S3PathStyle })
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		return Fixture{}, fmt.Errorf("create bucket %s: %w", bucket, err)
 	}

@@ -23,7 +23,7 @@ var configScenarios = []Scenario{
 		Name:   "stopped Config recorder",
 		Events: []string{"cloudtrail/config-stop-configuration-recorder.json"},
 		Seed: func(ctx context.Context, s *awsclient.Session) (Fixture, error) {
-			s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
+			s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.S3PathStyle })
 			if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(configBucket)}); err != nil {
 				return Fixture{}, fmt.Errorf("create bucket %s: %w", configBucket, err)
 			}

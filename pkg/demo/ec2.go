@@ -99,7 +99,7 @@ var ec2Scenarios = []Scenario{
 		Events: []string{"cloudtrail/ec2-create-vpc.json"},
 		Params: map[string]string{"destinationType": "s3", "s3BucketArn": "arn:aws:s3:::" + flowLogBucket},
 		Seed: func(ctx context.Context, s *awsclient.Session) (Fixture, error) {
-			s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
+			s3c := awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.S3PathStyle })
 			if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(flowLogBucket)}); err != nil {
 				return Fixture{}, fmt.Errorf("create bucket %s: %w", flowLogBucket, err)
 			}

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/lambdatest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
@@ -158,7 +158,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	for k, v := range srv.Env() {
 		os.Setenv(k, v)
 	}
-	sess, err := awsclient.Load(ctx)
+	sess, err := sdkconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 const EnvSweepConcurrency = "RAMPART_SWEEP_CONCURRENCY"
 
 // DefaultSweepConcurrency is the sweep concurrency when none is set. The
-// SDK's adaptive retry mode (awsclient.Load) slows every client down when
+// SDK's adaptive retry mode (awsclient.Configure) slows every client down when
 // AWS throttles, so more workers than the API's rate allows only wait.
 const DefaultSweepConcurrency = 8
 

@@ -1,6 +1,7 @@
 // Package lambdafn is the few lines every Rampart Lambda shares: read the
-// configuration from the environment, build the AWS session and the engine
-// once per cold start, and hand each invocation to the engine.
+// configuration from the environment, build the AWS session (from the
+// environment Lambda provides, with no credential chain and no I/O) and the
+// engine once per cold start, and hand each invocation to the engine.
 //
 // It owns the Lambda contract only (what is returned, what is an error);
 // all decisions are the engine's.
@@ -15,10 +16,12 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/report"
@@ -46,15 +49,26 @@ func Start(rules ...rule.Rule) {
 }
 
 // Handler handles invocations with one engine.
-type Handler struct{ Engine *engine.Engine }
+type Handler struct {
+	Engine *engine.Engine
+	// Session is the engine's session. Unless AWS_ACCOUNT_ID named its
+	// account, the first invocation sets it from the invoked function's ARN
+	// (see identify).
+	Session *awsclient.Session
 
-// New builds the handler from the environment.
+	mu         sync.Mutex
+	identified bool
+}
+
+// New builds the handler from the environment. It makes no AWS call and no
+// other I/O: the session is LoadLambda's (environment credentials, no
+// credential chain), and the account is learnt from the first invocation.
 func New(ctx context.Context, getenv func(string) string, rules ...rule.Rule) (*Handler, error) {
 	cfg, err := engine.FromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	sess, err := awsclient.Load(ctx)
+	sess, err := awsclient.LoadLambda(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +80,53 @@ func New(ctx context.Context, getenv func(string) string, rules ...rule.Rule) (*
 		return nil, err
 	}
 	e.Log = lambdacontext.NewLogger()
-	return &Handler{Engine: e}, nil
+	return &Handler{Engine: e, Session: sess}, nil
+}
+
+// identify makes sure the session knows its account and partition before
+// the first decision, and repeats the engine's checks that need them (own
+// roles in the deployment's account). A Lambda's execution role is in the
+// function's account, which the invoked function's ARN names: no
+// sts:GetCallerIdentity call. Without an ARN in the context (not a Lambda
+// invocation) it asks STS. A failure fails the invocation, loudly, and the
+// next one tries again.
+func (h *Handler) identify(ctx context.Context) error {
+	h.mu.Lock() // invocations may run concurrently (Lambda managed instances)
+	defer h.mu.Unlock()
+	if h.identified || h.Session == nil {
+		return nil
+	}
+	if h.Session.Account == "" {
+		lc, ok := lambdacontext.FromContext(ctx)
+		switch {
+		case ok && lc.InvokedFunctionArn != "":
+			a, err := arn.Parse(lc.InvokedFunctionArn)
+			if err != nil || a.Service != "lambda" {
+				return fmt.Errorf("resolve the session's account: invoked function ARN %q is not a Lambda function's", lc.InvokedFunctionArn)
+			}
+			if err := h.Session.SetIdentity(a.AccountID, a.Partition); err != nil {
+				return err
+			}
+		default:
+			if err := h.Session.ResolveIdentity(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := h.Engine.CheckSession(); err != nil {
+		return err
+	}
+	h.identified = true
+	return nil
 }
 
 // Invoke handles one payload. Bad input is reported and ends the invocation
 // cleanly (retrying cannot fix it); a failed remediation is returned as an
 // error so EventBridge or Config retries and the dead-letter queue keeps it.
 func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (*Response, error) {
+	if err := h.identify(ctx); err != nil {
+		return nil, err
+	}
 	res, err := h.Engine.Handle(ctx, raw)
 	switch {
 	case errors.Is(err, trigger.ErrInput):

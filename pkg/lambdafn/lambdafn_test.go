@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/report"
@@ -82,10 +85,8 @@ func TestSweepConcurrencySetting(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	env := func(v string) func(string) string {
 		return func(k string) string {
-			if k == engine.EnvSweepConcurrency {
-				return v
-			}
-			return ""
+			return map[string]string{engine.EnvSweepConcurrency: v, "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
+				"AWS_REGION": "us-east-1"}[k]
 		}
 	}
 	if _, err := New(context.Background(), env("lots")); err == nil || !strings.Contains(err.Error(), engine.EnvSweepConcurrency) {
@@ -100,5 +101,84 @@ func TestSweepConcurrencySetting(t *testing.T) {
 		if _, err := engine.SweepConcurrencyFromEnv(env(v)); err == nil {
 			t.Errorf("%q accepted", v)
 		}
+	}
+}
+
+// nothing is an endpoint that fails the test on any request.
+func nothing(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected AWS call %s %s", r.Method, r.URL)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func lambdaEnv(extra map[string]string) func(string) string {
+	m := map[string]string{"AWS_ACCESS_KEY_ID": "ASIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
+		"AWS_REGION": "us-gov-west-1", engine.EnvMode: "report"}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return func(k string) string { return m[k] }
+}
+
+func quiet(h *Handler) {
+	h.Engine.Log, h.Engine.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+}
+
+// The cold start makes no AWS call: the account comes from the first
+// invocation's function ARN, and the checks that need it run then.
+func TestTheAccountComesFromTheInvokedFunctionARN(t *testing.T) {
+	url := nothing(t)
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	const fn = "arn:aws-us-gov:lambda:us-gov-west-1:111122223333:function:rampart-securitygroup"
+	own := engine.EnvOwnRoles
+
+	h, err := New(context.Background(), lambdaEnv(map[string]string{"AWS_ENDPOINT_URL": url}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet(h)
+	if h.Session.Account != "" {
+		t.Fatalf("account %q known at cold start", h.Session.Account)
+	}
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{InvokedFunctionArn: fn})
+	if _, err := h.Invoke(ctx, json.RawMessage(`{"hello":"world"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if h.Session.Account != "111122223333" || h.Session.Partition != "aws-us-gov" {
+		t.Fatalf("session %s/%s", h.Session.Partition, h.Session.Account)
+	}
+
+	// An own role in another account: the deployment is misconfigured, and
+	// every invocation says so until it is fixed.
+	h, err = New(context.Background(), lambdaEnv(map[string]string{"AWS_ENDPOINT_URL": url, own: "arn:aws-us-gov:iam::444455556666:role/rampart"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet(h)
+	for range 2 {
+		if _, err := h.Invoke(ctx, json.RawMessage(`{"hello":"world"}`)); err == nil || !strings.Contains(err.Error(), "own roles") {
+			t.Fatalf("err = %v", err)
+		}
+	}
+
+	// Not a Lambda function's ARN.
+	h, _ = New(context.Background(), lambdaEnv(map[string]string{"AWS_ENDPOINT_URL": url}))
+	quiet(h)
+	bad := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{InvokedFunctionArn: "arn:aws:iam::111122223333:role/x"})
+	if _, err := h.Invoke(bad, json.RawMessage(`{"hello":"world"}`)); err == nil {
+		t.Fatal("an IAM ARN was taken for the function's")
+	}
+
+	// AWS_ACCOUNT_ID (the SDK's standard variable; the tests set it for the
+	// emulator, whose function ARN names a made-up account) wins.
+	h, _ = New(context.Background(), lambdaEnv(map[string]string{"AWS_ENDPOINT_URL": url, "AWS_ACCOUNT_ID": "777788889999"}))
+	quiet(h)
+	if h.Session.Account != "777788889999" {
+		t.Fatalf("account %q", h.Session.Account)
+	}
+	if _, err := h.Invoke(ctx, json.RawMessage(`{"hello":"world"}`)); err != nil || h.Session.Account != "777788889999" {
+		t.Fatalf("%v, account %q", err, h.Session.Account)
 	}
 }

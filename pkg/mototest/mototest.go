@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 )
 
 // Region is the region every test runs in.
@@ -94,10 +95,16 @@ func (s *Server) Stop() {
 }
 
 // Env is the environment that points SDK clients (and child processes) at
-// the server with moto's dummy credentials.
+// the server with moto's dummy credentials. It says explicitly what an
+// emulator on a bare host:port needs (awsclient.EnvS3PathStyle), and names
+// moto's account (AWS_ACCOUNT_ID, the SDK's standard variable): a Lambda
+// under the emulator would otherwise take the account from the emulator's
+// made-up function ARN (012345678912).
 func (s *Server) Env() map[string]string {
 	return map[string]string{
 		"AWS_ENDPOINT_URL":          s.URL,
+		awsclient.EnvS3PathStyle:    "true",
+		"AWS_ACCOUNT_ID":            Account,
 		"AWS_ACCESS_KEY_ID":         "testing",
 		"AWS_SECRET_ACCESS_KEY":     "testing",
 		"AWS_SESSION_TOKEN":         "",
@@ -258,7 +265,7 @@ func Session(t testing.TB) *awsclient.Session {
 	if err := s.Reset(); err != nil {
 		t.Fatalf("reset moto: %v", err)
 	}
-	sess, err := awsclient.Load(context.Background())
+	sess, err := sdkconfig.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 )
 
 // Organization is an AWS Organization in moto: its management account is
@@ -62,7 +63,7 @@ func In(t testing.TB, s *awsclient.Session, account, region string) *awsclient.S
 		}
 		return sess
 	}
-	admin, err := awsclient.Load(context.Background())
+	admin, err := sdkconfig.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Package s3bucket holds what the rules about S3 buckets share: the S3
-// client (path-style against a custom endpoint such as moto), the bucket a
+// client (path-style only when told so, for emulators such as moto), the bucket a
 // CloudTrail record of an S3 call names, the buckets of a region (for
 // sweeps), and a bucket's tags for the exemption check.
 //
@@ -21,11 +21,13 @@ import (
 	"github.com/rampart-aws/rampart/pkg/trigger"
 )
 
-// Client is the session's S3 client. Against a custom endpoint
-// (AWS_ENDPOINT_URL: moto, LocalStack) it addresses buckets path-style, as
-// bucket.127.0.0.1 resolves nowhere; against AWS, virtual-hosted style.
+// Client is the session's S3 client: virtual-hosted style, as AWS wants it,
+// whatever endpoint is configured (a VPC or FIPS endpoint included).
+// Path-style only when the session says so explicitly
+// (awsclient.EnvS3PathStyle, set by the tests and the demo for moto, where
+// bucket.127.0.0.1 resolves nowhere).
 func Client(s *awsclient.Session) *s3.Client {
-	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.Endpoint != "" })
+	return awsclient.Client(s, s3.NewFromConfig, func(o *s3.Options) { o.UsePathStyle = s.S3PathStyle })
 }
 
 // Request is the part of an S3 call's requestParameters that names the

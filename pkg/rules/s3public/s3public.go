@@ -109,14 +109,15 @@ const errNoConfig = "NoSuchPublicAccessBlockConfiguration"
 
 // controlClient is the S3 Control client. S3 Control puts the account ID in
 // front of the host (123456789012.s3-control.us-east-1.amazonaws.com); with
-// a custom endpoint (moto, LocalStack: AWS_ENDPOINT_URL) that would give
-// 123456789012.127.0.0.1, which resolves nowhere, so only then the account
-// label is taken off again. The account still travels in the
-// x-amz-account-id header, as S3 Control requires. Against AWS the SDK's
-// resolver is used unchanged.
+// an emulator on a bare host:port (moto, LocalStack) that would give
+// 123456789012.127.0.0.1, which resolves nowhere, so only when the session
+// says so explicitly (awsclient.EnvS3PathStyle, set by the tests and the
+// demo) the account label is taken off again. The account still travels in
+// the x-amz-account-id header, as S3 Control requires. Otherwise the SDK's
+// resolver is used unchanged, whatever endpoint is configured.
 func controlClient(s *awsclient.Session) *s3control.Client {
 	return awsclient.Client(s, s3control.NewFromConfig, func(o *s3control.Options) {
-		if s.Endpoint != "" {
+		if s.S3PathStyle {
 			o.EndpointResolverV2 = customEndpointResolver{s3control.NewDefaultEndpointResolverV2()}
 		}
 	})

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/mototest"
 	"github.com/rampart-aws/rampart/pkg/rule"
@@ -23,7 +23,7 @@ func TestRetryAfterALostResponseIsApplied(t *testing.T) {
 	id := seed(t, direct)
 	before := ingress(t, direct, id)
 	proxy := mototest.DropFirst(t, mototest.Action("RevokeSecurityGroupIngress"))
-	lossy, err := awsclient.Load(context.Background(), config.WithBaseEndpoint(proxy.URL))
+	lossy, err := sdkconfig.Load(context.Background(), config.WithBaseEndpoint(proxy.URL))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
@@ -259,7 +260,7 @@ func TestSweepScale(t *testing.T) {
 		for _, lat := range latencies {
 			sess := s
 			if lat > 0 {
-				if sess, err = awsclient.Load(context.Background(), config.WithAPIOptions([]func(*middleware.Stack) error{addLatency(lat)})); err != nil {
+				if sess, err = sdkconfig.Load(context.Background(), config.WithAPIOptions([]func(*middleware.Stack) error{addLatency(lat)})); err != nil {
 					t.Fatal(err)
 				}
 			}

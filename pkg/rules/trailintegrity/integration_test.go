@@ -15,6 +15,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/enginetest"
 	"github.com/rampart-aws/rampart/pkg/mototest"
@@ -277,7 +278,7 @@ func TestShadowTrailIsLeftToItsHomeRegion(t *testing.T) {
 	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trail)}); err != nil {
 		t.Fatal(err)
 	}
-	eu, err := awsclient.Load(ctx, config.WithRegion("eu-west-1"))
+	eu, err := sdkconfig.Load(ctx, config.WithRegion("eu-west-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
