@@ -83,7 +83,7 @@ func TestAHungConnectionCostsOneAttemptNotTheDeadline(t *testing.T) {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
-			go io.Copy(io.Discard, c)
+			go func() { _, _ = io.Copy(io.Discard, c) }()
 		}
 	}()
 	t.Cleanup(func() {
@@ -130,7 +130,7 @@ func TestTruncatedAndMalformedResponsesAreRetried(t *testing.T) {
 				return
 			}
 			fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", len(topics), topics[:len(topics)/2])
-			buf.Flush()
+			_ = buf.Flush()
 			conn.Close()
 		case 2: // a complete response that is not XML
 			w.Header().Set("Content-Type", "text/xml")

