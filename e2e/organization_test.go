@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
@@ -52,33 +51,6 @@ func forwarded(account, region, groupID string) []byte {
 		account, region, groupID)
 }
 
-func openSSH(t *testing.T, s *awsclient.Session, name string) string {
-	t.Helper()
-	c := awsclient.Client(s, ec2.NewFromConfig)
-	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId,
-		IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
-			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(sg.GroupId)
-}
-
-func worldOpen(t *testing.T, s *awsclient.Session, id string) bool {
-	t.Helper()
-	out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: []string{id}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return slices.ContainsFunc(out.SecurityGroupRules, func(r ec2types.SecurityGroupRule) bool {
-		return !aws.ToBool(r.IsEgress) && aws.ToString(r.CidrIpv4) == "0.0.0.0/0"
-	})
-}
-
 func sweepQueue(t *testing.T, s *awsclient.Session) string {
 	t.Helper()
 	q, err := awsclient.Client(s, sqs.NewFromConfig).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("rampart-sweeps")})
@@ -97,9 +69,9 @@ func TestOrganizationEventsActInTheMemberAccount(t *testing.T) {
 	s := mototest.Session(t)
 	org := mototest.NewOrganization(t, s, 2, memberRole)
 	member := mototest.In(t, s, org.Members[0], "eu-west-1")
-	id := openSSH(t, member, "web")
+	id := mototest.WorldSSHGroup(t, member, "web")
 	out := mototest.In(t, s, outsider, "eu-west-1")
-	outID := openSSH(t, out, "web")
+	outID := mototest.WorldSSHGroup(t, out, "web")
 	f := deploy(t, "securitygroup", orgDeployment(org, "securitygroup", sweepQueue(t, s)))
 
 	var ds []report.Decision
@@ -107,7 +79,7 @@ func TestOrganizationEventsActInTheMemberAccount(t *testing.T) {
 	if len(ds) == 0 || ds[0].Rule != "sg-open-world" || ds[0].Verdict != rule.Violation || ds[0].Actions[0].Outcome != rule.Applied {
 		t.Fatalf("member event:%s", summarize(ds))
 	}
-	if worldOpen(t, member, id) {
+	if mototest.OpenToWorld(t, member, id) {
 		t.Fatal("the member account's group is still open to the world")
 	}
 	if !slices.ContainsFunc(calls, func(c string) bool { return strings.HasSuffix(c, "AssumeRole") }) {
@@ -127,7 +99,7 @@ func TestOrganizationEventsActInTheMemberAccount(t *testing.T) {
 			t.Fatalf("a call other than listing the organization for an outsider's event: %v", calls)
 		}
 	}
-	if !worldOpen(t, out, outID) {
+	if !mototest.OpenToWorld(t, out, outID) {
 		t.Fatal("the outsider's group was changed")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"regexp"
 	"slices"
 	"strings"
@@ -35,19 +36,7 @@ var DefaultEnabledRegions = []string{
 var GlobalEventRegions = []string{"ap-southeast-2", "eu-north-1", "us-east-1", "us-east-2"}
 
 // partitionOf is the AWS partition of a region.
-func partitionOf(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	}
-	return "aws"
-}
+var partitionOf = awsclient.PartitionOf
 
 // uncoveredRegions are the enabled regions a deployment does not cover.
 func uncoveredRegions(enabled, covered []string) []string {

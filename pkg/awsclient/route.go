@@ -40,13 +40,18 @@ func ValidAccount(s string) bool { return accountRE.MatchString(s) }
 // us-gov-west-1, cn-north-1).
 func ValidRegion(s string) bool { return regionRE.MatchString(s) }
 
-// PartitionOf is the partition of a region: aws-cn, aws-us-gov or aws.
+// PartitionOf is the partition of a region: aws-cn, aws-us-gov, aws-iso,
+// aws-iso-b or aws.
 func PartitionOf(region string) string {
 	switch {
 	case strings.HasPrefix(region, "cn-"):
 		return "aws-cn"
 	case strings.HasPrefix(region, "us-gov-"):
 		return "aws-us-gov"
+	case strings.HasPrefix(region, "us-iso-"):
+		return "aws-iso"
+	case strings.HasPrefix(region, "us-isob-"):
+		return "aws-iso-b"
 	}
 	return "aws"
 }

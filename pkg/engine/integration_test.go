@@ -5,13 +5,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/engine"
 	"github.com/rampart-aws/rampart/pkg/enginetest"
@@ -31,32 +27,8 @@ var groups int
 // worldSSH makes a group in the session's account and region open to the
 // world on SSH, and returns its ID.
 func worldSSH(t *testing.T, s *awsclient.Session) string {
-	t.Helper()
-	c := awsclient.Client(s, ec2.NewFromConfig)
 	groups++
-	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(fmt.Sprint("web-", groups)), Description: aws.String("web")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId,
-		IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
-			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(sg.GroupId)
-}
-
-// openToWorld reports whether the group still lets the world in on SSH.
-func openToWorld(t *testing.T, s *awsclient.Session, id string) bool {
-	t.Helper()
-	out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: []string{id}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return slices.ContainsFunc(out.SecurityGroupRules, func(r ec2types.SecurityGroupRule) bool {
-		return !aws.ToBool(r.IsEgress) && aws.ToString(r.CidrIpv4) == "0.0.0.0/0"
-	})
+	return mototest.WorldSSHGroup(t, s, fmt.Sprint("web-", groups))
 }
 
 // authorize is AuthorizeSecurityGroupIngress as EventBridge delivers it, by
@@ -85,7 +57,7 @@ func TestUserNamedLikeRampartIsRemediated(t *testing.T) {
 	if d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Applied || !strings.Contains(d.Reason, "named like Rampart's role "+ownRole) {
 		t.Fatalf("decision %+v", d)
 	}
-	if openToWorld(t, s, id) {
+	if mototest.OpenToWorld(t, s, id) {
 		t.Fatal("the group is still open to the world")
 	}
 }
@@ -104,7 +76,7 @@ func TestEventJudgedInItsOwnRegion(t *testing.T) {
 	if d := res.Decisions[0]; d.Verdict != rule.Violation || d.Actions[0].Outcome != rule.Applied {
 		t.Fatalf("decision %+v", d)
 	}
-	if openToWorld(t, eu, id) {
+	if mototest.OpenToWorld(t, eu, id) {
 		t.Fatal("the group in eu-west-1 is still open")
 	}
 	// Without eu-west-1 in the deployment's regions, the event is out of
@@ -130,7 +102,7 @@ func TestForeignAccountNotJudgedLocally(t *testing.T) {
 	if d.Verdict != rule.Ignored || !strings.Contains(d.Reason, "out of scope: event account 210987654321") || len(calls) != 0 {
 		t.Fatalf("decision %+v, calls %v", d, calls)
 	}
-	if !openToWorld(t, s, id) {
+	if !mototest.OpenToWorld(t, s, id) {
 		t.Fatal("the local group of the same ID was changed")
 	}
 }

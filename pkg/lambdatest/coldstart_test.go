@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +31,8 @@ import (
 // RAMPART_COLDSTART_BOOTSTRAPS="name=/path/to/bootstrap,...". The Python side
 // needs a python3 with boto3 on PATH; it is left out, with a note, without.
 func TestColdStartSideBySide(t *testing.T) {
-	rounds := 0
-	fmt.Sscan(os.Getenv("RAMPART_COLDSTART_ROUNDS"), &rounds)
-	if rounds <= 0 {
+	rounds, err := strconv.Atoi(os.Getenv("RAMPART_COLDSTART_ROUNDS"))
+	if err != nil || rounds <= 0 {
 		t.Skip("set RAMPART_COLDSTART_ROUNDS to run the comparison")
 	}
 	srv, err := mototest.Start()

@@ -47,7 +47,7 @@ func TestDigestListsByRuleOldestFirst(t *testing.T) {
 	}}
 	msg := DigestMessage(d)
 	i1, i2, i3 := strings.Index(msg, "vol-1"), strings.Index(msg, "sg-1"), strings.Index(msg, "sg-2")
-	if i1 < 0 || !(i1 < i2 && i2 < i3) || !strings.Contains(msg, "and more") {
+	if i1 < 0 || i1 >= i2 || i2 >= i3 || !strings.Contains(msg, "and more") {
 		t.Fatalf("digest order:\n%s", msg)
 	}
 	if s := DigestSubject(d); s != "Rampart daily digest 2026-11-27: 3+ open findings in 123456789012" {

@@ -317,17 +317,6 @@ func stackName(s string) string {
 	return s
 }
 
-// partition is the partition of a region.
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
-}
-
 // account is the account a call was made in.
 func account(call *trigger.APICall) string {
 	if call.Account != "" {
@@ -342,7 +331,7 @@ func topicARN(call *trigger.APICall) string {
 	if v := strings.TrimSpace(os.Getenv(EnvTopicARN)); v != "" {
 		return v
 	}
-	return arn.ARN{Partition: partition(call.Region), Service: "sns", Region: call.Region, AccountID: account(call), Resource: DefaultTopicName}.String()
+	return arn.ARN{Partition: awsclient.PartitionOf(call.Region), Service: "sns", Region: call.Region, AccountID: account(call), Resource: DefaultTopicName}.String()
 }
 
 // Deployers are the role ARNs allowed to change Rampart's resources, for a
@@ -356,7 +345,7 @@ func Deployers(call *trigger.APICall) ([]string, error) {
 		acct, region := account(call), call.Region
 		var out []string
 		for _, kind := range []string{"deploy", "cfn-exec"} {
-			out = append(out, arn.ARN{Partition: partition(region), Service: "iam", AccountID: acct,
+			out = append(out, arn.ARN{Partition: awsclient.PartitionOf(region), Service: "iam", AccountID: acct,
 				Resource: fmt.Sprintf("role/cdk-hnb659fds-%s-role-%s-%s", kind, acct, region)}.String())
 		}
 		return out, nil
