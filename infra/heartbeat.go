@@ -33,6 +33,9 @@ const maxHeartbeatWindow = 24 * time.Hour
 // capped at a day. ok is false for a schedule that is not rate(…).
 func heartbeatWindow(schedule string) (time.Duration, bool) {
 	inner, ok := strings.CutPrefix(schedule, "rate(")
+	if !ok {
+		return 0, false
+	}
 	if inner, ok = strings.CutSuffix(inner, ")"); !ok {
 		return 0, false
 	}

@@ -47,6 +47,7 @@ func memberTemplate(rules []rule.Rule, s *Settings, outdir string, flags map[str
 	// errors about the member template here.
 	var nagErrors []string
 	for _, m := range *art.Messages() {
+		//nolint:staticcheck // SA1019: the replacement type (@aws-cdk/cloud-assembly-api) has no Go binding in aws-cdk-go v2.276
 		if m.Level == cxapi.SynthesisMessageLevel_ERROR {
 			nagErrors = append(nagErrors, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
 		}

@@ -63,8 +63,8 @@ func (s *Settings) parseRegions(get func(string) any, read func(string, any) boo
 			}
 		}
 	}
-	switch v := get(ctxRegions); {
-	case v == nil || v == "all":
+	switch get(ctxRegions) {
+	case nil, "all":
 		s.RegionsAll = true
 	default:
 		if !read(ctxRegions, &s.Regions) {
