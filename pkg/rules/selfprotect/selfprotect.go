@@ -112,7 +112,7 @@ var meta = rule.Meta{
 			"UpdateTerminationProtection", "SetStackPolicy"}},
 		// The heartbeat and the functions' alarms: silencing them first
 		// would hide the rest.
-		{Source: "monitoring.amazonaws.com", Events: []string{"DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm"}},
+		{Source: "monitoring.amazonaws.com", Events: []string{"DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm", "PutCompositeAlarm"}},
 	},
 	// The sweep reports every Rampart rule and function each hour: the
 	// heartbeat alarm (infra/heartbeat.go) counts its decisions.
@@ -232,7 +232,7 @@ func (*guardRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, 
 		t.Type, t.ID = typeTopic, topic
 	case "monitoring.amazonaws.com":
 		names := req.AlarmNames
-		if call.EventName == "PutMetricAlarm" {
+		if call.EventName == "PutMetricAlarm" || call.EventName == "PutCompositeAlarm" {
 			names = []string{req.AlarmName}
 		}
 		if len(names) == 0 || slices.Contains(names, "") {
@@ -422,6 +422,7 @@ var what = map[string]string{
 	"DeleteAlarms":                          "deleted",
 	"DisableAlarmActions":                   "disabled the actions of",
 	"PutMetricAlarm":                        "rewrote",
+	"PutCompositeAlarm":                     "rewrote the composite",
 }
 
 var kinds = map[string]string{typeEventRule: "EventBridge rule", typeFunction: "function", typeConfigRule: "Config rule",
