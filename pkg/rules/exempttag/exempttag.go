@@ -77,6 +77,12 @@ var meta = rule.Meta{
 		{Source: "cloudtrail.amazonaws.com", Events: []string{"AddTags", "RemoveTags"}},
 		{Source: "iam.amazonaws.com", Events: []string{"TagUser", "UntagUser"}, Region: "us-east-1"},
 		{Source: "config.amazonaws.com", Events: []string{"TagResource", "UntagResource"}},
+		// Rampart's own resources (self-protection honours no tag, and the
+		// report says so). Lambda functions and CloudFormation stacks are
+		// tagged through other APIs: see docs/rules/exemption-tag.md.
+		{Source: "events.amazonaws.com", Events: []string{"TagResource", "UntagResource"}},
+		{Source: "sns.amazonaws.com", Events: []string{"TagResource", "UntagResource"}},
+		{Source: "monitoring.amazonaws.com", Events: []string{"TagResource", "UntagResource"}},
 	},
 	// Its own decisions must not be exempted by the very tag it watches.
 	ListExemptionsOnly: true,
@@ -275,6 +281,12 @@ func arnType(s string) string {
 		return "AWS::CloudTrail::Trail"
 	case a.Service == "config" && strings.HasPrefix(a.Resource, "configuration-recorder/"):
 		return "AWS::Config::ConfigurationRecorder"
+	case a.Service == "events" && strings.HasPrefix(a.Resource, "rule/"):
+		return "AWS::Events::Rule"
+	case a.Service == "sns" && !strings.Contains(a.Resource, ":"):
+		return "AWS::SNS::Topic"
+	case a.Service == "cloudwatch" && strings.HasPrefix(a.Resource, "alarm:"):
+		return "AWS::CloudWatch::Alarm"
 	}
 	return ""
 }

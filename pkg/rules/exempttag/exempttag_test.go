@@ -59,6 +59,19 @@ func TestSamples(t *testing.T) {
 			[]rule.Verdict{rule.Violation}, []string{"IGNORED: the rules judging it accept only checked-in exemptions"}},
 		{"config-untag-resource-exempt.json", []string{"AWS::Config::ConfigurationRecorder arn:aws:config:us-east-1:123456789012:configuration-recorder/default/qkyvh1bd3jktrhgr"},
 			[]rule.Verdict{rule.Violation}, []string{"removed the exemption tag"}},
+		// Rampart's own resources: reported, and never honoured.
+		{"events-tag-resource-exempt.json", []string{"AWS::Events::Rule arn:aws:events:us-east-1:123456789012:rule/rampart-securitygroup-ec2"},
+			[]rule.Verdict{rule.Violation}, []string{"IGNORED: the rules judging it accept only checked-in exemptions"}},
+		{"events-untag-resource-exempt.json", []string{"AWS::Events::Rule arn:aws:events:us-east-1:123456789012:rule/rampart-securitygroup-ec2"},
+			[]rule.Verdict{rule.Violation}, []string{"removed the exemption tag"}},
+		{"sns-tag-resource-exempt.json", []string{"AWS::SNS::Topic arn:aws:sns:us-east-1:123456789012:rampart-notifications"},
+			[]rule.Verdict{rule.Violation}, []string{"IGNORED: the rules judging it accept only checked-in exemptions"}},
+		{"sns-untag-resource-exempt.json", []string{"AWS::SNS::Topic arn:aws:sns:us-east-1:123456789012:rampart-notifications"},
+			[]rule.Verdict{rule.Violation}, []string{"removed the exemption tag"}},
+		{"cloudwatch-tag-resource-exempt.json", []string{"AWS::CloudWatch::Alarm arn:aws:cloudwatch:us-east-1:123456789012:alarm:rampart-securitygroup"},
+			[]rule.Verdict{rule.Violation}, []string{"IGNORED: the rules judging it accept only checked-in exemptions"}},
+		{"cloudwatch-untag-resource-exempt.json", []string{"AWS::CloudWatch::Alarm arn:aws:cloudwatch:us-east-1:123456789012:alarm:rampart-securitygroup"},
+			[]rule.Verdict{rule.Violation}, []string{"removed the exemption tag"}},
 	}
 	ctx := rule.WithExemptTag(context.Background(), rule.DefaultExemptTag)
 	for _, tc := range cases {
