@@ -43,7 +43,10 @@ lint: cfn-lint ## gofmt, go vet, golangci-lint (pinned in tools/go.mod), cfn-lin
 	$(GO) vet ./infra/...
 	GOWORK=off $(GO) tool -modfile=tools/go.mod golangci-lint run ./...
 	cd infra && GOWORK=off $(GO) tool -modfile=../tools/go.mod golangci-lint run --config ../.golangci.yml ./...
-	bash infra/scripts/synth.sh # build, synthesize afresh (cdk-nag errors fail it), then cfn-lint
+	# Build, synthesize afresh (cdk-nag errors fail it), then cfn-lint. The assets are built for
+	# this machine: lint checks the templates, not the binaries, and the build then reuses the
+	# tests' compiled packages (make synth and make deploy build arm64, and deploy checks it).
+	GOARCH=$$($(GO) env GOHOSTARCH) bash infra/scripts/synth.sh
 
 synth: cfn-lint ## synthesize the CDK app offline into cdk.out/
 	bash infra/scripts/synth.sh
