@@ -397,9 +397,7 @@ func settleAlerts(d *report.Decision, sent bool, err error, noop string) {
 // annotation saying why.
 func unevaluableEvaluation(d *report.Decision, n int, now time.Time) cfgtypes.Evaluation {
 	ann := fmt.Sprintf("Rampart cannot evaluate this resource (%d failures in a row; the last result no longer stands): %s", n, d.Error)
-	if len(ann) > report.MaxAnnotation {
-		ann = ann[:report.MaxAnnotation-3] + "..."
-	}
+	ann = report.Truncate(ann, report.MaxAnnotation)
 	ts := d.OrderingTime
 	if ts.IsZero() {
 		ts = now

@@ -169,7 +169,7 @@ func summary(res *engine.Result) string {
 			continue
 		}
 		if len(failed) < maxFailedIDs {
-			failed = append(failed, clip(d.Resource, 128)+" ("+d.Rule+")")
+			failed = append(failed, report.Truncate(d.Resource, 128)+" ("+d.Rule+")")
 		}
 		if firstErr == "" {
 			firstErr = d.Error
@@ -193,7 +193,7 @@ func summary(res *engine.Result) string {
 		fmt.Fprintf(&b, " and %d more", n-len(failed))
 	}
 	if firstErr != "" {
-		fmt.Fprintf(&b, "; first error: %s", clip(firstErr, 512))
+		fmt.Fprintf(&b, "; first error: %s", report.Truncate(firstErr, 512))
 	}
 	b.WriteString("; every decision is in the function's log")
 	return b.String()
@@ -213,11 +213,4 @@ func counts(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

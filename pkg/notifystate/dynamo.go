@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rampart-aws/rampart/pkg/report"
 )
 
 // Table layout. The partition key is Key.ID; there is no sort key.
@@ -119,7 +121,7 @@ func (d *Dynamo) touch(ctx context.Context, o Observation) (*item, bool, error) 
 	vals := map[string]types.AttributeValue{
 		":st": str(string(o.State)), ":true": &types.AttributeValueMemberBOOL{Value: true},
 		":now": str(stamp(o.Now)), ":exp": num(o.Now.Add(TTL).Unix()), ":zero": num(0),
-		":sev": str(o.Severity), ":reason": str(truncate(o.Reason, maxReason)),
+		":sev": str(o.Severity), ":reason": str(report.Truncate(o.Reason, maxReason)),
 	}
 	names := map[string]string{"#st": attrState, "#nt": attrNotified, "#ls": attrLastSeen, "#ttl": AttrTTL,
 		"#fl": attrFailures, "#sev": attrSeverity, "#rs": attrReason, "#fe": attrFailEvent}

@@ -14,6 +14,8 @@ package notifystate
 import (
 	"context"
 	"time"
+
+	"github.com/rampart-aws/rampart/pkg/report"
 )
 
 // State is what Rampart last concluded about one rule on one resource.
@@ -265,7 +267,7 @@ func apply(old *item, o Observation, s step, ch Change) item {
 	it.Key = o.Key
 	it.LastSeen = o.Now
 	it.Failures, it.FailEvent = 0, ""
-	it.Severity, it.Reason = o.Severity, truncate(o.Reason, maxReason)
+	it.Severity, it.Reason = o.Severity, report.Truncate(o.Reason, maxReason)
 	switch s {
 	case write:
 		it.Prev, it.State, it.Since, it.ClaimedAt = ch.Prev, o.State, o.Now, o.Now
@@ -277,10 +279,3 @@ func apply(old *item, o Observation, s step, ch Change) item {
 }
 
 const maxReason = 512
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
-}

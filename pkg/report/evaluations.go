@@ -79,10 +79,7 @@ func Annotation(d *Decision) string {
 		s += " Rampart: " + d.Did() + "."
 	}
 	s = strings.TrimSpace(s)
-	if len(s) > MaxAnnotation {
-		s = s[:MaxAnnotation-3] + "..."
-	}
-	return s
+	return Truncate(s, MaxAnnotation)
 }
 
 // EvaluationTime is the ordering timestamp for a Config decision.

@@ -95,10 +95,7 @@ func NoticeSubject(n *Notice) string {
 		what = fmt.Sprintf("%d rules", len(rules))
 	}
 	s := fmt.Sprintf("Rampart [%s] %s on %s: %s", orDash(string(n.Severity())), what, n.Items[0].Decision.Resource, strings.Join(n.Events(), ", "))
-	if len(s) > 100 {
-		s = s[:97] + "..."
-	}
-	return s
+	return Truncate(s, 100)
 }
 
 // NoticeMessage is the body: the resource, the five W's of the call that

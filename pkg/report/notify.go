@@ -122,10 +122,7 @@ func Subject(d *Decision) string {
 		}
 	}
 	s := fmt.Sprintf("Rampart [%s] %s on %s: %s", orDash(string(d.Severity)), d.Rule, d.Resource, state)
-	if len(s) > 100 {
-		s = s[:97] + "..."
-	}
-	return s
+	return Truncate(s, 100)
 }
 
 // Message is the notification body: who, when, what, where from, which

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/rampart-aws/rampart/pkg/rule"
@@ -200,5 +201,23 @@ func TestRetryKeepsNoticesAndDigests(t *testing.T) {
 	}
 	if err := dn.NotifyDigest(context.Background(), &Digest{}); err != nil || next.digests != 2 {
 		t.Fatalf("digest: %v after %d sends", err, next.digests)
+	}
+}
+
+func TestTruncateKeepsRunesWhole(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdefghij", 8, "abcde..."},
+		{"ééééé", 8, "éé..."}, // 10 bytes; a cut at 5 would split the third é
+		{"日本語のリソース", 10, "日本..."},
+	} {
+		got := Truncate(tc.in, tc.n)
+		if got != tc.want || len(got) > tc.n || !utf8.ValidString(got) {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 }

@@ -66,7 +66,7 @@ func (*accountRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target
 // Evaluate implements rule.Rule.
 func (*accountRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
 	account := t.ID
-	if t.Item != nil && !accountID.MatchString(account) {
+	if t.Item != nil && !awsclient.ValidAccount(account) {
 		account = t.Item.AccountID
 	}
 	if s.Offline {
@@ -125,7 +125,7 @@ func (*accountRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Acti
 	if err := a.Decode(&p); err != nil {
 		return err
 	}
-	if !accountID.MatchString(p.Account) {
+	if !awsclient.ValidAccount(p.Account) {
 		return badParams(a.API)
 	}
 	client := controlClient(s)

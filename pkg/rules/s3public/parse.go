@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/rampart-aws/rampart/pkg/awsclient"
 	"github.com/rampart-aws/rampart/pkg/iampolicy"
 	"github.com/rampart-aws/rampart/pkg/s3bucket"
 	"github.com/rampart-aws/rampart/pkg/trigger"
@@ -166,7 +166,6 @@ type accountEvent struct {
 	Block *Block // PutAccountPublicAccessBlock
 }
 
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 // parseAccountCall reads an account-level call; the account is the
 // recipient account, or the first label of the S3 Control host.
@@ -178,7 +177,7 @@ func parseAccountCall(event, account string, raw json.RawMessage) (string, accou
 	if account == "" {
 		account, _, _ = strings.Cut(string(req.Host), ".")
 	}
-	if !accountID.MatchString(account) {
+	if !awsclient.ValidAccount(account) {
 		return "", accountEvent{}, fmt.Errorf("no account ID (recipientAccountId or Host), got %q", account)
 	}
 	ev := accountEvent{Event: event}
