@@ -166,7 +166,6 @@ type accountEvent struct {
 	Block *Block // PutAccountPublicAccessBlock
 }
 
-
 // parseAccountCall reads an account-level call; the account is the
 // recipient account, or the first label of the S3 Control host.
 func parseAccountCall(event, account string, raw json.RawMessage) (string, accountEvent, error) {
