@@ -35,7 +35,7 @@ unit: ## the fast tests only (no moto)
 	$(GO) test -count=1 ./infra/...
 
 race: ## the library's tests under the race detector (not in CI: a cold race build of the SDK takes minutes)
-	$(GO) test -count=1 -race ./pkg/... ./cmd/...
+	$(GO) test -count=1 -race ./internal/... ./cmd/...
 
 lint: cfn-lint ## gofmt, go vet, golangci-lint (pinned in tools/go.mod), cfn-lint on the synthesized templates
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -65,7 +65,7 @@ bench: ## Go benchmarks (handler time against moto)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz: ## fuzz the decoders (FUZZTIME=30s each by default)
-	@grep -rlE '^func Fuzz[A-Za-z0-9_]+\(' --include='*_test.go' pkg | while read -r file; do \
+	@grep -rlE '^func Fuzz[A-Za-z0-9_]+\(' --include='*_test.go' internal | while read -r file; do \
 		for target in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' "$$file" | sed 's/func //'); do \
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $${FUZZTIME:-30s} ./$$(dirname "$$file") || exit 1; \
 		done; \

@@ -4,6 +4,6 @@
 // moto; the tests invoke it with real-shaped events (events/, IDs rewritten to
 // seeded resources) and assert both the Lambda response and moto's state.
 //
-// The scenarios come from pkg/demo, so `make demo` shows what these tests
+// The scenarios come from internal/testing/demo, so `make demo` shows what these tests
 // prove. The package has no non-test code beyond this comment.
 package e2e

@@ -13,14 +13,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/rampart-aws/rampart/pkg/awsclient"
-	"github.com/rampart-aws/rampart/pkg/catalog"
-	"github.com/rampart-aws/rampart/pkg/demo"
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/lambdatest"
-	"github.com/rampart-aws/rampart/pkg/mototest"
-	"github.com/rampart-aws/rampart/pkg/report"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/report"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/demo"
+	"github.com/rampart-aws/rampart/internal/testing/lambdatest"
+	"github.com/rampart-aws/rampart/internal/testing/mototest"
 )
 
 func TestMain(m *testing.M) {

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-aws/rampart/pkg/catalog"
-	"github.com/rampart-aws/rampart/pkg/demo"
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/lambdatest"
-	"github.com/rampart-aws/rampart/pkg/mototest"
-	"github.com/rampart-aws/rampart/pkg/rule"
-	"github.com/rampart-aws/rampart/pkg/trigger"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/demo"
+	"github.com/rampart-aws/rampart/internal/testing/lambdatest"
+	"github.com/rampart-aws/rampart/internal/testing/mototest"
+	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 // event is one file under events/.
@@ -123,7 +123,7 @@ func TestBadInputIsRejectedWithoutAnAWSCall(t *testing.T) {
 	// (InvalidRequestContentException) before any function sees it, and
 	// EventBridge and Config send JSON only; the RIE passes it on, and
 	// aws-lambda-go fails it before the handler. Such files test the
-	// decoder (pkg/trigger), not the function.
+	// decoder (internal/trigger), not the function.
 	bad = slices.DeleteFunc(bad, func(e event) bool { return !json.Valid(e.raw) })
 	for _, fn := range functions(t) {
 		t.Run(fn, func(t *testing.T) {

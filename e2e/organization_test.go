@@ -11,12 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/rampart-aws/rampart/pkg/awsclient"
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/lambdatest"
-	"github.com/rampart-aws/rampart/pkg/mototest"
-	"github.com/rampart-aws/rampart/pkg/report"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/report"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/lambdatest"
+	"github.com/rampart-aws/rampart/internal/testing/mototest"
 )
 
 // Organization mode end to end: the central functions run under the RIE in

@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampart-aws/rampart/pkg/demo"
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/report"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/report"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/demo"
 )
 
 // forEachScenario runs the test once per demo scenario whose rule is in the

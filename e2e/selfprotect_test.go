@@ -12,12 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/rampart-aws/rampart/pkg/awsclient"
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/enginetest"
-	"github.com/rampart-aws/rampart/pkg/lambdatest"
-	"github.com/rampart-aws/rampart/pkg/mototest"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/enginetest"
+	"github.com/rampart-aws/rampart/internal/testing/lambdatest"
+	"github.com/rampart-aws/rampart/internal/testing/mototest"
 )
 
 // The guard function, built and run under the Lambda RIE against moto,

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rampart-aws/rampart/pkg/report"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/report"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // The dashboards, derived from the plan like the alarms. Every region gets
@@ -26,7 +26,7 @@ import (
 // status widget shows alarms of the dashboard's region, and each body stays
 // small (17 regions × every rule in one body approaches the limits).
 
-// dashboardMetrics are the engine's per-rule EMF metrics (pkg/report/metrics.go,
+// dashboardMetrics are the engine's per-rule EMF metrics (internal/report/metrics.go,
 // dimension Rule) and their titles.
 var dashboardMetrics = []struct{ Name, Title string }{
 	{"Decisions", "Decisions"},

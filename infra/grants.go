@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // Least privilege for the rules' write actions. A rule's write action that

@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/rampart-aws/rampart/pkg/catalog"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // catalogRule is the catalog's rule with the ID.

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rampart-aws/rampart/pkg/report"
+	"github.com/rampart-aws/rampart/internal/report"
 )
 
 // heartbeatRules are the rules whose scheduled sweep reports at least one

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rampart-aws/rampart/pkg/catalog"
+	"github.com/rampart-aws/rampart/internal/catalog"
 )
 
 func TestHeartbeatWindow(t *testing.T) {

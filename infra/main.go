@@ -1,5 +1,5 @@
 // Command infra is Rampart's CDK app: one stack per account-region, every
-// piece derived from the rule catalog (pkg/catalog) and the settings in
+// piece derived from the rule catalog (internal/catalog) and the settings in
 // cdk.json's context (docs/deploy.md). Run it through the CDK CLI from the
 // repository root: npx cdk synth (cdk.json says "go run ./infra").
 package main
@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rampart-aws/rampart/pkg/catalog"
+	"github.com/rampart-aws/rampart/internal/catalog"
 )
 
 func main() {

@@ -21,7 +21,7 @@ import (
 //   - rampart-<fn>-errors: the function failed (Lambda Errors), which is
 //     also how AWS Config evaluation errors show: the handler fails the
 //     invocation whenever an evaluation errored, PutEvaluations failed or
-//     Config rejected an evaluation (pkg/report/evaluations.go), and Config
+//     Config rejected an evaluation (internal/report/evaluations.go), and Config
 //     invokes asynchronously, so Lambda retries and then dead-letters it;
 //   - rampart-<fn>-dlq: events wait in its dead-letter queue;
 //   - rampart-<fn>-throttles: Lambda throttled an invocation (account

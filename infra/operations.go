@@ -6,11 +6,11 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rampart-aws/rampart/pkg/report"
+	"github.com/rampart-aws/rampart/internal/report"
 )
 
 // operationsAlarm is one stack-wide alarm on a metric every function
-// writes in Embedded Metric Format without dimension (pkg/report).
+// writes in Embedded Metric Format without dimension (internal/report).
 type operationsAlarm struct {
 	id, name, metric, description string
 }

@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/rampart-aws/rampart/pkg/rule"
-	"github.com/rampart-aws/rampart/pkg/trigger"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 // This file derives, in plain Go and without the CDK, what one region's stack

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampart-aws/rampart/pkg/awsclient"
-	"github.com/rampart-aws/rampart/pkg/catalog"
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/rule"
-	"github.com/rampart-aws/rampart/pkg/trigger"
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 // These tests need no CDK (no node): they cover the derivation and the

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"github.com/rampart-aws/rampart/pkg/awsclient"
+	"github.com/rampart-aws/rampart/internal/awsclient"
 	"regexp"
 	"slices"
 	"strings"

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/rampart-aws/rampart/pkg/notifystate"
+	"github.com/rampart-aws/rampart/internal/notifystate"
 )
 
 // The function roles. IAM is global, so each function has ONE role, named
@@ -21,7 +21,7 @@ import (
 // grants them by name in every region of the account; the rules' actions
 // are granted on "*" as before (they act on whatever the event names).
 
-// Environment of the functions besides pkg/engine's own variables (the
+// Environment of the functions besides internal/engine's own variables (the
 // engine reads them; docs/architecture.md).
 const (
 	envHomeRegion    = "RAMPART_HOME_REGION"

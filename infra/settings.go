@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/exemption"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/exemption"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // Context keys read from cdk.json (or `cdk synth -c key=value`). Each is
@@ -289,7 +289,7 @@ func (s *Settings) memoryFor(function string) int {
 	return defaultMemoryMB
 }
 
-// functionEnv is the environment of one function (see pkg/engine/config.go):
+// functionEnv is the environment of one function (see internal/engine/config.go):
 // only the settings that concern the function's own rules, so that one
 // function's configuration changing does not redeploy the others, and the
 // 4 KB Lambda environment budget goes further.

@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rampart-aws/rampart/pkg/catalog"
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/rule"
-	"github.com/rampart-aws/rampart/pkg/trigger"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 // The tests below synthesize two apps once each and share the templates:

@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/notifystate"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/notifystate"
 )
 
 // StateTableName is the notification state table's name, the same in every
@@ -20,7 +20,7 @@ const StateTableName = "rampart-notify-state"
 const DigestScheduleExpression = "cron(0 8 * * ? *)"
 
 // addNotificationState gives the stack its notification state (see
-// pkg/notifystate): a DynamoDB table every function records its decisions
+// internal/notifystate): a DynamoDB table every function records its decisions
 // in so that it notifies transitions only, and, in the first region, the
 // daily digest of open findings across all regions. It returns the table.
 func addNotificationState(rs *RampartStack, props *RampartStackProps) awsdynamodb.Table {

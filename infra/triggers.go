@@ -13,8 +13,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rampart-aws/rampart/pkg/report"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/report"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // target is the EventBridge target of a Rampart function: retried for up to

@@ -3,7 +3,7 @@
 // moto, seeds an insecure account, replays real-shaped events through the
 // real bootstrap binaries under the AWS Lambda Runtime Interface Emulator in
 // enforce mode, and prints what was wrong, what Rampart did, and each
-// resource before and after. See docs/demo.md; the work is in pkg/demo.
+// resource before and after. See docs/demo.md; the work is in internal/testing/demo.
 package main
 
 import (
@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/rampart-aws/rampart/pkg/demo"
+	"github.com/rampart-aws/rampart/internal/testing/demo"
 )
 
 func main() {

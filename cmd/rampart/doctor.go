@@ -29,10 +29,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/rampart-aws/rampart/pkg/awsclient"
-	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
-	"github.com/rampart-aws/rampart/pkg/catalog"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/awsclient/sdkconfig"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // Check statuses.

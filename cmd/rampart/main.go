@@ -28,12 +28,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rampart-aws/rampart/pkg/awsclient"
-	"github.com/rampart-aws/rampart/pkg/awsclient/sdkconfig"
-	"github.com/rampart-aws/rampart/pkg/catalog"
-	"github.com/rampart-aws/rampart/pkg/engine"
-	"github.com/rampart-aws/rampart/pkg/report"
-	"github.com/rampart-aws/rampart/pkg/trigger"
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/awsclient/sdkconfig"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/report"
+	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 // Exit codes.

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/rampart-aws/rampart/pkg/awsclient"
-	"github.com/rampart-aws/rampart/pkg/mototest"
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/testing/mototest"
 )
 
 // A CloudTrail event as EventBridge delivers it, and Lambda's on-failure

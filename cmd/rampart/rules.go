@@ -5,8 +5,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/rampart-aws/rampart/pkg/catalog"
-	"github.com/rampart-aws/rampart/pkg/rule"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // ruleJSON is one catalog entry as `rampart rules --json` prints it: the

@@ -3,11 +3,11 @@
 package main
 
 import (
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/trailenabled"
-	"github.com/rampart-aws/rampart/pkg/rules/trailintegrity"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/cloudtrailenabled"
+	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
 )
 
 func main() {
-	lambdafn.Start(trailintegrity.Rule, trailenabled.Rule)
+	lambdafn.Start(cloudtrailintegrity.Rule, cloudtrailenabled.Rule)
 }

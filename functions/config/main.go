@@ -4,10 +4,10 @@
 package main
 
 import (
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/configtamper"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/configtampering"
 )
 
 func main() {
-	lambdafn.Start(configtamper.Rule)
+	lambdafn.Start(configtampering.Rule)
 }

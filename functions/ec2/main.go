@@ -4,14 +4,14 @@
 package main
 
 import (
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/ebsdefault"
-	"github.com/rampart-aws/rampart/pkg/rules/ebsencrypted"
-	"github.com/rampart-aws/rampart/pkg/rules/eipattached"
-	"github.com/rampart-aws/rampart/pkg/rules/instancevpc"
-	"github.com/rampart-aws/rampart/pkg/rules/vpcflowlogs"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/ebsattachedencrypted"
+	"github.com/rampart-aws/rampart/internal/rules/ebsdefaultencryption"
+	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
+	"github.com/rampart-aws/rampart/internal/rules/eipattached"
+	"github.com/rampart-aws/rampart/internal/rules/vpcflowlogs"
 )
 
 func main() {
-	lambdafn.Start(instancevpc.Rule, ebsencrypted.Rule, ebsdefault.Rule, eipattached.Rule, vpcflowlogs.Rule)
+	lambdafn.Start(ec2instanceinvpc.Rule, ebsattachedencrypted.Rule, ebsdefaultencryption.Rule, eipattached.Rule, vpcflowlogs.Rule)
 }

@@ -9,14 +9,14 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/selfprotect"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/selfprotection"
 )
 
 func main() {
-	if err := selfprotect.CheckEnv(); err != nil {
+	if err := selfprotection.CheckEnv(); err != nil {
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("cold start", "error", err.Error())
 		os.Exit(1)
 	}
-	lambdafn.Start(selfprotect.Rule)
+	lambdafn.Start(selfprotection.Rule)
 }

@@ -5,12 +5,12 @@
 package main
 
 import (
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/regioncoverage"
-	"github.com/rampart-aws/rampart/pkg/rules/rootkeys"
-	"github.com/rampart-aws/rampart/pkg/rules/stalecreds"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/regionscovered"
+	"github.com/rampart-aws/rampart/internal/rules/rootaccesskeys"
+	"github.com/rampart-aws/rampart/internal/rules/stalecredentials"
 )
 
 func main() {
-	lambdafn.Start(stalecreds.Rule, rootkeys.Rule, regioncoverage.Rule)
+	lambdafn.Start(stalecredentials.Rule, rootaccesskeys.Rule, regionscovered.Rule)
 }

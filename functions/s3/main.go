@@ -4,11 +4,11 @@
 package main
 
 import (
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/s3public"
-	"github.com/rampart-aws/rampart/pkg/rules/trailbucket"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/s3publicaccess"
+	"github.com/rampart-aws/rampart/internal/rules/trailbuckettampering"
 )
 
 func main() {
-	lambdafn.Start(s3public.AccountBlock, s3public.BucketAccess, trailbucket.Rule)
+	lambdafn.Start(s3publicaccess.AccountBlock, s3publicaccess.BucketAccess, trailbuckettampering.Rule)
 }

@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/sgopen"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/sgopen"
 )
 
 func main() {

@@ -4,10 +4,10 @@
 package main
 
 import (
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/signin"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/consolesignin"
 )
 
 func main() {
-	lambdafn.Start(signin.Rule)
+	lambdafn.Start(consolesignin.Rule)
 }

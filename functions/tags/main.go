@@ -4,11 +4,11 @@
 package main
 
 import (
-	"github.com/rampart-aws/rampart/pkg/lambdafn"
-	"github.com/rampart-aws/rampart/pkg/rules/exempttag"
-	"github.com/rampart-aws/rampart/pkg/rules/requiredtags"
+	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/exemptiontag"
+	"github.com/rampart-aws/rampart/internal/rules/requiredtags"
 )
 
 func main() {
-	lambdafn.Start(requiredtags.Rule, exempttag.Rule)
+	lambdafn.Start(requiredtags.Rule, exemptiontag.Rule)
 }

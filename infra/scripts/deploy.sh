@@ -97,7 +97,7 @@ bash infra/scripts/synth.sh ${CTX[@]+"${CTX[@]}"} ${region_args[@]+"${region_arg
 # than the functions' arm64 (GOARCH=amd64 make build).
 dist=$(setting rampart:distDir)
 dist=${dist:-dist}
-sources() { git ls-files -z -- 'functions/*.go' 'pkg/*.go' go.mod go.sum 2>/dev/null || find functions pkg go.mod go.sum -name '*.go' -print0 -o -name 'go.*' -print0; }
+sources() { git ls-files -z -- 'functions/*.go' 'internal/*.go' go.mod go.sum 2>/dev/null || find functions pkg go.mod go.sum -name '*.go' -print0 -o -name 'go.*' -print0; }
 for fn in functions/*/; do
 	fn=$(basename "$fn")
 	bin="$dist/$fn/bootstrap"

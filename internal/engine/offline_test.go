@@ -1,0 +1,84 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/trigger"
+)
+
+// TestEverySampleOfflineWithoutPanic runs every payload under events/ (and
+// any fuzz corpus committed under testdata/fuzz) through the offline engine
+// with every rule, as `rampart plan` does: nothing panics, nothing fails
+// but bad input, and bad input is trigger.ErrInput.
+func TestEverySampleOfflineWithoutPanic(t *testing.T) {
+	root := filepath.Join("..", "..")
+	var files []string
+	for _, dir := range []string{filepath.Join(root, "events"), filepath.Join(root, "internal", "trigger", "testdata", "fuzz")} {
+		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !strings.HasSuffix(path, ".md") {
+				files = append(files, path)
+			}
+			return nil
+		})
+	}
+	if len(files) < 50 {
+		t.Fatalf("only %d samples found", len(files))
+	}
+	for _, f := range files {
+		name, _ := filepath.Rel(root, f)
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := engine.New(engine.Config{}, awsclient.NewOffline("us-east-1"), catalog.All()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+			var res *engine.Result
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						t.Fatalf("panic: %v", v)
+					}
+				}()
+				res, err = e.Handle(context.Background(), raw)
+			}()
+			invalid := strings.Contains(name, "invalid") || strings.Contains(name, "bad-rule-parameters")
+			switch {
+			case invalid && !errors.Is(err, trigger.ErrInput):
+				t.Fatalf("bad input: err = %v, want trigger.ErrInput", err)
+			case invalid:
+				return
+			case err != nil:
+				t.Fatalf("err = %v", err)
+			}
+			if len(res.Decisions) == 0 {
+				t.Fatal("no decision: a plan must say what it concluded")
+			}
+			for _, d := range res.Decisions {
+				if d.Verdict == engine.ErrorVerdict || strings.Contains(d.Error, "panicked") {
+					t.Errorf("%s on %s: %s (%s)", d.Rule, d.Resource, d.Reason, d.Error)
+				}
+				for _, a := range d.Actions {
+					if a.Outcome != rule.Planned {
+						t.Errorf("%s: action %s outcome %q offline, want planned", d.Rule, a.API, a.Outcome)
+					}
+				}
+			}
+		})
+	}
+}

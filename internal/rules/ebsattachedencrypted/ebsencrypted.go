@@ -1,0 +1,194 @@
+// Package ebsattachedencrypted holds ebs-attached-encrypted: every EBS volume
+// attached to an instance is encrypted, with the deployment's KMS key when it
+// names one (AWS's managed rule "encrypted-volumes").
+//
+// EBS cannot encrypt a volume in place (it takes a snapshot, an encrypted
+// copy and a swap, with downtime the owner must plan), so the volume is only
+// reported. The rule never changes the region's EBS encryption by default:
+// a rule about one volume must not change a region-wide setting as a side
+// effect. That setting is ebs-default-encryption's (package ebsdefault).
+package ebsattachedencrypted
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/rules/ebsdefaultencryption"
+	"github.com/rampart-aws/rampart/internal/trigger"
+)
+
+// ResourceType is the volume's Config type.
+const ResourceType = "AWS::EC2::Volume"
+
+const apiDescribe = "ec2:DescribeVolumes"
+
+// Rule is ebs-attached-encrypted.
+var Rule = &volumeRule{}
+
+type volumeRule struct{}
+
+var meta = rule.Meta{
+	ID:        "ebs-attached-encrypted",
+	Title:     "Attached EBS volumes are encrypted",
+	Severity:  rule.Medium,
+	Rationale: "An unencrypted volume leaves its data, its snapshots and every copy of them readable to anyone who gets hold of them; encryption with a KMS key puts access behind key policy and CloudTrail.",
+	Remediation: "Reports only: EBS cannot encrypt a volume in place (snapshot, copy encrypted, swap). " +
+		"The region's encryption by default is ebs-default-encryption's to restore, never changed here.",
+	ResourceType: ResourceType,
+	Function:     "ec2",
+	Config:       &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
+	Params: []rule.Param{
+		{Name: ebsdefaultencryption.ParamKMS, Default: "", Description: "KMS key ID or key ARN volumes must be encrypted with (empty: any key)", Check: ebsdefaultencryption.CheckKey},
+	},
+	ReadActions:  []string{apiDescribe},
+	WriteActions: []string{rule.AlertAPI},
+}
+
+// Meta implements rule.Rule.
+func (*volumeRule) Meta() *rule.Meta { return &meta }
+
+// Targets implements rule.Rule: the rule is driven by Config only.
+func (*volumeRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) { return nil, nil }
+
+// volume is what the rule judges of a volume.
+type volume struct {
+	ID        string
+	Attached  []string // instance IDs it is attached (or attaching) to
+	Encrypted bool
+	KmsKeyID  string
+	Tags      map[string]string
+}
+
+func fromSDK(v ec2types.Volume) volume {
+	out := volume{ID: aws.ToString(v.VolumeId), Encrypted: aws.ToBool(v.Encrypted), KmsKeyID: aws.ToString(v.KmsKeyId), Tags: map[string]string{}}
+	for _, a := range v.Attachments {
+		if a.State == ec2types.VolumeAttachmentStateAttached || a.State == ec2types.VolumeAttachmentStateAttaching {
+			out.Attached = append(out.Attached, aws.ToString(a.InstanceId))
+		}
+	}
+	for _, t := range v.Tags {
+		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return out
+}
+
+// configuration is the part of a Config item's configuration the rule reads.
+type configuration struct {
+	VolumeID    string `json:"volumeId"`
+	Encrypted   trigger.Bool
+	KmsKeyID    string `json:"kmsKeyId"`
+	Attachments []struct {
+		InstanceID string `json:"instanceId"`
+		State      string `json:"state"`
+	} `json:"attachments"`
+}
+
+func fromItem(item *trigger.ConfigItem) (volume, error) {
+	var c configuration
+	if err := json.Unmarshal(item.Configuration, &c); err != nil {
+		return volume{}, fmt.Errorf("%w: volume configuration: %v", trigger.ErrInput, err)
+	}
+	v := volume{ID: item.ResourceID, Encrypted: bool(c.Encrypted), KmsKeyID: c.KmsKeyID, Tags: item.Tags}
+	for _, a := range c.Attachments {
+		if a.State == "attached" || a.State == "attaching" {
+			v.Attached = append(v.Attached, a.InstanceID)
+		}
+	}
+	return v, nil
+}
+
+// judge decides one volume: violated (and why), or the verdict that holds.
+func judge(v volume, want string) (rule.Verdict, string) {
+	switch {
+	case len(v.Attached) == 0:
+		return rule.NotApplicable, "the volume is not attached to an instance"
+	case !v.Encrypted:
+		return rule.Violation, fmt.Sprintf("attached to %s and not encrypted", strings.Join(v.Attached, ", "))
+	case !ebsdefaultencryption.KeyMatches(v.KmsKeyID, want):
+		return rule.Violation, fmt.Sprintf("attached to %s and encrypted with %s, not %s", strings.Join(v.Attached, ", "), v.KmsKeyID, want)
+	}
+	reason := "attached and encrypted"
+	if want != "" {
+		reason += " with " + want
+	}
+	return rule.Compliant, reason
+}
+
+const notInPlace = " — EBS cannot encrypt a volume in place (snapshot it, copy the snapshot encrypted, swap the volume)"
+
+// Evaluate implements rule.Rule.
+func (*volumeRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
+	want := p[ebsdefaultencryption.ParamKMS]
+	region := t.Region
+	if region == "" {
+		region = s.Region
+	}
+	var v volume
+	switch ev := t.Evidence.(type) {
+	case swept:
+		v = fromSDK(ev.v)
+	default:
+		if s.Offline {
+			if !t.Item.HasConfiguration() {
+				return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no volume configuration"}, nil
+			}
+			var err error
+			if v, err = fromItem(t.Item); err != nil {
+				return rule.Finding{}, err
+			}
+			break
+		}
+		out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{t.ID}})
+		if awsclient.HasCode(err, "InvalidVolume.NotFound", "InvalidVolumeID.Malformed") || err == nil && len(out.Volumes) == 0 {
+			return rule.Finding{Verdict: rule.NotApplicable, Reason: "the volume no longer exists"}, nil
+		}
+		if err != nil {
+			return rule.Finding{}, fmt.Errorf("describe volume %s: %w", t.ID, err)
+		}
+		v = fromSDK(out.Volumes[0])
+	}
+	verdict, reason := judge(v, want)
+	f := rule.Finding{Verdict: verdict, Reason: reason, Tags: v.Tags}
+	if verdict == rule.Violation {
+		f.Reason += notInPlace + "; new volumes in " + region + " are encrypted when EBS encryption by default is on, which ebs-default-encryption keeps"
+		// The owner must act (snapshot, copy encrypted, swap): the alert
+		// is the whole response.
+		f.Actions = []rule.Action{rule.Alert(t.ID, f.Reason)}
+	}
+	return f, nil
+}
+
+// Apply implements rule.Rule: the rule plans nothing, so there is nothing
+// to apply. (A run saved while it still enabled encryption by default
+// cannot be undone through it: ec2:DisableEbsEncryptionByDefault by hand
+// does that.)
+func (*volumeRule) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
+	return fmt.Errorf("ebs-attached-encrypted only reports; it does not apply %s", a.API)
+}
+
+// swept is a volume read by Sweep: its state is already current.
+type swept struct{ v ec2types.Volume }
+
+// Sweep implements rule.Sweeper: every volume in the region, read once
+// (paginated); only violating volumes cost a further call.
+func (*volumeRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
+	pages := ec2.NewDescribeVolumesPaginator(awsclient.Client(s, ec2.NewFromConfig), &ec2.DescribeVolumesInput{})
+	var out []rule.Target
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list volumes: %w", err)
+		}
+		for _, v := range page.Volumes {
+			out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(v.VolumeId), Region: s.Region, Evidence: swept{v}})
+		}
+	}
+	return out, nil
+}
