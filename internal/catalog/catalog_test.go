@@ -7,7 +7,6 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -25,13 +24,7 @@ var (
 	root      = filepath.Join("..", "..")
 )
 
-func pkgPath(r rule.Rule) string {
-	t := reflect.TypeOf(r)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.PkgPath()
-}
+func pkgPath(r rule.Rule) string { return rule.Package(r) }
 
 func pkgDir(r rule.Rule) string {
 	return filepath.Join(root, strings.TrimPrefix(pkgPath(r), "github.com/rampart-aws/rampart/"))
@@ -67,9 +60,12 @@ func TestEveryRuleIsComplete(t *testing.T) {
 					t.Errorf("CloudTrail trigger without source or events: %+v", ct)
 				}
 			}
-			_, sweeps := r.(rule.Sweeper)
-			if (m.Schedule != "" || (m.Config != nil && m.Config.Frequency != "")) && !sweeps {
-				t.Error("a periodic rule must implement rule.Sweeper")
+			b, err := rule.BindWith(r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (m.Schedule != "" || (m.Config != nil && m.Config.Frequency != "")) && b.Sweep == nil {
+				t.Error("a periodic rule must sweep")
 			}
 			if len(m.ReadActions)+len(m.WriteActions) == 0 {
 				t.Error("declares no IAM actions")
@@ -162,17 +158,21 @@ func TestPlannedActionsAreDeclared(t *testing.T) {
 	offline := awsclient.NewOffline("us-east-1")
 	for _, r := range All() {
 		m := r.Meta()
-		params, err := m.Resolve(nil)
+		b, err := rule.BindWith(r, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		env := rule.Env{Session: offline}
 		for _, ct := range m.CloudTrail {
 			for _, ev := range ct.Events {
 				for _, call := range fixtures(t, ct.Source, ev) {
 					if call.Failed() {
 						continue
 					}
-					targets, err := r.Targets(call, params)
+					if b.Targets == nil {
+						t.Fatalf("%s watches %s but names no targets", m.ID, ev)
+					}
+					targets, err := b.Targets(call)
 					if errors.Is(err, trigger.ErrInput) {
 						continue
 					}
@@ -181,7 +181,7 @@ func TestPlannedActionsAreDeclared(t *testing.T) {
 					}
 					for _, tg := range targets {
 						tg.Call = call
-						f, err := r.Evaluate(context.Background(), offline, tg, params)
+						f, err := b.Evaluate(context.Background(), env, tg)
 						if err != nil {
 							t.Fatalf("%s %s: offline evaluate: %v", m.ID, ev, err)
 						}

@@ -18,9 +18,9 @@ import (
 // undo, which `rampart undo` replays — and Retried names the call, so the
 // decision log, the Config annotation and the metrics all count it as
 // Rampart's change rather than a no-op.
-func (e *Engine) apply(ctx context.Context, r rule.Rule, a *rule.Action) bool {
+func (e *Engine) apply(ctx context.Context, b *rule.Bound, a *rule.Action) bool {
 	actx, attempts := awsclient.WithAttempts(ctx)
-	err := safeApply(actx, r, e.sessionFrom(ctx), *a)
+	err := safeApply(actx, b, e.env(ctx), *a)
 	switch {
 	case err == nil:
 		a.Outcome = rule.Applied

@@ -43,7 +43,7 @@ type Result struct {
 // Engine carries a set of rules with their deployment's configuration.
 type Engine struct {
 	rules   []rule.Rule
-	params  map[string]rule.Params
+	bound   map[string]*rule.Bound // each rule with the deployment's parameters
 	cfg     Config
 	session *awsclient.Session
 
@@ -72,7 +72,7 @@ type Engine struct {
 // New builds an engine. Parameters are resolved and validated now, so a bad
 // deployment fails at cold start rather than at the first event.
 func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) {
-	e := &Engine{rules: rules, params: map[string]rule.Params{}, cfg: cfg, session: s,
+	e := &Engine{rules: rules, bound: map[string]*rule.Bound{}, cfg: cfg, session: s,
 		Log: slog.New(slog.NewJSONHandler(os.Stdout, nil)), Metrics: os.Stdout, Now: time.Now}
 	if err := checkOwnRoles(cfg.OwnRoles, s); err != nil {
 		return nil, err
@@ -87,11 +87,11 @@ func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) 
 			return nil, fmt.Errorf("rule %s registered twice", m.ID)
 		}
 		seen[m.ID] = true
-		p, err := m.Resolve(cfg.Params[m.ID])
+		b, err := rule.BindWith(r, cfg.Params[m.ID])
 		if err != nil {
 			return nil, err
 		}
-		e.params[m.ID] = p
+		e.bound[m.ID] = b
 	}
 	if !s.Offline {
 		if cfg.TopicARN != "" {
@@ -102,7 +102,7 @@ func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) 
 	}
 	if cfg.OrgID != "" && cfg.SweepQueueURL == "" {
 		for _, r := range rules {
-			if _, ok := r.(rule.Sweeper); ok && r.Meta().Schedule != "" && e.sweepsHere(r.Meta()) {
+			if e.bound[r.Meta().ID].Sweep != nil && r.Meta().Schedule != "" && e.sweepsHere(r.Meta()) {
 				return nil, fmt.Errorf("organization mode: rule %s sweeps in %s but %s is not set: its sweeps could not fan out", r.Meta().ID, s.Region, EnvSweepQueueURL)
 			}
 		}
@@ -219,9 +219,11 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 			ds = append(ds, d)
 			continue
 		}
-		targets, err := r.Targets(call, e.params[id])
-		if err != nil {
-			return nil, fmt.Errorf("rule %s: %w", id, err)
+		var targets []rule.Target
+		if b := e.bound[id]; b.Targets != nil {
+			if targets, err = b.Targets(call); err != nil {
+				return nil, fmt.Errorf("rule %s: %w", id, err)
+			}
 		}
 		if len(targets) == 0 {
 			d := base(r)
@@ -236,7 +238,7 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 	for _, tg := range todo {
 		id := tg.rule.Meta().ID
 		ctx := withSession(ctx, tg.sess)
-		targets, err := e.expand(ctx, tg.rule, tg.t, e.params[id])
+		targets, err := e.expand(ctx, e.bound[id], tg.t)
 		if err != nil {
 			d := base(tg.rule)
 			d.Resource, d.Verdict, d.Reason, d.Error = tg.t.ID, ErrorVerdict, "could not find the resources the call concerns", err.Error()
@@ -245,7 +247,7 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 		}
 		for _, t := range targets {
 			d := base(tg.rule)
-			e.decide(ctx, tg.rule, t, e.params[id], &d)
+			e.decide(ctx, e.bound[id], t, &d)
 			if tg.note != "" {
 				d.Reason += "; " + tg.note
 			}
@@ -256,17 +258,16 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 }
 
 // expand asks an Expander rule which resources a live target stands for.
-func (e *Engine) expand(ctx context.Context, r rule.Rule, t rule.Target, p rule.Params) (out []rule.Target, err error) {
-	x, ok := r.(rule.Expander)
-	if !ok || e.session.Offline {
+func (e *Engine) expand(ctx context.Context, b *rule.Bound, t rule.Target) (out []rule.Target, err error) {
+	if b.Expand == nil || e.session.Offline {
 		return []rule.Target{t}, nil
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("rule %s panicked expanding %s: %v", r.Meta().ID, t.ID, v)
+			err = fmt.Errorf("rule %s panicked expanding %s: %v", b.Meta().ID, t.ID, v)
 		}
 	}()
-	out, err = x.Expand(ctx, e.sessionFrom(ctx), t, p)
+	out, err = b.Expand(ctx, e.env(ctx), t)
 	if err != nil || len(out) == 0 {
 		return []rule.Target{t}, err
 	}
@@ -278,9 +279,9 @@ func (e *Engine) expand(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 
 // decide evaluates one target, applies the exemptions and the mode, and
 // notifies. It fills d in place.
-func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.Params, d *report.Decision) {
+func (e *Engine) decide(ctx context.Context, b *rule.Bound, t rule.Target, d *report.Decision) {
 	defer e.record(ctx, d)
-	m := r.Meta()
+	m := b.Meta()
 	d.Resource = t.ID
 	if t.Type != "" {
 		d.ResourceType = t.Type
@@ -291,7 +292,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 	if outOfTime(ctx, d) {
 		return
 	}
-	f, err := e.evaluate(ctx, r, t, p)
+	f, err := e.evaluate(ctx, b, t)
 	if f.Resource != "" {
 		d.Resource = f.Resource
 	}
@@ -321,7 +322,7 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 		case failed:
 			a.Outcome = rule.Skipped
 		default:
-			failed = !e.apply(ctx, r, a)
+			failed = !e.apply(ctx, b, a)
 		}
 	}
 	if (f.Verdict == rule.Violation && !f.Quiet) || slices.ContainsFunc(d.Actions, func(a rule.Action) bool { return a.API == rule.AlertAPI }) {
@@ -329,22 +330,30 @@ func (e *Engine) decide(ctx context.Context, r rule.Rule, t rule.Target, p rule.
 	}
 }
 
-func (e *Engine) evaluate(ctx context.Context, r rule.Rule, t rule.Target, p rule.Params) (f rule.Finding, err error) {
+func (e *Engine) evaluate(ctx context.Context, b *rule.Bound, t rule.Target) (f rule.Finding, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("rule %s panicked evaluating %s: %v", r.Meta().ID, t.ID, v)
+			err = fmt.Errorf("rule %s panicked evaluating %s: %v", b.Meta().ID, t.ID, v)
 		}
 	}()
-	return r.Evaluate(ctx, e.sessionFrom(ctx), t, p)
+	return b.Evaluate(ctx, e.env(ctx), t)
 }
 
-func safeApply(ctx context.Context, r rule.Rule, s *awsclient.Session, a rule.Action) (err error) {
+// env is the rule environment of ctx's session.
+func (e *Engine) env(ctx context.Context) rule.Env {
+	return rule.Env{Session: e.sessionFrom(ctx), ExemptTag: e.cfg.ExemptTag, ExemptMaxDays: e.cfg.ExemptMaxDays}
+}
+
+func safeApply(ctx context.Context, b *rule.Bound, env rule.Env, a rule.Action) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("rule %s panicked applying %s: %v", r.Meta().ID, a.API, v)
+			err = fmt.Errorf("rule %s panicked applying %s: %v", b.Meta().ID, a.API, v)
 		}
 	}()
-	return r.Apply(ctx, s, a)
+	if b.Apply == nil {
+		return fmt.Errorf("rule %s only reports; it applies no %s", b.Meta().ID, a.API)
+	}
+	return b.Apply(ctx, env, a)
 }
 
 // notify sends the decision's notification and settles its alert actions.
@@ -403,7 +412,7 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 	for k, v := range inv.Params {
 		overrides[k] = v
 	}
-	p, err := m.Resolve(overrides)
+	b, err := rule.BindWith(r, overrides)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ruleParameters: %v", trigger.ErrInput, err)
 	}
@@ -445,25 +454,24 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 		case m.Config.ResourceTypes != nil && !slices.Contains(m.Config.ResourceTypes, item.ResourceType):
 			d.Verdict, d.Reason = rule.NotApplicable, "the rule does not judge "+item.ResourceType
 		default:
-			e.decide(ctx, r, rule.Target{Type: item.ResourceType, ID: item.ResourceID, Region: item.Region, Item: item}, p, &d)
+			e.decide(ctx, b, rule.Target{Type: item.ResourceType, ID: item.ResourceID, Region: item.Region, Item: item}, &d)
 		}
 		ds = append(ds, d)
 	case trigger.MsgScheduled:
-		sw, ok := r.(rule.Sweeper)
-		if !ok {
+		if b.Sweep == nil {
 			return nil, fmt.Errorf("%w: rule %s is not periodic", trigger.ErrInput, m.ID)
 		}
 		if e.session.Offline {
 			return []report.Decision{e.offlineSweep(m, base(nil))}, nil
 		}
-		targets, err := sw.Sweep(ctx, sess, p)
+		targets, err := b.Sweep(ctx, e.env(ctx))
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
 		if len(targets) == 0 {
 			return []report.Decision{e.sweptNothing(m, base(nil))}, nil // nothing for Config to record
 		}
-		ds = append(ds, e.decideAll(ctx, r, targets, p, func() report.Decision { return base(nil) })...)
+		ds = append(ds, e.decideAll(ctx, b, targets, func() report.Decision { return base(nil) })...)
 	}
 	if err := e.putEvaluations(ctx, inv.ResultToken, ds); err != nil {
 		return nil, err
@@ -498,18 +506,17 @@ func (e *Engine) handleSchedule(ctx context.Context, s *trigger.Scheduled) ([]re
 	var ds []report.Decision
 	for _, r := range e.rules {
 		m := r.Meta()
-		sw, ok := r.(rule.Sweeper)
-		if m.Schedule == "" || !ok || !scheduledFor(s, m.ID) || !e.sweepsHere(m) {
+		b := e.bound[m.ID]
+		if m.Schedule == "" || b.Sweep == nil || !scheduledFor(s, m.ID) || !e.sweepsHere(m) {
 			continue
 		}
-		p := e.params[m.ID]
 		base := report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
 			Trigger: trigger.KindSchedule, EventID: s.ID, Actions: []rule.Action{}}
 		if e.session.Offline {
 			ds = append(ds, e.offlineSweep(m, base))
 			continue
 		}
-		targets, err := sw.Sweep(ctx, e.session, p)
+		targets, err := b.Sweep(ctx, e.env(ctx))
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
 		}
@@ -517,7 +524,7 @@ func (e *Engine) handleSchedule(ctx context.Context, s *trigger.Scheduled) ([]re
 			ds = append(ds, e.sweptNothing(m, base))
 			continue
 		}
-		ds = append(ds, e.decideAll(ctx, r, targets, p, func() report.Decision {
+		ds = append(ds, e.decideAll(ctx, b, targets, func() report.Decision {
 			d := base
 			d.Actions = []rule.Action{}
 			return d

@@ -645,3 +645,15 @@ func TestOrganizationSweepQueueOnlyWhereNeeded(t *testing.T) {
 		t.Errorf("a function with a sweep and no queue: %v", err)
 	}
 }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f *fakeRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f housekeeping) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f quiet) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f expanding) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }

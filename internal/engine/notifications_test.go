@@ -327,3 +327,6 @@ func TestOverlappingConfigRulesFoldIntoOneMessage(t *testing.T) {
 		t.Fatalf("folded record %+v %v", rec, ok)
 	}
 }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f accessDenied) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }

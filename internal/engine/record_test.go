@@ -302,3 +302,9 @@ func TestAnUndeliveredNotificationFailsTheInvocationAndIsResent(t *testing.T) {
 		t.Fatalf("re-sent %v, pending %d", fn.sent, e.Pending())
 	}
 }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f *slow) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f fixedOrder) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }

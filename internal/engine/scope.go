@@ -301,7 +301,7 @@ func (e *Engine) fanOut(ctx context.Context, s *trigger.Scheduled) ([]report.Dec
 	var ds []report.Decision
 	for _, r := range e.rules {
 		m := r.Meta()
-		if _, ok := r.(rule.Sweeper); !ok || m.Schedule == "" || !scheduledFor(s, m.ID) {
+		if e.bound[m.ID].Sweep == nil || m.Schedule == "" || !scheduledFor(s, m.ID) {
 			continue
 		}
 		d := report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
@@ -364,8 +364,7 @@ func (e *Engine) handleSweep(ctx context.Context, sweeps []trigger.SweepMessage)
 				r = x
 			}
 		}
-		sweeper, ok := r.(rule.Sweeper)
-		if r == nil || !ok {
+		if r == nil || e.bound[r.Meta().ID].Sweep == nil {
 			return nil, fmt.Errorf("%w: no rule %q that sweeps in this function", trigger.ErrInput, sw.Rule)
 		}
 		m := r.Meta()
@@ -391,14 +390,14 @@ func (e *Engine) handleSweep(ctx context.Context, sweeps []trigger.SweepMessage)
 			continue
 		}
 		sctx := withSession(ctx, sess)
-		p := e.params[m.ID]
-		targets, err := sweeper.Sweep(sctx, sess, p)
+		b := e.bound[m.ID]
+		targets, err := b.Sweep(sctx, e.env(sctx))
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s in %s/%s: %w", m.ID, sw.Account, sw.Region, err)
 		}
 		for _, t := range targets {
 			d := base()
-			e.decide(sctx, r, t, p, &d)
+			e.decide(sctx, b, t, &d)
 			ds = append(ds, d)
 		}
 		if len(targets) == 0 {

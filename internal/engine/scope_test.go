@@ -246,3 +246,6 @@ func TestSignInFromAnyRegion(t *testing.T) {
 		t.Fatalf("another account's sign-in: %+v at %v", d, w.seen)
 	}
 }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f *where) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }

@@ -98,7 +98,7 @@ func outOfTime(ctx context.Context, d *report.Decision) bool {
 // time, each decision starting from base(). The decisions come back in
 // the targets' order. Targets not started before the budget runs out are
 // decided as not evaluated (see outOfTime), never dropped.
-func (e *Engine) decideAll(ctx context.Context, r rule.Rule, targets []rule.Target, p rule.Params, base func() report.Decision) []report.Decision {
+func (e *Engine) decideAll(ctx context.Context, b *rule.Bound, targets []rule.Target, base func() report.Decision) []report.Decision {
 	ds := make([]report.Decision, len(targets))
 	var g errgroup.Group
 	g.SetLimit(e.concurrency())
@@ -108,11 +108,11 @@ func (e *Engine) decideAll(ctx context.Context, r rule.Rule, targets []rule.Targ
 			defer func() {
 				if v := recover(); v != nil {
 					d := &ds[i]
-					d.Verdict, d.Reason, d.Error = ErrorVerdict, "could not decide", fmt.Sprintf("rule %s panicked deciding %s: %v", r.Meta().ID, t.ID, v)
+					d.Verdict, d.Reason, d.Error = ErrorVerdict, "could not decide", fmt.Sprintf("rule %s panicked deciding %s: %v", b.Meta().ID, t.ID, v)
 					e.record(ctx, d)
 				}
 			}()
-			e.decide(ctx, r, t, p, &ds[i])
+			e.decide(ctx, b, t, &ds[i])
 			return nil
 		})
 	}

@@ -18,12 +18,9 @@ import (
 // Note that Rampart will remediate an undone violation again the next time it
 // sees it unless the resource is exempted first.
 func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action, error) {
-	byID := map[string]rule.Rule{}
-	for _, r := range e.rules {
-		byID[r.Meta().ID] = r
-	}
+	byID := e.bound
 	var todo []struct {
-		r    rule.Rule
+		r    *rule.Bound
 		a    rule.Action
 		sess *awsclient.Session
 	}
@@ -45,7 +42,7 @@ func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action,
 				}
 			}
 			todo = append(todo, struct {
-				r    rule.Rule
+				r    *rule.Bound
 				a    rule.Action
 				sess *awsclient.Session
 			}{r, *a.Undo, sess})

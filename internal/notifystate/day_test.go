@@ -251,3 +251,6 @@ func TestNotificationsPerDay(t *testing.T) {
 		t.Errorf("after: %d messages, want 8", len(after))
 	}
 }
+
+// Bind adapts the legacy-contract fake (rule.Adapt).
+func (f *simRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }

@@ -246,6 +246,10 @@ type Target struct {
 	// e.g. the permissions an AuthorizeSecurityGroupIngress call added). An
 	// offline evaluation decides from it alone.
 	Evidence any
+	// State is the target's current state when whoever named the target
+	// already read it (a sweep's listing): the rule's own state type,
+	// judged as it is, with no further read.
+	State any
 	// Call is the API call that named the target, if any.
 	Call *trigger.APICall
 	// Item is the Config configuration item that named the target, if any.
@@ -333,9 +337,10 @@ func Alert(target, reason string) Action {
 // action would leave it: e.g. revoking a rule that is already gone.
 var ErrNoOp = errors.New("already in the desired state")
 
-// Rule is one check with its remediation. Implementations are stateless:
+// LegacyRule is the contract before observe → judge (see Spec), kept while
+// rules move over: Adapt makes a Rule of it. Implementations are stateless:
 // parameters and clients come in with every call.
-type Rule interface {
+type LegacyRule interface {
 	Meta() *Meta
 	// Targets names the resources an API call (or console sign-in) concerns,
 	// with what the call says about them. It is pure and must not panic on

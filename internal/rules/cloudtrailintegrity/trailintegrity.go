@@ -394,3 +394,6 @@ func (*trailRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params
 	}
 	return targets, nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *trailRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -596,3 +596,6 @@ func applyChannel(ctx context.Context, client *configservice.Client, api string,
 	}
 	return nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *configRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

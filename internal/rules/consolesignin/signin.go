@@ -227,3 +227,6 @@ func orDash(s string) string {
 func (*signInRule) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
 	return fmt.Errorf("console-signin changes nothing and cannot apply %s", a.API)
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *signInRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -30,9 +30,23 @@ const ResourceType = "AWS::EC2::Volume"
 const apiDescribe = "ec2:DescribeVolumes"
 
 // Rule is ebs-attached-encrypted.
-var Rule = &volumeRule{}
+var Rule = rule.Define(rule.Spec[volume, params]{
+	Meta:     &meta,
+	Parse:    parse,
+	Observe:  observe,
+	FromItem: func(item *trigger.ConfigItem, _ params) (volume, error) { return fromItem(item) },
+	Judge:    judgeFinding,
+	Sweep:    sweep,
+})
 
-type volumeRule struct{}
+// params are the rule's typed parameters.
+type params struct {
+	// Key is the KMS key ID or ARN volumes must be encrypted with; empty
+	// accepts any key.
+	Key string
+}
+
+func parse(p rule.Params) (params, error) { return params{Key: p[ebsdefaultencryption.ParamKMS]}, nil }
 
 var meta = rule.Meta{
 	ID:        "ebs-attached-encrypted",
@@ -50,12 +64,6 @@ var meta = rule.Meta{
 	ReadActions:  []string{apiDescribe},
 	WriteActions: []string{rule.AlertAPI},
 }
-
-// Meta implements rule.Rule.
-func (*volumeRule) Meta() *rule.Meta { return &meta }
-
-// Targets implements rule.Rule: the rule is driven by Config only.
-func (*volumeRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) { return nil, nil }
 
 // volume is what the rule judges of a volume.
 type volume struct {
@@ -123,63 +131,48 @@ func judge(v volume, want string) (rule.Verdict, string) {
 
 const notInPlace = " — EBS cannot encrypt a volume in place (snapshot it, copy the snapshot encrypted, swap the volume)"
 
-// Evaluate implements rule.Rule.
-func (*volumeRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	want := p[ebsdefaultencryption.ParamKMS]
-	region := t.Region
-	if region == "" {
-		region = s.Region
+// volumesAPI is what the rule reads of EC2.
+type volumesAPI interface {
+	DescribeVolumes(context.Context, *ec2.DescribeVolumesInput, ...func(*ec2.Options)) (*ec2.DescribeVolumesOutput, error)
+}
+
+func observe(ctx context.Context, env rule.Env, t rule.Target, _ params) (volume, error) {
+	return describe(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID)
+}
+
+// describe reads one volume's current state.
+func describe(ctx context.Context, api volumesAPI, id string) (volume, error) {
+	out, err := api.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{id}})
+	if awsclient.HasCode(err, "InvalidVolume.NotFound", "InvalidVolumeID.Malformed") || err == nil && len(out.Volumes) == 0 {
+		return volume{}, rule.Gone("the volume no longer exists")
 	}
-	var v volume
-	switch ev := t.Evidence.(type) {
-	case swept:
-		v = fromSDK(ev.v)
-	default:
-		if s.Offline {
-			if !t.Item.HasConfiguration() {
-				return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no volume configuration"}, nil
-			}
-			var err error
-			if v, err = fromItem(t.Item); err != nil {
-				return rule.Finding{}, err
-			}
-			break
-		}
-		out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{t.ID}})
-		if awsclient.HasCode(err, "InvalidVolume.NotFound", "InvalidVolumeID.Malformed") || err == nil && len(out.Volumes) == 0 {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "the volume no longer exists"}, nil
-		}
-		if err != nil {
-			return rule.Finding{}, fmt.Errorf("describe volume %s: %w", t.ID, err)
-		}
-		v = fromSDK(out.Volumes[0])
+	if err != nil {
+		return volume{}, fmt.Errorf("describe volume %s: %w", id, err)
 	}
-	verdict, reason := judge(v, want)
-	f := rule.Finding{Verdict: verdict, Reason: reason, Tags: v.Tags}
+	return fromSDK(out.Volumes[0]), nil
+}
+
+// judgeFinding is the rule's judgement: the verdict, and for a violation
+// the alert that is the whole response (the owner must snapshot, copy
+// encrypted and swap).
+func judgeFinding(v volume, t rule.Target, p params, f rule.Facts) rule.Finding {
+	verdict, reason := judge(v, p.Key)
+	out := rule.Finding{Verdict: verdict, Reason: reason, Tags: v.Tags}
 	if verdict == rule.Violation {
-		f.Reason += notInPlace + "; new volumes in " + region + " are encrypted when EBS encryption by default is on, which ebs-default-encryption keeps"
-		// The owner must act (snapshot, copy encrypted, swap): the alert
-		// is the whole response.
-		f.Actions = []rule.Action{rule.Alert(t.ID, f.Reason)}
+		region := t.Region
+		if region == "" {
+			region = f.Region
+		}
+		out.Reason += notInPlace + "; new volumes in " + region + " are encrypted when EBS encryption by default is on, which ebs-default-encryption keeps"
+		out.Actions = []rule.Action{rule.Alert(t.ID, out.Reason)}
 	}
-	return f, nil
+	return out
 }
 
-// Apply implements rule.Rule: the rule plans nothing, so there is nothing
-// to apply. (A run saved while it still enabled encryption by default
-// cannot be undone through it: ec2:DisableEbsEncryptionByDefault by hand
-// does that.)
-func (*volumeRule) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
-	return fmt.Errorf("ebs-attached-encrypted only reports; it does not apply %s", a.API)
-}
-
-// swept is a volume read by Sweep: its state is already current.
-type swept struct{ v ec2types.Volume }
-
-// Sweep implements rule.Sweeper: every volume in the region, read once
-// (paginated); only violating volumes cost a further call.
-func (*volumeRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	pages := ec2.NewDescribeVolumesPaginator(awsclient.Client(s, ec2.NewFromConfig), &ec2.DescribeVolumesInput{})
+// sweep lists every volume in the region, read once (paginated), each with
+// its state.
+func sweep(ctx context.Context, env rule.Env, _ params) ([]rule.Target, error) {
+	pages := ec2.NewDescribeVolumesPaginator(awsclient.Client(env.Session, ec2.NewFromConfig), &ec2.DescribeVolumesInput{})
 	var out []rule.Target
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -187,7 +180,7 @@ func (*volumeRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Param
 			return nil, fmt.Errorf("list volumes: %w", err)
 		}
 		for _, v := range page.Volumes {
-			out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(v.VolumeId), Region: s.Region, Evidence: swept{v}})
+			out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(v.VolumeId), Region: env.Session.Region, State: fromSDK(v)})
 		}
 	}
 	return out, nil

@@ -335,3 +335,6 @@ func (*defaultRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Para
 	}
 	return []rule.Target{{Type: ResourceType, ID: account, Region: s.Region}}, nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *defaultRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

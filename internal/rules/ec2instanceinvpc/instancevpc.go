@@ -147,3 +147,6 @@ func (*vpcRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) 
 	}
 	return out, nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *vpcRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

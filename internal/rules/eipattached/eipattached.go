@@ -358,3 +358,6 @@ func (*eipRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) 
 	}
 	return targets, nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *eipRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

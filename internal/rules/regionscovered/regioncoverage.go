@@ -147,3 +147,6 @@ func judge(enabled, covered []string) rule.Finding {
 func (*coverage) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
 	return fmt.Errorf("regions-covered changes nothing and cannot apply %s", a.API)
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *coverage) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -277,3 +277,6 @@ func (*tagsRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params)
 	}
 	return out, nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *tagsRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -200,3 +200,6 @@ func (*rootKeys) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params)
 func (*rootKeys) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
 	return fmt.Errorf("root-access-keys changes nothing and cannot apply %s", a.API)
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *rootKeys) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

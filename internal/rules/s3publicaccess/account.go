@@ -144,3 +144,6 @@ func (*accountRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Acti
 	}
 	return nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *accountRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -231,3 +231,6 @@ func bucketErr(what, bucket string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w", what, bucket, err)
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *bucketRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -182,7 +182,7 @@ func TestOfflineDecisions(t *testing.T) {
 	s := awsclient.NewOffline("us-east-1")
 	ctx := context.Background()
 	for _, c := range []struct {
-		r       rule.Rule
+		r       rule.LegacyRule
 		file    string
 		verdict rule.Verdict
 		plan    []string
@@ -217,7 +217,7 @@ func TestOfflineDecisions(t *testing.T) {
 		t.Fatalf("all on = %+v", f)
 	}
 	// Config and sweep targets carry no evidence: nothing to say offline.
-	for _, r := range []rule.Rule{BucketAccess, AccountBlock} {
+	for _, r := range []rule.LegacyRule{BucketAccess, AccountBlock} {
 		if f, err := r.Evaluate(ctx, s, rule.Target{ID: "x"}, nil); err != nil || f.Verdict != rule.NotApplicable {
 			t.Fatalf("%s without evidence = %+v %v", r.Meta().ID, f, err)
 		}
@@ -227,7 +227,7 @@ func TestOfflineDecisions(t *testing.T) {
 func TestApplyRefusesBadActions(t *testing.T) {
 	s := awsclient.NewOffline("us-east-1") // refused before any client is built
 	for _, c := range []struct {
-		r rule.Rule
+		r rule.LegacyRule
 		a rule.Action
 	}{
 		{BucketAccess, rule.NewAction("s3:PutBucketPolicy", "b", "", blockParams{Bucket: "b"}, nil)},
@@ -252,7 +252,7 @@ func FuzzTargets(f *testing.F) {
 		if !json.Valid(req) {
 			return
 		}
-		for _, r := range []rule.Rule{BucketAccess, AccountBlock} {
+		for _, r := range []rule.LegacyRule{BucketAccess, AccountBlock} {
 			ts, err := r.Targets(s3call(event, "", string(req)), nil)
 			if err != nil && !errors.Is(err, trigger.ErrInput) {
 				t.Fatalf("%s: error without ErrInput: %v", r.Meta().ID, err)

@@ -697,3 +697,6 @@ func judgeSwept(ctx context.Context, s *awsclient.Session, t rule.Target, sw swe
 	msg := fmt.Sprintf("Rampart's %s %s %s (found by the sweep)", kind, t.ID, what)
 	return rule.Finding{Verdict: rule.Violation, Reason: msg + "; " + note, Actions: []rule.Action{rule.Alert(t.ID, msg), *fix}}, nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *guardRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

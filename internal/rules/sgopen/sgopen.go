@@ -498,3 +498,6 @@ func revoke(ctx context.Context, client *ec2.Client, p revokeParams) error {
 	}
 	return nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *Check) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -354,3 +354,6 @@ func (c *Check) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) 
 	}
 	return nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *Check) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -493,3 +493,6 @@ func putLifecycle(ctx context.Context, s *awsclient.Session, bucket string, c li
 	}
 	return nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *bucketRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -560,3 +560,6 @@ func undoCreate(ctx context.Context, s *awsclient.Session, p deleteParams) error
 	}
 	return nil
 }
+
+// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
+func (r *flowLogRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }
