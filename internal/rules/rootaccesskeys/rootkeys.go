@@ -35,9 +35,24 @@ const ResourceType = "AWS::::Account"
 const TargetID = "root"
 
 // Rule is root-access-keys.
-var Rule = &rootKeys{}
+var Rule = rule.Define(rule.Spec[keys, struct{}]{
+	Meta:    &meta,
+	Targets: func(call *trigger.APICall, _ struct{}) ([]rule.Target, error) { return targets(call) },
+	Observe: func(ctx context.Context, env rule.Env, _ rule.Target, _ struct{}) (keys, error) {
+		present, err := keysPresent(ctx, awsclient.Client(env.Session, iam.NewFromConfig))
+		return keys{Present: present}, err
+	},
+	Plan:  plan,
+	Judge: judgeTarget,
+	Sweep: sweep,
+})
 
-type rootKeys struct{}
+// keys is the state the rule judges: whether the root user has an access
+// key, and how that is known when not read live.
+type keys struct {
+	Present bool
+	Note    string
+}
 
 var meta = rule.Meta{
 	ID:           "root-access-keys",
@@ -58,9 +73,6 @@ var meta = rule.Meta{
 	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }
 
-// Meta implements rule.Rule.
-func (*rootKeys) Meta() *rule.Meta { return &meta }
-
 // created is what a root CreateAccessKey record says.
 type created struct {
 	KeyID    string
@@ -69,13 +81,10 @@ type created struct {
 	RootARN  string
 }
 
-// swept is the summary a sweep read.
-type swept struct{ present bool }
-
-// Targets implements rule.Rule: the root user, when the root user created an
+// targets names the root user, when the root user created an
 // access key for itself. A key the root user creates for an IAM user
 // (requestParameters.userName) is that user's, not root's.
-func (*rootKeys) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+func targets(call *trigger.APICall) ([]rule.Target, error) {
 	if call.EventName != "CreateAccessKey" || call.Actor.Type != "Root" {
 		return nil, nil
 	}
@@ -114,31 +123,22 @@ func decodeObject(raw json.RawMessage, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-// Evaluate implements rule.Rule: the account summary decides; offline, a
-// create event alone is the violation it implies.
-func (*rootKeys) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
-	ev, fromEvent := t.Evidence.(created)
-	var present bool
-	switch {
-	case s.Offline && fromEvent:
-		return judge(true, &ev, "as the event implies"), nil
-	case s.Offline:
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: only a CreateAccessKey event can be judged without AWS"}, nil
-	default:
-		if sw, ok := t.Evidence.(swept); ok {
-			present = sw.present
-		} else {
-			var err error
-			if present, err = keysPresent(ctx, s); err != nil {
-				return rule.Finding{}, err
-			}
-		}
+// plan is the offline planner: a create event alone implies the key.
+func plan(t rule.Target, _ struct{}) (keys, error) {
+	if _, ok := t.Evidence.(created); ok {
+		return keys{Present: true, Note: "as the event implies"}, nil
 	}
-	var evp *created
-	if fromEvent {
-		evp = &ev
+	return keys{}, rule.Undecided("only a CreateAccessKey event can be judged without AWS")
+}
+
+// judgeTarget judges the state, with what the create event said if one
+// named the target.
+func judgeTarget(k keys, t rule.Target, _ struct{}, _ rule.Facts) rule.Finding {
+	var ev *created
+	if c, ok := t.Evidence.(created); ok {
+		ev = &c
 	}
-	return judge(present, evp, ""), nil
+	return judge(k.Present, ev, k.Note)
 }
 
 // judge is the rule.
@@ -170,9 +170,14 @@ func judge(present bool, ev *created, note string) rule.Finding {
 		Actions: []rule.Action{rule.Alert(TargetID, reason)}}
 }
 
+// summaryAPI is what the rule reads of IAM.
+type summaryAPI interface {
+	GetAccountSummary(context.Context, *iam.GetAccountSummaryInput, ...func(*iam.Options)) (*iam.GetAccountSummaryOutput, error)
+}
+
 // keysPresent reads AccountAccessKeysPresent from the account summary.
-func keysPresent(ctx context.Context, s *awsclient.Session) (bool, error) {
-	out, err := awsclient.Client(s, iam.NewFromConfig).GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+func keysPresent(ctx context.Context, api summaryAPI) (bool, error) {
+	out, err := api.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
 	if err != nil {
 		return false, fmt.Errorf("get account summary: %w", err)
 	}
@@ -183,23 +188,11 @@ func keysPresent(ctx context.Context, s *awsclient.Session) (bool, error) {
 	return n > 0, nil
 }
 
-// Sweep implements rule.Sweeper: one call, one target.
-func (*rootKeys) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	if s.Offline {
-		return nil, fmt.Errorf("root-access-keys: the sweep reads the account summary and cannot run offline")
-	}
-	present, err := keysPresent(ctx, s)
+// sweep reads the account summary: one call, one target.
+func sweep(ctx context.Context, env rule.Env, _ struct{}) ([]rule.Target, error) {
+	present, err := keysPresent(ctx, awsclient.Client(env.Session, iam.NewFromConfig))
 	if err != nil {
 		return nil, err
 	}
-	return []rule.Target{{Type: ResourceType, ID: TargetID, Region: s.Region, Evidence: swept{present}}}, nil
+	return []rule.Target{{Type: ResourceType, ID: TargetID, Region: env.Session.Region, State: keys{Present: present}}}, nil
 }
-
-// Apply implements rule.Rule. The rule only alerts, and the engine delivers
-// alerts itself: only the root user, signed in as root, can delete its keys.
-func (*rootKeys) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
-	return fmt.Errorf("root-access-keys changes nothing and cannot apply %s", a.API)
-}
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *rootKeys) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -22,7 +22,7 @@ func TestTargetsOfTheRootSample(t *testing.T) {
 	if !Rule.Meta().CloudTrail[0].Matches(call) {
 		t.Fatal("the trigger does not match the sample")
 	}
-	ts, err := Rule.Targets(call, nil)
+	ts, err := targets(call)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,11 @@ func TestTargetsOfTheRootSample(t *testing.T) {
 		t.Fatalf("evidence = %+v", ts[0].Evidence)
 	}
 	// Offline, the event alone is the violation: an alert, nothing else.
-	f, err := Rule.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), ts[0], nil)
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.Evaluate(context.Background(), rule.Env{Session: awsclient.NewOffline("us-east-1")}, ts[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +56,7 @@ func TestTargetsIgnoresOtherKeys(t *testing.T) {
 	other := sample(t)
 	other.EventName = "UpdateAccessKey"
 	for name, call := range map[string]*trigger.APICall{"an IAM user's own key": user, "root creating bob's key": forUser, "another event": other} {
-		if ts, err := Rule.Targets(call, nil); ts != nil || err != nil {
+		if ts, err := targets(call); ts != nil || err != nil {
 			t.Errorf("%s: %+v, %v", name, ts, err)
 		}
 	}
@@ -66,14 +70,14 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 	} {
 		call := sample(t)
 		mutate(call)
-		if _, err := Rule.Targets(call, nil); !errors.Is(err, trigger.ErrInput) {
+		if _, err := targets(call); !errors.Is(err, trigger.ErrInput) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
 	// A record without the key ID still names the root user.
 	call := sample(t)
 	call.Response = []byte(`null`)
-	ts, err := Rule.Targets(call, nil)
+	ts, err := targets(call)
 	if err != nil || len(ts) != 1 || ts[0].Evidence.(created).KeyID != "(ID not recorded)" {
 		t.Fatalf("targets = %+v, %v", ts, err)
 	}
@@ -97,7 +101,12 @@ func TestJudge(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := judge(c.present, c.ev, "")
+			t.Parallel()
+			tg := rule.Target{ID: TargetID}
+			if c.ev != nil {
+				tg.Evidence = *c.ev
+			}
+			f := judgeTarget(keys{Present: c.present}, tg, struct{}{}, rule.Facts{})
 			if f.Verdict != c.verdict || !strings.Contains(f.Reason, c.inReason) {
 				t.Fatalf("finding = %s %q", f.Verdict, f.Reason)
 			}
@@ -109,8 +118,24 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-func TestApplyRefuses(t *testing.T) {
-	if err := Rule.Apply(context.Background(), awsclient.NewOffline("us-east-1"), rule.Alert(TargetID, "x")); err == nil {
-		t.Fatal("applied")
+// The rule only alerts (the engine delivers alerts): it has nothing to apply.
+func TestNothingToApply(t *testing.T) {
+	t.Parallel()
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil || b.Apply != nil {
+		t.Fatalf("bound = %+v, %v: the rule applies something", b, err)
+	}
+}
+
+// Offline, only a create event decides.
+func TestOfflineWithoutAnEvent(t *testing.T) {
+	t.Parallel()
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.Evaluate(context.Background(), rule.Env{Session: awsclient.NewOffline("us-east-1")}, rule.Target{Type: ResourceType, ID: TargetID})
+	if err != nil || f.Verdict != rule.NotApplicable || f.Reason != "offline: only a CreateAccessKey event can be judged without AWS" {
+		t.Fatalf("finding = %+v, %v", f, err)
 	}
 }
