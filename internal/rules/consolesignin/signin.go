@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
@@ -37,10 +38,16 @@ const (
 // counts them.
 const FailedPrefix = "failed console sign-in"
 
-// Rule is console-signin.
-var Rule = &signInRule{}
-
-type signInRule struct{}
+// Rule is console-signin. The sign-in is the state: it happened, and
+// nothing read later changes what it was, so live and offline runs decide
+// alike from the event.
+var Rule = rule.Define(rule.Spec[signIn, struct{}]{
+	Meta:    &meta,
+	Targets: func(call *trigger.APICall, _ struct{}) ([]rule.Target, error) { return targets(call) },
+	Observe: func(_ context.Context, _ rule.Env, t rule.Target, _ struct{}) (signIn, error) { return fromEvent(t) },
+	Plan:    func(t rule.Target, _ struct{}) (signIn, error) { return fromEvent(t) },
+	Judge:   func(ev signIn, t rule.Target, _ struct{}, _ rule.Facts) rule.Finding { return judge(t.ID, ev) },
+})
 
 var meta = rule.Meta{
 	ID:           "console-signin",
@@ -68,9 +75,6 @@ var meta = rule.Meta{
 	WriteActions: []string{rule.AlertAPI},
 }
 
-// Meta implements rule.Rule.
-func (*signInRule) Meta() *rule.Meta { return &meta }
-
 // Outcomes of a sign-in, as responseElements.ConsoleLogin gives them.
 const (
 	success = "Success"
@@ -89,10 +93,10 @@ type signIn struct {
 	SourceIP    string
 }
 
-// Targets implements rule.Rule: the principal that signed in (or tried to).
+// targets names the principal that signed in (or tried to).
 // A record whose responseElements or additionalEventData is not an object, or
 // that says neither Success nor Failure, is bad input.
-func (*signInRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+func targets(call *trigger.APICall) ([]rule.Target, error) {
 	if call.EventName != "ConsoleLogin" {
 		return nil, nil
 	}
@@ -108,7 +112,7 @@ func (*signInRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target,
 	if err := decodeObject(call.Additional, &extra); err != nil {
 		return nil, fmt.Errorf("%w: ConsoleLogin additionalEventData: %v", trigger.ErrInput, err)
 	}
-	ev := signIn{ActorType: call.Actor.Type, Who: who(call.Actor), Error: call.ErrorMessage, SourceIP: call.SourceIP}
+	ev := signIn{ActorType: call.Actor.Type, Who: who(call.Actor, call.Region), Error: call.ErrorMessage, SourceIP: call.SourceIP}
 	switch {
 	case resp.ConsoleLogin == failure || call.ErrorMessage != "":
 		ev.Outcome = failure
@@ -147,28 +151,26 @@ func decodeObject(raw json.RawMessage, v any) error {
 // who names the principal: its ARN, or — for a failed sign-in, where
 // CloudTrail gives no ARN — the user name tried (HIDDEN_DUE_TO_SECURITY_REASONS
 // when it is no IAM user of the account).
-func who(a trigger.Actor) string {
+func who(a trigger.Actor, region string) string {
 	switch {
 	case a.ARN != "":
 		return a.ARN
 	case a.UserName != "":
 		return a.UserName
 	case a.Type == "Root" && a.AccountID != "":
-		return fmt.Sprintf("arn:aws:iam::%s:root", a.AccountID)
+		return arn.ARN{Partition: awsclient.PartitionOf(region), Service: "iam", AccountID: a.AccountID, Resource: "root"}.String()
 	case a.AccountID != "":
 		return a.Type + "@" + a.AccountID
 	}
 	return "unknown principal"
 }
 
-// Evaluate implements rule.Rule. It decides from the event alone, with or
-// without a live session: see the package comment.
-func (*signInRule) Evaluate(_ context.Context, _ *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
-	ev, ok := t.Evidence.(signIn)
-	if !ok {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "no sign-in to judge: this rule decides from ConsoleLogin events only"}, nil
+// fromEvent is the sign-in the target's event recorded.
+func fromEvent(t rule.Target) (signIn, error) {
+	if ev, ok := t.Evidence.(signIn); ok {
+		return ev, nil
 	}
-	return judge(t.ID, ev), nil
+	return signIn{}, rule.Undecided("no sign-in to judge: this rule decides from ConsoleLogin events only")
 }
 
 // judge is the whole rule.
@@ -221,12 +223,3 @@ func orDash(s string) string {
 	}
 	return s
 }
-
-// Apply implements rule.Rule. console-signin plans alerts only, and the
-// engine delivers those itself; there is nothing to apply or undo.
-func (*signInRule) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
-	return fmt.Errorf("console-signin changes nothing and cannot apply %s", a.API)
-}
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *signInRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -28,14 +28,18 @@ func decode(t *testing.T, raw []byte) *trigger.APICall {
 // without AWS.
 func evaluate(t *testing.T, call *trigger.APICall) (rule.Target, rule.Finding) {
 	t.Helper()
-	ts, err := Rule.Targets(call, nil)
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := b.Targets(call)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ts) != 1 {
 		t.Fatalf("targets = %+v", ts)
 	}
-	f, err := Rule.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), ts[0], nil)
+	f, err := b.Evaluate(context.Background(), rule.Env{Session: awsclient.NewOffline("us-east-1")}, ts[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +152,7 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 	}
 	for name, payload := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Rule.Targets(decode(t, payload), nil)
+			_, err := targets(decode(t, payload))
 			if !errors.Is(err, trigger.ErrInput) {
 				t.Fatalf("err = %v, want ErrInput", err)
 			}
@@ -159,15 +163,17 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 func TestTargetsIgnoresOtherEvents(t *testing.T) {
 	call := decode(t, record(alice, ok, mfaNo, ""))
 	call.EventName = "CheckMfa"
-	if ts, err := Rule.Targets(call, nil); err != nil || ts != nil {
+	if ts, err := targets(call); err != nil || ts != nil {
 		t.Fatalf("targets = %+v, %v", ts, err)
 	}
 }
 
-func TestApplyRefuses(t *testing.T) {
-	a := rule.Alert("x", "y")
-	if err := Rule.Apply(context.Background(), awsclient.NewOffline("us-east-1"), a); err == nil {
-		t.Fatal("Apply of an alert must fail: the engine delivers alerts")
+// The rule's whole remediation is the alert, which the engine delivers:
+// it has nothing to apply.
+func TestNothingToApply(t *testing.T) {
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil || b.Apply != nil {
+		t.Fatalf("bound = %+v, %v: the rule applies something", b, err)
 	}
 }
 
