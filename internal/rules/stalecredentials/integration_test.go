@@ -257,12 +257,17 @@ func TestApplyOnDeletedKey(t *testing.T) {
 	if _, err := iamc(s).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("bob"), AccessKeyId: aws.String(keys["bob"])}); err != nil {
 		t.Fatal(err)
 	}
+	b, err := rule.BindWith(stalecredentials.Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := rule.Env{Session: s}
 	off := rule.NewAction("iam:UpdateAccessKey", "bob", "", map[string]string{"userName": "bob", "accessKeyId": keys["bob"], "status": "Inactive"}, nil)
-	if err := stalecredentials.Rule.Apply(ctx, s, off); err == nil || !strings.Contains(err.Error(), rule.ErrNoOp.Error()) {
+	if err := b.Apply(ctx, env, off); err == nil || !strings.Contains(err.Error(), rule.ErrNoOp.Error()) {
 		t.Fatalf("deactivate deleted key = %v", err)
 	}
 	on := rule.NewAction("iam:UpdateAccessKey", "bob", "", map[string]string{"userName": "bob", "accessKeyId": keys["bob"], "status": "Active"}, nil)
-	if err := stalecredentials.Rule.Apply(ctx, s, on); err == nil || !awsclient.HasCode(err, "NoSuchEntity") {
+	if err := b.Apply(ctx, env, on); err == nil || !awsclient.HasCode(err, "NoSuchEntity") {
 		t.Fatalf("re-activate deleted key = %v", err)
 	}
 }

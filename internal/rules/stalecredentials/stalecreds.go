@@ -26,7 +26,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
-	"github.com/rampart-aws/rampart/internal/trigger"
+	"github.com/rampart-aws/rampart/internal/tagmap"
 )
 
 // ResourceType is the IAM user's CloudFormation type.
@@ -88,28 +88,40 @@ func checkDays(s string) error {
 	return nil
 }
 
-func maxAge(p rule.Params) time.Duration {
+// params are the rule's typed parameters.
+type params struct {
+	MaxAge time.Duration // how long a credential may go unused
+}
+
+func parse(p rule.Params) (params, error) {
 	n, err := strconv.Atoi(p[ParamMaxAge])
 	if err != nil || n < 1 {
-		n = 90
+		return params{}, fmt.Errorf("parameter %s=%q: want a whole number of days from 1 to 3650", ParamMaxAge, p[ParamMaxAge])
 	}
-	return time.Duration(n) * 24 * time.Hour
+	return params{MaxAge: time.Duration(n) * 24 * time.Hour}, nil
 }
 
 // Meta implements rule.Rule.
 func (c *Check) Meta() *rule.Meta { return &meta }
 
-// Targets implements rule.Rule. The rule is periodic only: no API call names
-// a stale credential.
-func (c *Check) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) { return nil, nil }
+// Bind implements rule.Rule: the check's spec, with its clock and polling.
+func (c *Check) Bind(p rule.Params) (*rule.Bound, error) {
+	return rule.Define(rule.Spec[user, params]{
+		Meta:    &meta,
+		Parse:   parse,
+		Observe: c.observe,
+		Plan:    c.plan,
+		Judge:   judgeUser,
+		Apply:   apply,
+		Sweep:   c.sweep,
+	}).Bind(p)
+}
 
-// Sweep implements rule.Sweeper: every IAM user in the credential report,
+// sweep lists every IAM user in the credential report,
 // with its row as evidence. The report costs two or three calls for the
 // whole account.
-func (c *Check) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	if s.Offline {
-		return nil, fmt.Errorf("stale-credentials: the sweep reads the IAM credential report and cannot run offline")
-	}
+func (c *Check) sweep(ctx context.Context, env rule.Env, _ params) ([]rule.Target, error) {
+	s := env.Session
 	out, err := fetchReport(ctx, awsclient.Client(s, iam.NewFromConfig), c.wait, c.polls)
 	if err != nil {
 		return nil, err
@@ -185,52 +197,83 @@ func firstDate(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
-// Evaluate implements rule.Rule. The report row says who may be stale; the
-// user's current state decides (offline, the row alone).
-func (c *Check) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	row, ok := t.Evidence.(Row)
-	if !ok {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "stale-credentials judges the users of the credential report sweep only"}, nil
-	}
-	now, limit := c.now(), maxAge(p)
-	creds := fromRow(row)
-	if !anyStale(creds, now, limit) {
-		return rule.Finding{Verdict: rule.Compliant, Resource: row.ARN,
-			Reason: fmt.Sprintf("no password or active access key unused for more than %d days", int(limit.Hours()/24))}, nil
-	}
-	if s.Offline {
-		f := judge(row.User, creds, now, limit)
-		f.Resource = row.ARN
-		f.Reason += " (from the credential report; key IDs are resolved when applied)"
-		return f, nil
-	}
-	cur, tags, arn, err := current(ctx, s, row, creds)
-	if err != nil || cur == nil {
-		if err != nil {
-			return rule.Finding{}, err
-		}
-		return rule.Finding{Verdict: rule.NotApplicable, Resource: row.ARN, Reason: "the user no longer exists"}, nil
-	}
-	f := judge(row.User, cur, now, limit)
-	f.Resource, f.Tags = arn, tags
-	return f, nil
+// user is the state the rule judges of one IAM user: the report row, and
+// — when the row shows a stale credential and a live run could look — the
+// credentials as they are now.
+type user struct {
+	Row *Row // nil: the target did not come from the credential report
+	Now time.Time
+	// Current holds the user's credentials read live, Tags and ARN with
+	// them; nil when the row alone decides (nothing stale in it, or
+	// offline).
+	Current []credential
+	Tags    map[string]string
+	ARN     string
+	Gone    bool // the user was deleted since the report
+	Offline bool
 }
 
-func anyStale(creds []credential, now time.Time, limit time.Duration) bool {
-	for _, cr := range creds {
-		if s, _ := cr.stale(now, limit); s {
-			return true
-		}
+// observe reads what decides: the row alone when it shows nothing stale
+// (no further call), else the user's current credentials.
+func (c *Check) observe(ctx context.Context, env rule.Env, t rule.Target, p params) (user, error) {
+	u, err := c.plan(t, p)
+	if err != nil || u.Row == nil || !anyStale(fromRow(*u.Row), u.Now, p.MaxAge) {
+		return u, err
 	}
-	return false
+	u.Offline = false
+	cur, tags, arn, err := current(ctx, awsclient.Client(env.Session, iam.NewFromConfig), *u.Row, fromRow(*u.Row))
+	if err != nil {
+		return user{}, err
+	}
+	u.Current, u.Tags, u.ARN, u.Gone = cur, tags, arn, cur == nil
+	return u, nil
+}
+
+// plan is the offline state: the report row alone.
+func (c *Check) plan(t rule.Target, _ params) (user, error) {
+	u := user{Now: c.now(), Offline: true}
+	if row, ok := t.Evidence.(Row); ok {
+		u.Row = &row
+	}
+	return u, nil
+}
+
+// judgeUser is the rule's judgement.
+func judgeUser(u user, _ rule.Target, p params, _ rule.Facts) rule.Finding {
+	if u.Row == nil {
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: "stale-credentials judges the users of the credential report sweep only"}
+	}
+	row, limit := *u.Row, p.MaxAge
+	creds := fromRow(row)
+	switch {
+	case !anyStale(creds, u.Now, limit):
+		return rule.Finding{Verdict: rule.Compliant, Resource: row.ARN,
+			Reason: fmt.Sprintf("no password or active access key unused for more than %d days", int(limit.Hours()/24))}
+	case u.Offline:
+		f := judge(row.User, creds, u.Now, limit)
+		f.Resource = row.ARN
+		f.Reason += " (from the credential report; key IDs are resolved when applied)"
+		return f
+	case u.Gone:
+		return rule.Finding{Verdict: rule.NotApplicable, Resource: row.ARN, Reason: "the user no longer exists"}
+	}
+	f := judge(row.User, u.Current, u.Now, limit)
+	f.Resource, f.Tags = u.ARN, u.Tags
+	return f
+}
+
+// usersAPI is what the rule reads of IAM users.
+type usersAPI interface {
+	GetUser(context.Context, *iam.GetUserInput, ...func(*iam.Options)) (*iam.GetUserOutput, error)
+	ListAccessKeys(context.Context, *iam.ListAccessKeysInput, ...func(*iam.Options)) (*iam.ListAccessKeysOutput, error)
+	GetAccessKeyLastUsed(context.Context, *iam.GetAccessKeyLastUsedInput, ...func(*iam.Options)) (*iam.GetAccessKeyLastUsedOutput, error)
 }
 
 // current reads the user's credentials as they are now: GetUser for its
 // tags and the password's last use, and — when the report flagged a key —
 // ListAccessKeys and GetAccessKeyLastUsed for each active key. It returns nil
 // when the user is gone.
-func current(ctx context.Context, s *awsclient.Session, row Row, fromReport []credential) ([]credential, map[string]string, string, error) {
-	client := awsclient.Client(s, iam.NewFromConfig)
+func current(ctx context.Context, client usersAPI, row Row, fromReport []credential) ([]credential, map[string]string, string, error) {
 	u, err := client.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(row.User)})
 	if awsclient.HasCode(err, "NoSuchEntity") {
 		return nil, nil, "", nil
@@ -238,10 +281,7 @@ func current(ctx context.Context, s *awsclient.Session, row Row, fromReport []cr
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("get user %s: %w", row.User, err)
 	}
-	tags := map[string]string{}
-	for _, tg := range u.User.Tags {
-		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
-	}
+	tags := tagmap.IAM(u.User.Tags)
 	var out []credential
 	keys := false
 	for _, cr := range fromReport {
@@ -327,9 +367,9 @@ func judge(user string, creds []credential, now time.Time, limit time.Duration) 
 	return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: actions}
 }
 
-// Apply implements rule.Rule: set an access key's status — Inactive (the
+// apply sets an access key's status — Inactive (the
 // plan) or Active (its undo). Keys are never deleted.
-func (c *Check) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
 	if a.API != apiUpdateKey {
 		return fmt.Errorf("stale-credentials cannot apply %s", a.API)
 	}
@@ -344,7 +384,7 @@ func (c *Check) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) 
 	if status != iamtypes.StatusTypeActive && status != iamtypes.StatusTypeInactive {
 		return fmt.Errorf("%s: status %q: want Active or Inactive", a.API, p.Status)
 	}
-	_, err := awsclient.Client(s, iam.NewFromConfig).UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
+	_, err := awsclient.Client(env.Session, iam.NewFromConfig).UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
 		UserName: aws.String(p.UserName), AccessKeyId: aws.String(p.AccessKeyID), Status: status})
 	switch {
 	case awsclient.HasCode(err, "NoSuchEntity") && status == iamtypes.StatusTypeInactive:
@@ -355,5 +395,12 @@ func (c *Check) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) 
 	return nil
 }
 
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *Check) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }
+// anyStale reports whether any credential has gone unused too long.
+func anyStale(creds []credential, now time.Time, limit time.Duration) bool {
+	for _, cr := range creds {
+		if s, _ := cr.stale(now, limit); s {
+			return true
+		}
+	}
+	return false
+}

@@ -101,10 +101,11 @@ func TestParseReportRejects(t *testing.T) {
 // key by its slot, and no AWS call is possible (the session refuses).
 func TestEvaluateRowsOffline(t *testing.T) {
 	c := Rule.WithClock(func() time.Time { return clock })
-	p, err := c.Meta().Resolve(nil)
+	b, err := rule.BindWith(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	offline := rule.Env{Session: awsclient.NewOffline("us-east-1")}
 	want := map[string]struct {
 		verdict  rule.Verdict
 		targets  []string
@@ -117,7 +118,7 @@ func TestEvaluateRowsOffline(t *testing.T) {
 		"erin":  {rule.Violation, []string{"erin/access key 2"}, "access key 2 never used, created 2025-11-20 (115 days ago)"},
 	}
 	for _, row := range report(t)[1:] {
-		f, err := c.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), rule.Target{ID: row.User, Evidence: row}, p)
+		f, err := b.Evaluate(context.Background(), offline, rule.Target{ID: row.User, Evidence: row})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,8 +137,11 @@ func TestEvaluateRowsOffline(t *testing.T) {
 	}
 	// At 2 days, alice's key (last used 4 days ago) is stale but her
 	// password (used 27 hours ago) is not.
-	p2, _ := c.Meta().Resolve(map[string]string{ParamMaxAge: "2"})
-	f, _ := c.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), rule.Target{Evidence: report(t)[1]}, p2)
+	b2, err := rule.BindWith(c, map[string]string{ParamMaxAge: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := b2.Evaluate(context.Background(), offline, rule.Target{Evidence: report(t)[1]})
 	if f.Verdict != rule.Violation || len(f.Actions) != 1 || strings.Contains(f.Reason, "console password") {
 		t.Fatalf("alice at 2 days: %+v", f)
 	}
@@ -188,7 +192,7 @@ func TestApplyRejectsBadParams(t *testing.T) {
 		"bad status": rule.NewAction(apiUpdateKey, "x", "", keyParams{UserName: "u", AccessKeyID: "AKIA1", Status: "Deleted"}, nil),
 		"no params":  {API: apiUpdateKey, Target: "x"},
 	} {
-		if err := Rule.Apply(context.Background(), s, a); err == nil {
+		if err := apply(context.Background(), rule.Env{Session: s}, a); err == nil {
 			t.Errorf("%s: applied", name)
 		}
 	}
