@@ -206,11 +206,11 @@ type user struct {
 	// Current holds the user's credentials read live, Tags and ARN with
 	// them; nil when the row alone decides (nothing stale in it, or
 	// offline).
-	Current []credential
-	Tags    map[string]string
-	ARN     string
-	Gone    bool // the user was deleted since the report
-	Offline bool
+	Current    []credential
+	Tags       map[string]string
+	ARN        string
+	Gone       bool // the user was deleted since the report
+	ReportOnly bool // the row alone decides: no live read (offline)
 }
 
 // observe reads what decides: the row alone when it shows nothing stale
@@ -220,7 +220,7 @@ func (c *Check) observe(ctx context.Context, env rule.Env, t rule.Target, p para
 	if err != nil || u.Row == nil || !anyStale(fromRow(*u.Row), u.Now, p.MaxAge) {
 		return u, err
 	}
-	u.Offline = false
+	u.ReportOnly = false
 	cur, tags, arn, err := current(ctx, awsclient.Client(env.Session, iam.NewFromConfig), *u.Row, fromRow(*u.Row))
 	if err != nil {
 		return user{}, err
@@ -231,7 +231,7 @@ func (c *Check) observe(ctx context.Context, env rule.Env, t rule.Target, p para
 
 // plan is the offline state: the report row alone.
 func (c *Check) plan(t rule.Target, _ params) (user, error) {
-	u := user{Now: c.now(), Offline: true}
+	u := user{Now: c.now(), ReportOnly: true}
 	if row, ok := t.Evidence.(Row); ok {
 		u.Row = &row
 	}
@@ -249,7 +249,7 @@ func judgeUser(u user, _ rule.Target, p params, _ rule.Facts) rule.Finding {
 	case !anyStale(creds, u.Now, limit):
 		return rule.Finding{Verdict: rule.Compliant, Resource: row.ARN,
 			Reason: fmt.Sprintf("no password or active access key unused for more than %d days", int(limit.Hours()/24))}
-	case u.Offline:
+	case u.ReportOnly:
 		f := judge(row.User, creds, u.Now, limit)
 		f.Resource = row.ARN
 		f.Reason += " (from the credential report; key IDs are resolved when applied)"
