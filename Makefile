@@ -12,7 +12,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # that the targets share Go's build cache: the AWS SDK compiles once.
 BUILD     := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc
 
-.PHONY: help build rampart test unit race lint synth cfn-lint deploy demo bench fuzz catalog clean
+.PHONY: help build rampart test unit race lint synth cfn-lint deploy demo bench fuzz generate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -71,10 +71,8 @@ fuzz: ## fuzz the decoders (FUZZTIME=30s each by default)
 		done; \
 	done
 
-catalog: ## regenerate the README's rule catalog from the rule metadata
-	$(GO) run ./cmd/rampart rules --markdown > .catalog.md
-	awk '/<!-- catalog:start -->/{print; system("cat .catalog.md"); skip=1; next} /<!-- catalog:end -->/{skip=0} !skip' README.md > README.md.new
-	mv README.md.new README.md && rm -f .catalog.md
+generate: ## regenerate functions/*/main.go, docs/rules/*.md and the README catalog from the rule catalog
+	$(GO) generate ./internal/catalog
 
 clean: ## remove build output
 	rm -rf dist cdk.out rampart

@@ -9,6 +9,7 @@
 //	rampart undo  [--json] FILE|-      (FILE: the JSON output of run)
 //	rampart redrive --queue URL [--function NAME|ARN] [--dry-run] [--max N] [--json]
 //	rampart doctor [--regions R1,R2] [--json]
+//	rampart gen [--check]               (in the repository: make generate)
 //
 // Exit codes: 0 success (also when there is nothing to do), 1 a remediation
 // (or undo) failed, 2 bad input or usage.
@@ -66,6 +67,8 @@ const usage = `usage:
   rampart redrive --queue URL [--function NAME|ARN] [--dry-run] [--max N] [--json]
                                                 give a function's failed events back to it
   rampart doctor [--regions R1,R2] [--json]     read-only checks of a deployed account
+  rampart gen [--check]                         regenerate functions/*/main.go, docs/rules/*.md and the
+                                                README catalog from the rule metadata (make generate)
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -79,6 +82,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return redriveCmd(ctx, rest, stdout, stderr)
 	case "doctor":
 		return doctorCmd(ctx, rest, stdout, stderr, getenv)
+	case "gen":
+		return genCmd(rest, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("rampart "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)

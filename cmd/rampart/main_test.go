@@ -199,24 +199,6 @@ func TestRunFailureExitsOne(t *testing.T) {
 	}
 }
 
-// TestReadmeCatalogIsCurrent fails when the README's rule catalog no longer
-// matches the rule metadata: regenerate it with `make catalog`.
-func TestReadmeCatalogIsCurrent(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start, end = "<!-- catalog:start -->\n", "<!-- catalog:end -->"
-	s := string(readme)
-	i, j := strings.Index(s, start), strings.Index(s, end)
-	if i < 0 || j < i {
-		t.Fatal("README.md lacks the catalog markers")
-	}
-	if got := s[i+len(start) : j]; got != Markdown() {
-		t.Fatalf("README catalog is stale; run `make catalog`.\nwant:\n%s", Markdown())
-	}
-}
-
 // TestRunAcceptsAConfigInvocation: `rampart run` takes a Config rule
 // invocation exactly as the Lambda receives it (resultToken TESTMODE, the
 // only token moto 5.2.1 accepts for PutEvaluations).

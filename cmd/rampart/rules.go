@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/rampart-aws/rampart/internal/catalog"
+	"github.com/rampart-aws/rampart/internal/catalog/gen"
 	"github.com/rampart-aws/rampart/internal/rule"
 )
 
@@ -83,47 +83,4 @@ func rules(w io.Writer, asJSON, markdown bool) int {
 }
 
 // Markdown is the README's rule catalog, generated from the metadata.
-func Markdown() string {
-	var b strings.Builder
-	b.WriteString("| Rule | Severity | Resource | Triggers | Parameters (default) | What Rampart does |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
-	for _, r := range catalog.All() {
-		m := r.Meta()
-		var trig []string
-		for _, ct := range m.CloudTrail {
-			t := strings.TrimSuffix(ct.Source, ".amazonaws.com") + ": " + strings.Join(ct.Events, ", ")
-			if ct.Region != "" {
-				t += " (" + ct.Region + ")"
-			}
-			trig = append(trig, t)
-		}
-		if c := m.Config; c != nil {
-			t := "Config `" + m.ConfigRuleName() + "`"
-			var how []string
-			if len(c.ResourceTypes) > 0 {
-				how = append(how, "on change")
-			}
-			if c.Frequency != "" {
-				how = append(how, c.Frequency)
-			}
-			trig = append(trig, t+" ("+strings.Join(how, ", ")+")")
-		}
-		if m.Schedule != "" {
-			trig = append(trig, "schedule "+m.Schedule)
-		}
-		var params []string
-		for _, p := range m.Params {
-			params = append(params, fmt.Sprintf("`%s` (%s)", p.Name, orNone(p.Default)))
-		}
-		fmt.Fprintf(&b, "| **%s**<br>%s | %s | `%s` | %s | %s | %s |\n", m.ID, m.Title, m.Severity, m.ResourceType,
-			strings.Join(trig, "<br>"), orNone(strings.Join(params, "<br>")), m.Remediation)
-	}
-	return b.String()
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}
+func Markdown() string { return gen.CatalogMarkdown(catalog.All()) }

@@ -2,7 +2,13 @@
 // The CLI lists it, the infrastructure derives its wiring from it and the
 // tests walk it. Lambda functions do not import it: each links only its own
 // rules, which keeps every binary small.
+//
+// Adding a rule: add its line to All(), then run `make generate`, which
+// writes functions/<function>/main.go, docs/rules/<id>.md and the README's
+// catalog from the metadata (package gen).
 package catalog
+
+//go:generate go run ../../cmd/rampart gen
 
 import (
 	"github.com/rampart-aws/rampart/internal/rule"
