@@ -2,7 +2,7 @@ package gen_test
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -13,11 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/catalog"
 	"github.com/rampart-aws/rampart/internal/catalog/gen"
 	"github.com/rampart-aws/rampart/internal/rule"
-	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 var root = filepath.Join("..", "..", "..")
@@ -119,13 +117,11 @@ func TestEachFunctionLinksOnlyItsRules(t *testing.T) {
 type fakeRule struct{ meta rule.Meta }
 
 func (r *fakeRule) Meta() *rule.Meta { return &r.meta }
-func (*fakeRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) {
-	return nil, nil
+
+// Bind is never called: the generator reads metadata only.
+func (r *fakeRule) Bind(rule.Params) (*rule.Bound, error) {
+	return nil, errors.New("fakeRule only lives in the catalog")
 }
-func (*fakeRule) Evaluate(context.Context, *awsclient.Session, rule.Target, rule.Params) (rule.Finding, error) {
-	return rule.Finding{}, nil
-}
-func (*fakeRule) Apply(context.Context, *awsclient.Session, rule.Action) error { return nil }
 
 // addToCatalog makes the one-line edit the README asks of a rule author
 // (plus the import goimports would add) on the catalog's source.
