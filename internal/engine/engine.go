@@ -142,6 +142,8 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 		ds, err = e.handleSchedule(ctx, t.Schedule)
 	case trigger.KindSweep:
 		ds, err = e.handleSweep(ctx, t.Sweeps)
+	case trigger.KindEvent:
+		ds, err = e.handleEvent(ctx, t.Event)
 	}
 	if err != nil {
 		return nil, err

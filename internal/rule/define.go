@@ -55,6 +55,10 @@ type Bound struct {
 	// concerns, with what the call says about them. Pure; malformed
 	// requestParameters are an error wrapping trigger.ErrInput.
 	Targets func(call *trigger.APICall) ([]Target, error)
+	// OnEvent names the resources another service's event concerns (see
+	// Meta.Events). Pure; a malformed detail is an error wrapping
+	// trigger.ErrInput.
+	OnEvent func(ev *trigger.Event) ([]Target, error)
 	// Evaluate decides one target: it reads the state from where the
 	// target says (a sweep's listing, the Config item offline, a live
 	// describe, or offline the event alone) and judges it.
@@ -111,6 +115,8 @@ type Spec[S, P any] struct {
 
 	// Targets names the resources an API call concerns (pure).
 	Targets func(call *trigger.APICall, p P) ([]Target, error)
+	// OnEvent names the resources a service event concerns (pure).
+	OnEvent func(ev *trigger.Event, p P) ([]Target, error)
 	// Observe reads the current state of one target: I/O only, through
 	// the session's clients. A resource that no longer exists is an error
 	// made with Gone.
@@ -171,6 +177,9 @@ func (d *defined[S, P]) Bind(raw Params) (*Bound, error) {
 	}
 	if s.Targets != nil {
 		b.Targets = func(call *trigger.APICall) ([]Target, error) { return s.Targets(call, p) }
+	}
+	if s.OnEvent != nil {
+		b.OnEvent = func(ev *trigger.Event) ([]Target, error) { return s.OnEvent(ev, p) }
 	}
 	if s.Apply != nil {
 		b.Apply = s.Apply

@@ -50,6 +50,10 @@ type Meta struct {
 	// one trigger for each.
 	CloudTrail []CloudTrailTrigger
 	Config     *ConfigTrigger
+	// Events are other AWS services' EventBridge events that invoke the
+	// rule (EC2 state changes, Health events, findings…); the rule's
+	// OnEvent names the resources each concerns.
+	Events []EventTrigger
 	// Global marks a rule about account-wide resources that have no region
 	// (IAM users and keys, the root user): its sweep runs in one region only
 	// (us-east-1 when deployed there, else the first deployed region), so
@@ -144,6 +148,34 @@ func (c *CloudTrailTrigger) Matches(call *trigger.APICall) bool {
 	}
 	for _, e := range c.Events {
 		if e == call.EventName {
+			return true
+		}
+	}
+	return false
+}
+
+// EventTrigger selects one AWS service's EventBridge events.
+type EventTrigger struct {
+	Source     string // e.g. aws.ec2
+	DetailType string // e.g. EC2 Instance State-change Notification
+	// Detail narrows the events at the bus: an EventBridge pattern over the
+	// detail, e.g. {"state": ["running"]}. Nil: every event of the type.
+	Detail map[string]any
+	// Region pins the trigger to the one region where AWS delivers the
+	// events (Health's and Trusted Advisor's global events: us-east-1).
+	Region string
+}
+
+// DeliveredIn reports whether the trigger's events are delivered in region.
+func (e *EventTrigger) DeliveredIn(region string) bool {
+	return e.Region == "" || e.Region == region
+}
+
+// MatchesEvent reports whether one of the rule's event triggers selects ev
+// (by source and detail-type; the bus has applied Detail).
+func (m *Meta) MatchesEvent(ev *trigger.Event) bool {
+	for _, e := range m.Events {
+		if e.Source == ev.Source && e.DetailType == ev.DetailType {
 			return true
 		}
 	}
@@ -254,6 +286,8 @@ type Target struct {
 	Call *trigger.APICall
 	// Item is the Config configuration item that named the target, if any.
 	Item *trigger.ConfigItem
+	// Event is the service event that named the target, if any.
+	Event *trigger.Event
 }
 
 // Finding is what Evaluate concludes about one target.

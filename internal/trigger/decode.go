@@ -146,7 +146,30 @@ func decodeEventBridge(raw []byte) (*Trigger, error) {
 	case "":
 		return nil, inputErr("EventBridge event has an empty detail-type")
 	}
-	return nil, inputErr("unsupported EventBridge detail-type %q (source %q)", env.DetailType, env.Source)
+	return decodeServiceEvent(&env)
+}
+
+// decodeServiceEvent keeps another AWS service's event for the rules that
+// declare it (the engine refuses one no rule declares). Only AWS's own
+// sources are accepted: a custom source could be put on the bus by anyone
+// with events:PutEvents.
+func decodeServiceEvent(env *envelope) (*Trigger, error) {
+	if !strings.HasPrefix(env.Source, "aws.") {
+		return nil, inputErr("unsupported EventBridge detail-type %q (source %q): not an AWS service's event", env.DetailType, env.Source)
+	}
+	if d := bytes.TrimSpace(env.Detail); len(d) == 0 || d[0] != '{' {
+		return nil, inputErr("%q event: detail is not a JSON object", env.DetailType)
+	}
+	ev := &Event{ID: env.ID, Source: env.Source, DetailType: env.DetailType, Account: env.Account, Region: env.Region,
+		Resources: env.Resources, Detail: env.Detail}
+	if env.Time != "" {
+		ts, err := time.Parse(time.RFC3339, env.Time)
+		if err != nil {
+			return nil, inputErr("%q event time %q: %v", env.DetailType, env.Time, err)
+		}
+		ev.Time = ts
+	}
+	return &Trigger{Kind: KindEvent, Event: ev}, nil
 }
 
 // record is a CloudTrail record as CloudTrail writes it.

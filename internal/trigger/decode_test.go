@@ -233,7 +233,7 @@ func TestConfigItemHasConfiguration(t *testing.T) {
 
 // FuzzDecode: no payload may panic the decoder, and whatever decodes has a kind.
 func FuzzDecode(f *testing.F) {
-	for _, dir := range []string{"cloudtrail", "raw", "signin", "config", "schedule", "invalid"} {
+	for _, dir := range []string{"cloudtrail", "raw", "signin", "config", "schedule", "service", "invalid"} {
 		for _, file := range eventFiles(f, dir) {
 			if raw, err := os.ReadFile(file); err == nil {
 				f.Add(raw)
@@ -248,7 +248,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if tr.Kind == "" || (tr.Call == nil && tr.Config == nil && tr.Schedule == nil) {
+		if tr.Kind == "" || (tr.Call == nil && tr.Config == nil && tr.Schedule == nil && tr.Event == nil && len(tr.Sweeps) == 0) {
 			t.Fatalf("decoded to an empty trigger: %+v", tr)
 		}
 	})

@@ -1,7 +1,9 @@
 // Package trigger decodes the raw payloads a Rampart Lambda (or the CLI)
 // receives into one typed Trigger: a CloudTrail API call, a console sign-in,
-// an AWS Config rule invocation, a scheduled tick, or the sweep messages an
-// organization deployment's fan-out queue (SQS) delivers.
+// an AWS Config rule invocation, a scheduled tick, the sweep messages an
+// organization deployment's fan-out queue (SQS) delivers, or another AWS
+// service's EventBridge event (an EC2 state change, a Health event, a
+// GuardDuty finding…).
 //
 // It owns wire formats only. It makes no AWS calls and knows nothing about
 // rules; the engine decides what a trigger means.
@@ -12,7 +14,7 @@ import (
 	"time"
 )
 
-// Kind says which of the four trigger shapes a Trigger holds.
+// Kind says which of the trigger shapes a Trigger holds.
 type Kind string
 
 // The trigger kinds.
@@ -22,6 +24,7 @@ const (
 	KindConfig   Kind = "config"     // an AWS Config custom rule invocation
 	KindSchedule Kind = "schedule"   // an EventBridge "Scheduled Event"
 	KindSweep    Kind = "sweep"      // SQS records holding Rampart sweep messages (organization fan-out)
+	KindEvent    Kind = "event"      // another AWS service's EventBridge event (Event)
 )
 
 // Trigger is one decoded payload. Exactly one of Call, Config, Schedule and
@@ -32,6 +35,22 @@ type Trigger struct {
 	Config   *ConfigInvocation
 	Schedule *Scheduled
 	Sweeps   []SweepMessage
+	Event    *Event
+}
+
+// Event is an AWS service's EventBridge event that is not a CloudTrail
+// record: "EC2 Instance State-change Notification", "AWS Health Event",
+// "GuardDuty Finding"… Detail is the service's own shape, verbatim; the
+// rules that declare the event read it.
+type Event struct {
+	ID         string          `json:"id"`
+	Source     string          `json:"source"`      // e.g. aws.ec2
+	DetailType string          `json:"detail-type"` // e.g. EC2 Instance State-change Notification
+	Account    string          `json:"account"`
+	Region     string          `json:"region"`
+	Time       time.Time       `json:"time"`
+	Resources  []string        `json:"resources,omitempty"`
+	Detail     json.RawMessage `json:"detail"`
 }
 
 // EventID names the trigger for logs: the CloudTrail event ID, the
@@ -46,6 +65,8 @@ func (t *Trigger) EventID() string {
 		return t.Config.RuleName + "/" + t.Config.MessageType
 	case len(t.Sweeps) > 0:
 		return t.Sweeps[0].ID
+	case t.Event != nil:
+		return t.Event.ID
 	}
 	return ""
 }
