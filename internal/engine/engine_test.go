@@ -15,6 +15,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/legacyrule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -646,14 +647,14 @@ func TestOrganizationSweepQueueOnlyWhereNeeded(t *testing.T) {
 	}
 }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f *fakeRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f *fakeRule) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f housekeeping) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f housekeeping) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f quiet) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f quiet) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f expanding) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f expanding) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }

@@ -15,6 +15,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/notifystate"
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/legacyrule"
 )
 
 // noticeLog is a notifier that takes notices and digests, as report.SNS
@@ -328,5 +329,5 @@ func TestOverlappingConfigRulesFoldIntoOneMessage(t *testing.T) {
 	}
 }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f accessDenied) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f accessDenied) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }

@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/legacyrule"
 )
 
 // syncBuffer is a log sink safe for concurrent sweeps.
@@ -303,8 +304,8 @@ func TestAnUndeliveredNotificationFailsTheInvocationAndIsResent(t *testing.T) {
 	}
 }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f *slow) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f *slow) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f fixedOrder) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f fixedOrder) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }

@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/legacyrule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -247,5 +248,5 @@ func TestSignInFromAnyRegion(t *testing.T) {
 	}
 }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f *where) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f *where) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }

@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/engine"
 	"github.com/rampart-aws/rampart/internal/notifystate"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/testing/legacyrule"
 	"github.com/rampart-aws/rampart/internal/testing/mototest"
 	"github.com/rampart-aws/rampart/internal/trigger"
 
@@ -252,5 +253,5 @@ func TestNotificationsPerDay(t *testing.T) {
 	}
 }
 
-// Bind adapts the legacy-contract fake (rule.Adapt).
-func (f *simRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(f).Bind(p) }
+// Bind adapts the fake (legacyrule.Adapt).
+func (f *simRule) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }

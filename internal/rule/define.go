@@ -75,6 +75,10 @@ type Bound struct {
 	Expand func(ctx context.Context, env Env, t Target) ([]Target, error)
 }
 
+// NewBound is an empty Bound of m, for code that binds rules its own way
+// (test fakes); rules are bound by Define.
+func NewBound(m *Meta) *Bound { return &Bound{meta: m} }
+
 // Meta is the rule's metadata.
 func (b *Bound) Meta() *Meta { return b.meta }
 
