@@ -9,7 +9,7 @@
 // It is a periodic, account-level Config rule. Its one remediation is to
 // restart a suitable multi-region trail that has stopped logging (undo: stop
 // it again). Creating or reconfiguring trails is left to cloudtrail-integrity
-// (package trailintegrity), which restores weakened and deleted trails from
+// (package cloudtrailintegrity), which restores weakened and deleted trails from
 // the deployment's baseline as the changes happen; this rule only reports
 // those cases.
 package cloudtrailenabled
@@ -22,12 +22,12 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trailsel"
-	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 // ResourceType is the Config type of account-level rules.
@@ -51,14 +51,29 @@ const (
 )
 
 // Rule is cloudtrail-enabled.
-var Rule = &enabledRule{}
+var Rule = rule.Define(rule.Spec[[]trail, params]{
+	Meta:    &meta,
+	Parse:   parse,
+	Observe: observe,
+	Judge:   judgeAccount,
+	Apply:   apply,
+	Sweep:   sweep,
+})
 
-type enabledRule struct{}
+// params are the settings a trail must have (empty: any).
+type params struct {
+	Bucket, Topic, LogGroup string
+}
+
+func parse(p rule.Params) (params, error) {
+	return params{Bucket: p[ParamBucket], Topic: p[ParamTopic], LogGroup: p[ParamLogGroup]}, nil
+}
 
 var (
 	bucketPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	topicPattern    = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
-	logGroupPattern = regexp.MustCompile(`^arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[^:]+(:\*)?$`)
+	regionPattern   = regexp.MustCompile(`^[a-z0-9-]+$`)
+	topicPattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	logGroupPattern = regexp.MustCompile(`^log-group:[^:]+(:\*)?$`)
 )
 
 func matchOrEmpty(re *regexp.Regexp, what string) func(string) error {
@@ -67,6 +82,22 @@ func matchOrEmpty(re *regexp.Regexp, what string) func(string) error {
 			return nil
 		}
 		return fmt.Errorf("not %s", what)
+	}
+}
+
+// arnOrEmpty checks an ARN of service whose resource matches re, in a
+// region and an account of any partition.
+func arnOrEmpty(service string, re *regexp.Regexp, what string) func(string) error {
+	return func(s string) error {
+		if s == "" {
+			return nil
+		}
+		a, err := arn.Parse(s)
+		if err != nil || a.Partition != "aws" && !strings.HasPrefix(a.Partition, "aws-") || a.Service != service ||
+			!regionPattern.MatchString(a.Region) || !awsclient.ValidAccount(a.AccountID) || !re.MatchString(a.Resource) {
+			return fmt.Errorf("not %s", what)
+		}
+		return nil
 	}
 }
 
@@ -81,20 +112,14 @@ var meta = rule.Meta{
 	Config:       &rule.ConfigTrigger{Frequency: rule.TwentyFourHour},
 	Params: []rule.Param{
 		{Name: ParamBucket, Default: "", Description: "S3 bucket the trail must deliver to (empty: any)", Check: matchOrEmpty(bucketPattern, "an S3 bucket name")},
-		{Name: ParamTopic, Default: "", Description: "SNS topic ARN the trail must notify (empty: any or none)", Check: matchOrEmpty(topicPattern, "an SNS topic ARN")},
-		{Name: ParamLogGroup, Default: "", Description: "CloudWatch Logs log group ARN the trail must deliver to (empty: any or none)", Check: matchOrEmpty(logGroupPattern, "a CloudWatch Logs log group ARN")},
+		{Name: ParamTopic, Default: "", Description: "SNS topic ARN the trail must notify (empty: any or none)", Check: arnOrEmpty("sns", topicPattern, "an SNS topic ARN")},
+		{Name: ParamLogGroup, Default: "", Description: "CloudWatch Logs log group ARN the trail must deliver to (empty: any or none)", Check: arnOrEmpty("logs", logGroupPattern, "a CloudWatch Logs log group ARN")},
 	},
 	ReadActions:  []string{apiDescribe, apiStatus, apiSelect, apiIdentity},
 	WriteActions: []string{apiStart},
 
 	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }
-
-// Meta implements rule.Rule.
-func (*enabledRule) Meta() *rule.Meta { return &meta }
-
-// Targets implements rule.Rule: the rule is periodic only.
-func (*enabledRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) { return nil, nil }
 
 // trail is what the rule judges of one trail.
 type trail struct {
@@ -110,23 +135,33 @@ type trail struct {
 func normLogGroup(s string) string { return strings.TrimSuffix(s, ":*") }
 
 // mismatch says how t misses the required settings; "" when it meets them.
-func mismatch(t trail, p rule.Params) string {
+func mismatch(t trail, p params) string {
 	var miss []string
-	if want := p[ParamBucket]; want != "" && t.Bucket != want {
+	if want := p.Bucket; want != "" && t.Bucket != want {
 		miss = append(miss, "bucket "+want)
 	}
-	if want := p[ParamTopic]; want != "" && t.Topic != want {
+	if want := p.Topic; want != "" && t.Topic != want {
 		miss = append(miss, "topic "+want)
 	}
-	if want := p[ParamLogGroup]; want != "" && normLogGroup(t.Logs) != normLogGroup(want) {
+	if want := p.LogGroup; want != "" && normLogGroup(t.Logs) != normLogGroup(want) {
 		miss = append(miss, "log group "+want)
 	}
 	return strings.Join(miss, ", ")
 }
 
+// judgeAccount decides the account (the target) from its trails, in the
+// target's region.
+func judgeAccount(trails []trail, t rule.Target, p params, f rule.Facts) rule.Finding {
+	region := t.Region
+	if region == "" {
+		region = f.Region
+	}
+	return judge(trails, p, t.ID, region)
+}
+
 // judge decides the account from its trails (sorted by name). It is pure:
 // account and region say which trails a StartLogging here can reach.
-func judge(trails []trail, p rule.Params, account, region string) rule.Finding {
+func judge(trails []trail, p params, account, region string) rule.Finding {
 	var suitable []trail
 	multi := 0
 	var misses []string
@@ -175,26 +210,33 @@ func judge(trails []trail, p rule.Params, account, region string) rule.Finding {
 	return f
 }
 
-// arnAccount is the account field of an ARN.
-func arnAccount(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
+// arnAccount is the account of an ARN ("" when it is not one).
+func arnAccount(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return ""
 	}
-	return parts[4]
+	return a.AccountID
 }
 
-// Evaluate implements rule.Rule: one DescribeTrails, and one GetTrailStatus
-// and one GetEventSelectors per multi-region trail that meets the
-// parameters, until one is logging all management events.
-func (*enabledRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	if s.Offline {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: trail status can only be read live"}, nil
-	}
-	client := awsclient.Client(s, cloudtrail.NewFromConfig)
-	out, err := client.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+// trailsAPI is what the rule reads of CloudTrail.
+type trailsAPI interface {
+	DescribeTrails(context.Context, *cloudtrail.DescribeTrailsInput, ...func(*cloudtrail.Options)) (*cloudtrail.DescribeTrailsOutput, error)
+	GetTrailStatus(context.Context, *cloudtrail.GetTrailStatusInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailStatusOutput, error)
+	GetEventSelectors(context.Context, *cloudtrail.GetEventSelectorsInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetEventSelectorsOutput, error)
+}
+
+func observe(ctx context.Context, env rule.Env, _ rule.Target, p params) ([]trail, error) {
+	return read(ctx, awsclient.Client(env.Session, cloudtrail.NewFromConfig), p)
+}
+
+// read lists the account's trails, sorted by name: one DescribeTrails, and
+// one GetTrailStatus and one GetEventSelectors per multi-region trail that
+// meets the parameters, until one is logging all management events.
+func read(ctx context.Context, api trailsAPI, p params) ([]trail, error) {
+	out, err := api.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
 	if err != nil {
-		return rule.Finding{}, fmt.Errorf("describe trails: %w", err)
+		return nil, fmt.Errorf("describe trails: %w", err)
 	}
 	trails := make([]trail, 0, len(out.TrailList))
 	for _, tr := range out.TrailList {
@@ -205,31 +247,27 @@ func (*enabledRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.T
 		if !trails[i].MultiRegion || mismatch(trails[i], p) != "" {
 			continue
 		}
-		st, err := client.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trails[i].ARN)})
+		st, err := api.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trails[i].ARN)})
 		if awsclient.HasCode(err, "TrailNotFoundException") {
 			continue // deleted between the two calls
 		}
 		if err != nil {
-			return rule.Finding{}, fmt.Errorf("trail status of %s: %w", trails[i].Name, err)
+			return nil, fmt.Errorf("trail status of %s: %w", trails[i].Name, err)
 		}
 		trails[i].Logging = aws.ToBool(st.IsLogging)
-		sel, err := client.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(trails[i].ARN)})
+		sel, err := api.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(trails[i].ARN)})
 		if awsclient.HasCode(err, "TrailNotFoundException") {
 			continue
 		}
 		if err != nil {
-			return rule.Finding{}, fmt.Errorf("event selectors of %s: %w", trails[i].Name, err)
+			return nil, fmt.Errorf("event selectors of %s: %w", trails[i].Name, err)
 		}
 		trails[i].Selectors = trailsel.Selectors{Basic: sel.EventSelectors, Advanced: sel.AdvancedEventSelectors}
 		if trails[i].Logging && trailsel.RecordsAllManagement(trails[i].Selectors) {
 			break
 		}
 	}
-	region := t.Region
-	if region == "" {
-		region = s.Region
-	}
-	return judge(trails, p, t.ID, region), nil
+	return trails, nil
 }
 
 func fromSDK(tr cttypes.Trail) trail {
@@ -244,10 +282,10 @@ type nameParams struct {
 	ARN  string `json:"arn"`
 }
 
-// Apply implements rule.Rule: StartLogging, or StopLogging as its undo. The
-// trail is named by name: both calls run in the trail's home region, where the
-// name is unambiguous (moto 5.2.1 also rejects an ARN in StartLogging).
-func (*enabledRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+// apply makes StartLogging, or StopLogging as its undo. The trail is named
+// by name: both calls run in the trail's home region, where the name is
+// unambiguous (moto 5.2.1 also rejects an ARN in StartLogging).
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
 	var p nameParams
 	if err := a.Decode(&p); err != nil {
 		return err
@@ -255,7 +293,7 @@ func (*enabledRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Acti
 	if p.Name == "" {
 		return fmt.Errorf("%s: params need name", a.API)
 	}
-	client := awsclient.Client(s, cloudtrail.NewFromConfig)
+	client := awsclient.Client(env.Session, cloudtrail.NewFromConfig)
 	var err error
 	switch a.API {
 	case apiStart:
@@ -274,15 +312,12 @@ func (*enabledRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Acti
 	return nil
 }
 
-// Sweep implements rule.Sweeper: the account itself, named by its ID (the
-// session's account, resolved once per cold start).
-func (*enabledRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	account, err := s.AccountID(ctx)
+// sweep names the account itself, by its ID (the session's account,
+// resolved once per cold start).
+func sweep(ctx context.Context, env rule.Env, _ params) ([]rule.Target, error) {
+	account, err := env.Session.AccountID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return []rule.Target{{Type: ResourceType, ID: account, Region: s.Region}}, nil
+	return []rule.Target{{Type: ResourceType, ID: account, Region: env.Session.Region}}, nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *enabledRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

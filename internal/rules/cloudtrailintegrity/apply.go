@@ -55,9 +55,9 @@ func optional(s string) *string {
 	return aws.String(s)
 }
 
-// Apply implements rule.Rule for every action of a plan and its undo.
-func (*trailRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
-	client := awsclient.Client(s, cloudtrail.NewFromConfig)
+// apply makes one action of a plan, or its undo.
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
+	client := awsclient.Client(env.Session, cloudtrail.NewFromConfig)
 	var err error
 	switch a.API {
 	case apiStart, apiStop, apiDelete:

@@ -25,6 +25,8 @@ type baseline struct {
 	MultiRegion, Validation bool
 }
 
+// baselineOf parses the rule's parameters (already checked one by one) and
+// checks them together.
 func baselineOf(p rule.Params) (baseline, error) {
 	b := baseline{TrailName: p[ParamTrailName], Region: p[ParamTrailRegion], Bucket: p[ParamBucket], Prefix: p[ParamPrefix],
 		KMS: p[ParamKMS], LogGroup: p[ParamLogGroup], LogRole: p[ParamLogRole],
@@ -83,7 +85,7 @@ func checkKMS(s string) error {
 	}
 	a, err := arn.Parse(s)
 	if err != nil || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") {
-		return errors.New("want a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or key ID; aliases are not accepted")
+		return errors.New("want a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) or key ID; aliases are not accepted")
 	}
 	return nil
 }
@@ -94,7 +96,7 @@ func checkLogGroup(s string) error {
 	}
 	a, err := arn.Parse(s)
 	if err != nil || a.Service != "logs" || !strings.HasPrefix(a.Resource, "log-group:") || len(a.Resource) <= len("log-group:") {
-		return errors.New("want a CloudWatch Logs log group ARN (arn:aws:logs:<region>:<account>:log-group:<name>)")
+		return errors.New("want a CloudWatch Logs log group ARN (arn:<partition>:logs:<region>:<account>:log-group:<name>)")
 	}
 	return nil
 }
@@ -105,7 +107,7 @@ func checkRole(s string) error {
 	}
 	a, err := arn.Parse(s)
 	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") {
-		return errors.New("want an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+		return errors.New("want an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")
 	}
 	return nil
 }
@@ -120,7 +122,7 @@ func kmsMatches(have, want, trailARN string) bool {
 		return true
 	}
 	a, err := arn.Parse(have)
-	if err != nil || strings.HasPrefix(want, "arn:") || a.Resource != "key/"+want {
+	if err != nil || arn.IsARN(want) || a.Resource != "key/"+want {
 		return false
 	}
 	t, err := arn.Parse(trailARN)

@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/tagmap"
 	"github.com/rampart-aws/rampart/internal/trailsel"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
@@ -58,9 +60,16 @@ const (
 )
 
 // Rule is cloudtrail-integrity.
-var Rule = &trailRule{}
-
-type trailRule struct{}
+var Rule = rule.Define(rule.Spec[observed, baseline]{
+	Meta:    &meta,
+	Parse:   baselineOf,
+	Targets: targets,
+	Observe: observe,
+	Plan:    plan,
+	Judge:   judgeTrail,
+	Apply:   apply,
+	Sweep:   sweep,
+})
 
 var meta = rule.Meta{
 	ID:           "cloudtrail-integrity",
@@ -95,9 +104,6 @@ var meta = rule.Meta{
 	ListExemptionsOnly: true, // guards the audit trail: only the checked-in list exempts
 }
 
-// Meta implements rule.Rule.
-func (*trailRule) Meta() *rule.Meta { return &meta }
-
 // evidence is what a call says: the trail it named and what it set.
 type evidence struct {
 	Event string
@@ -107,11 +113,28 @@ type evidence struct {
 	Selectors trailsel.Selectors
 }
 
-// swept is a trail listed by the sweep (DescribeTrails), read once for all.
-type swept struct{ Trail cttypes.Trail }
+// listed is a trail as the sweep's DescribeTrails listed it: its settings,
+// read once for all (its status and selectors are read per trail).
+type listed struct{ Trail cttypes.Trail }
 
 // missing is the baseline trail the sweep did not find.
 type missing struct{ Name string }
+
+// observed is what the rule judges of one trail: its settings, status and
+// selectors (state), or why there is nothing of it to judge here.
+type observed struct {
+	state
+	// Tags are read on a violation only (for the exemption check).
+	Tags map[string]string
+	// Missing: the trail does not exist.
+	Missing bool
+	// Elsewhere is the home region of a trail named by an ARN of another
+	// region: the deployment there judges it, and nothing was read.
+	Elsewhere string
+	// Planned: offline, the state the event alone implies (the trail as
+	// the baseline describes it, with what the call set).
+	Planned bool
+}
 
 // arnRegion is the region of a trail ARN, or "" for a bare name.
 func arnRegion(nameOrARN string) string {
@@ -147,9 +170,9 @@ type selectorsRequest struct {
 	AdvancedSelectors []cttypes.AdvancedEventSelector `json:"advancedEventSelectors"`
 }
 
-// Targets implements rule.Rule: the trail the call named. Which fields the
-// call touched does not matter: Evaluate judges the whole trail.
-func (*trailRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// targets is the trail the call named. Which fields the call touched does
+// not matter: the whole trail is judged.
+func targets(call *trigger.APICall, _ baseline) ([]rule.Target, error) {
 	ev := evidence{Event: call.EventName}
 	bad := func(err error) error {
 		return fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
@@ -183,93 +206,185 @@ func (*trailRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, 
 	return []rule.Target{{Type: ResourceType, ID: ev.Name, Region: call.Region, Evidence: ev}}, nil
 }
 
-// Evaluate implements rule.Rule. Live: GetTrail (skipped for a swept trail),
-// GetTrailStatus, GetEventSelectors, and ListTags only on a violation.
-func (r *trailRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	b, err := baselineOf(p)
-	if err != nil {
-		return rule.Finding{}, err
-	}
-	var name string
-	var known *cttypes.Trail
-	ev, fromEvent := t.Evidence.(evidence)
-	switch e := t.Evidence.(type) {
-	case evidence:
-		name = e.Name
-	case swept:
-		known, name = &e.Trail, aws.ToString(e.Trail.TrailARN)
-	case missing:
-		name = e.Name
+// decided is the decision the target alone makes, with no state: a target
+// neither a call nor the sweep named, or a trail other than the baseline
+// trail. Observe and Plan read nothing for it.
+func decided(t rule.Target, b baseline) (rule.Finding, bool) {
+	switch t.Evidence.(type) {
+	case evidence, listed, missing:
 	default:
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "cloudtrail-integrity judges trails named by CloudTrail calls or its sweep"}, nil
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: "cloudtrail-integrity judges trails named by CloudTrail calls or its sweep"}, true
 	}
-	if b.TrailName != "" && trailName(name) != b.TrailName {
-		return rule.Finding{Verdict: rule.NotApplicable, Resource: name,
-			Reason: "not the baseline trail " + b.TrailName + ": other trails are their owners' business"}, nil
+	if b.TrailName != "" && trailName(t.ID) != b.TrailName {
+		return rule.Finding{Verdict: rule.NotApplicable, Resource: t.ID,
+			Reason: "not the baseline trail " + b.TrailName + ": other trails are their owners' business"}, true
 	}
-	if s.Offline {
-		if !fromEvent {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: nothing to judge without an event"}, nil
-		}
-		return r.planFromEvent(ev, b), nil
+	return rule.Finding{}, false
+}
+
+// trailAPI is what the rule reads of CloudTrail to judge one trail.
+type trailAPI interface {
+	GetTrail(context.Context, *cloudtrail.GetTrailInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailOutput, error)
+	GetTrailStatus(context.Context, *cloudtrail.GetTrailStatusInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailStatusOutput, error)
+	GetEventSelectors(context.Context, *cloudtrail.GetEventSelectorsInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetEventSelectorsOutput, error)
+	ListTags(context.Context, *cloudtrail.ListTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.ListTagsOutput, error)
+}
+
+func observe(ctx context.Context, env rule.Env, t rule.Target, b baseline) (observed, error) {
+	if _, ok := decided(t, b); ok {
+		return observed{}, nil
 	}
+	var known *cttypes.Trail
+	if l, ok := t.Evidence.(listed); ok {
+		known = &l.Trail
+	}
+	return read(ctx, awsclient.Client(env.Session, cloudtrail.NewFromConfig), env.Session.Region, t.ID, known, b)
+}
+
+// read reads one trail in region: GetTrail (skipped for a trail the sweep
+// listed), GetTrailStatus, GetEventSelectors, and ListTags only when the
+// trail misses the baseline (the tags serve the exemption check of a
+// violation). A trail named by an ARN of another region, or the shadow of
+// one, is left unread.
+func read(ctx context.Context, api trailAPI, region, name string, known *cttypes.Trail, b baseline) (observed, error) {
 	// A trail named by an ARN of another region lives there: the Rampart
 	// deployment of that region acts on it (no call needed to know).
-	if home := arnRegion(name); home != "" && home != s.Region {
-		return rule.Finding{Verdict: rule.NotApplicable, Resource: name,
-			Reason: "a trail whose home region is " + home + "; the Rampart deployment there acts on it"}, nil
+	if home := arnRegion(name); home != "" && home != region {
+		return observed{Elsewhere: home}, nil
 	}
-	client := awsclient.Client(s, cloudtrail.NewFromConfig)
 	if known == nil {
-		got, err := client.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(name)})
+		got, err := api.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(name)})
 		if awsclient.HasCode(err, "TrailNotFoundException") {
-			return gone(name, ev.Event, b, s.Region), nil
+			return observed{Missing: true}, nil
 		}
 		if err != nil {
-			return rule.Finding{}, fmt.Errorf("get trail %s: %w", name, err)
+			return observed{}, fmt.Errorf("get trail %s: %w", name, err)
 		}
 		known = got.Trail
 	}
-	trail := *known
 	// Actions name the trail by its name, valid in its home region (moto
 	// 5.2.1 answers 500 to StartLogging by ARN); the decision reports the ARN.
-	tarn, tname := aws.ToString(trail.TrailARN), aws.ToString(trail.Name)
-	f := rule.Finding{Resource: tarn}
+	o := observed{state: state{Name: aws.ToString(known.Name), Trail: *known}}
 	// A trail named by name may still be the shadow of another region's
 	// multi-region trail. (moto 5.2.1 does not model shadow trails: GetTrail
 	// in another region does not find them, so only the ARN path above is
 	// tested against it.)
-	if home := aws.ToString(trail.HomeRegion); home != "" && home != s.Region {
-		f.Verdict, f.Reason = rule.NotApplicable, "a shadow of a trail whose home region is "+home+"; the Rampart deployment there acts on it"
-		return f, nil
+	if home := aws.ToString(known.HomeRegion); home != "" && home != region {
+		return o, nil
 	}
-	st := state{Name: tname, Trail: trail}
-	status, err := client.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(tarn)})
+	tarn := aws.ToString(known.TrailARN)
+	status, err := api.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(tarn)})
 	if err != nil {
-		return rule.Finding{}, fmt.Errorf("get trail status %s: %w", tarn, err)
+		return observed{}, fmt.Errorf("get trail status %s: %w", tarn, err)
 	}
-	st.Logging = aws.ToBool(status.IsLogging)
-	sel, err := client.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(tarn)})
+	o.Logging = aws.ToBool(status.IsLogging)
+	sel, err := api.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(tarn)})
 	if err != nil {
-		return rule.Finding{}, fmt.Errorf("get event selectors %s: %w", tarn, err)
+		return observed{}, fmt.Errorf("get event selectors %s: %w", tarn, err)
 	}
-	st.Selectors = trailsel.Selectors{Basic: sel.EventSelectors, Advanced: sel.AdvancedEventSelectors}
-	problems, acts := judge(st, b)
+	o.Selectors = trailsel.Selectors{Basic: sel.EventSelectors, Advanced: sel.AdvancedEventSelectors}
+	if problems, _ := judge(o.state, b); len(problems) == 0 {
+		return o, nil
+	}
+	out, err := api.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{tarn}})
+	if err != nil {
+		return observed{}, fmt.Errorf("list tags of %s: %w", tarn, err)
+	}
+	o.Tags = map[string]string{}
+	for _, rt := range out.ResourceTagList {
+		maps.Copy(o.Tags, tagmap.Of(rt.TagsList, func(t cttypes.Tag) (*string, *string) { return t.Key, t.Value }))
+	}
+	return o, nil
+}
+
+// plan is the offline planner: the trail as the baseline describes it,
+// with what the call set (the undo of each fix is the call's own value);
+// after DeleteTrail, no trail.
+func plan(t rule.Target, b baseline) (observed, error) {
+	if _, ok := decided(t, b); ok {
+		return observed{}, nil
+	}
+	ev, ok := t.Evidence.(evidence)
+	if !ok {
+		return observed{}, rule.Undecided("nothing to judge without an event")
+	}
+	if ev.Event == "DeleteTrail" {
+		return observed{Planned: true, Missing: true}, nil
+	}
+	name := trailName(ev.Name)
+	st := state{Name: name, Trail: ideal(name, b), Logging: ev.Event != "StopLogging",
+		Selectors: trailsel.Selectors{Basic: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true)}}}}
+	if ev.Event == "PutEventSelectors" {
+		st.Selectors = ev.Selectors
+	}
+	u := ev.Update
+	set := func(dst **string, v *string) {
+		if v != nil {
+			*dst = aws.String(*v)
+		}
+	}
+	setBool := func(dst **bool, v *trigger.Bool) {
+		if v != nil {
+			*dst = aws.Bool(bool(*v))
+		}
+	}
+	set(&st.Trail.S3BucketName, u.S3BucketName)
+	set(&st.Trail.S3KeyPrefix, u.S3KeyPrefix)
+	set(&st.Trail.KmsKeyId, u.KMSKeyID)
+	set(&st.Trail.CloudWatchLogsLogGroupArn, u.CloudWatchLogsLogGroupArn)
+	set(&st.Trail.CloudWatchLogsRoleArn, u.CloudWatchLogsRoleArn)
+	setBool(&st.Trail.IsMultiRegionTrail, u.IsMultiRegionTrail)
+	setBool(&st.Trail.IncludeGlobalServiceEvents, u.IncludeGlobalServiceEvents)
+	setBool(&st.Trail.LogFileValidationEnabled, u.EnableLogFileValidation)
+	return observed{state: st, Planned: true}, nil
+}
+
+// judgeTrail decides one trail against the whole baseline, whatever field
+// the call touched.
+func judgeTrail(o observed, t rule.Target, b baseline, f rule.Facts) rule.Finding {
+	if d, ok := decided(t, b); ok {
+		return d
+	}
+	ev, _ := t.Evidence.(evidence)
+	if o.Missing {
+		// Planned from the event alone, a deleted trail is judged as if in
+		// its home region.
+		region := f.Region
+		if o.Planned {
+			region = b.Region
+		}
+		return gone(t.ID, ev.Event, b, region)
+	}
+	if o.Planned {
+		problems, acts := judge(o.state, b)
+		if len(problems) == 0 {
+			return rule.Finding{Verdict: rule.Compliant, Reason: "the call left the trail as the baseline wants"}
+		}
+		return rule.Finding{Verdict: rule.Violation, Reason: "the call left the trail so: " + describe(problems), Actions: acts}
+	}
+	if o.Elsewhere != "" {
+		return rule.Finding{Verdict: rule.NotApplicable, Resource: t.ID,
+			Reason: "a trail whose home region is " + o.Elsewhere + "; the Rampart deployment there acts on it"}
+	}
+	tarn := aws.ToString(o.Trail.TrailARN)
+	out := rule.Finding{Resource: tarn}
+	if home := aws.ToString(o.Trail.HomeRegion); home != "" && home != f.Region {
+		out.Verdict, out.Reason = rule.NotApplicable, "a shadow of a trail whose home region is "+home+"; the Rampart deployment there acts on it"
+		return out
+	}
+	problems, acts := judge(o.state, b)
 	if len(problems) == 0 {
-		f.Verdict, f.Reason = rule.Compliant, "the trail meets the whole baseline"
-		return f, nil
+		out.Verdict, out.Reason = rule.Compliant, "the trail meets the whole baseline"
+		return out
 	}
-	if f.Tags, err = listTags(ctx, client, tarn); err != nil {
-		return rule.Finding{}, err
+	out.Verdict, out.Reason, out.Tags = rule.Violation, describe(problems), o.Tags
+	if aws.ToBool(o.Trail.IsOrganizationTrail) && !ownedBy(tarn, t.Call) {
+		out.Reason += " — an organization trail owned by the management account; alerting only"
+		out.Actions = []rule.Action{rule.Alert(tarn, out.Reason)}
+		return out
 	}
-	f.Verdict, f.Reason = rule.Violation, describe(problems)
-	if aws.ToBool(trail.IsOrganizationTrail) && !ownedBy(tarn, t.Call) {
-		f.Reason += " — an organization trail owned by the management account; alerting only"
-		f.Actions = []rule.Action{rule.Alert(tarn, f.Reason)}
-		return f, nil
-	}
-	f.Actions = acts
-	return f, nil
+	out.Actions = acts
+	return out
 }
 
 // ownedBy reports whether the trail ARN belongs to the account the call was
@@ -280,20 +395,6 @@ func ownedBy(trailARN string, call *trigger.APICall) bool {
 	}
 	a, err := arn.Parse(trailARN)
 	return err != nil || a.AccountID == call.Account
-}
-
-func listTags(ctx context.Context, client *cloudtrail.Client, trailARN string) (map[string]string, error) {
-	out, err := client.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{trailARN}})
-	if err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", trailARN, err)
-	}
-	tags := map[string]string{}
-	for _, rt := range out.ResourceTagList {
-		for _, tg := range rt.TagsList {
-			tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
-		}
-	}
-	return tags, nil
 }
 
 // gone decides a trail that does not exist. The baseline trail is recreated
@@ -324,76 +425,32 @@ func gone(nameOrARN, event string, b baseline, region string) rule.Finding {
 	return rule.Finding{Verdict: rule.Violation, Resource: name, Reason: reason, Actions: []rule.Action{rule.Alert(name, reason)}}
 }
 
-// planFromEvent is the offline plan: the trail as the baseline describes
-// it, with what the call set; the undo of each fix is the call's own value.
-func (r *trailRule) planFromEvent(ev evidence, b baseline) rule.Finding {
-	name := trailName(ev.Name)
-	if ev.Event == "DeleteTrail" {
-		return gone(ev.Name, ev.Event, b, b.Region)
-	}
-	st := state{Name: name, Trail: ideal(name, b), Logging: ev.Event != "StopLogging",
-		Selectors: trailsel.Selectors{Basic: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true)}}}}
-	if ev.Event == "PutEventSelectors" {
-		st.Selectors = ev.Selectors
-	}
-	u := ev.Update
-	set := func(dst **string, v *string) {
-		if v != nil {
-			*dst = aws.String(*v)
-		}
-	}
-	setBool := func(dst **bool, v *trigger.Bool) {
-		if v != nil {
-			*dst = aws.Bool(bool(*v))
-		}
-	}
-	set(&st.Trail.S3BucketName, u.S3BucketName)
-	set(&st.Trail.S3KeyPrefix, u.S3KeyPrefix)
-	set(&st.Trail.KmsKeyId, u.KMSKeyID)
-	set(&st.Trail.CloudWatchLogsLogGroupArn, u.CloudWatchLogsLogGroupArn)
-	set(&st.Trail.CloudWatchLogsRoleArn, u.CloudWatchLogsRoleArn)
-	setBool(&st.Trail.IsMultiRegionTrail, u.IsMultiRegionTrail)
-	setBool(&st.Trail.IncludeGlobalServiceEvents, u.IncludeGlobalServiceEvents)
-	setBool(&st.Trail.LogFileValidationEnabled, u.EnableLogFileValidation)
-	problems, acts := judge(st, b)
-	if len(problems) == 0 {
-		return rule.Finding{Verdict: rule.Compliant, Reason: "the call left the trail as the baseline wants"}
-	}
-	return rule.Finding{Verdict: rule.Violation, Reason: "the call left the trail so: " + describe(problems), Actions: acts}
-}
-
-// Sweep implements rule.Sweeper: one DescribeTrails (shadow trails
-// excluded) lists the trails whose home is this region; each is judged
-// from the listing, so only GetTrailStatus and GetEventSelectors follow.
-// A baseline trail that is missing is a target too.
-func (*trailRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params) ([]rule.Target, error) {
-	b, err := baselineOf(p)
-	if err != nil {
-		return nil, err
-	}
-	out, err := awsclient.Client(s, cloudtrail.NewFromConfig).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
+// sweep lists, with one DescribeTrails (shadow trails excluded), the trails
+// whose home is this region; each is judged from the listing, so only
+// GetTrailStatus and GetEventSelectors follow, per trail. A baseline trail
+// that is missing is a target too.
+func sweep(ctx context.Context, env rule.Env, b baseline) ([]rule.Target, error) {
+	out, err := awsclient.Client(env.Session, cloudtrail.NewFromConfig).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
 	if err != nil {
 		return nil, fmt.Errorf("describe trails: %w", err)
 	}
+	region := env.Session.Region
 	var targets []rule.Target
 	found := false
 	for _, tr := range out.TrailList {
-		if home := aws.ToString(tr.HomeRegion); home != "" && home != s.Region {
+		if home := aws.ToString(tr.HomeRegion); home != "" && home != region {
 			continue
 		}
 		if b.TrailName != "" && aws.ToString(tr.Name) != b.TrailName {
 			continue
 		}
 		found = true
-		targets = append(targets, rule.Target{Type: ResourceType, ID: aws.ToString(tr.TrailARN), Region: s.Region, Evidence: swept{tr}})
+		targets = append(targets, rule.Target{Type: ResourceType, ID: aws.ToString(tr.TrailARN), Region: region, Evidence: listed{tr}})
 	}
 	// A missing baseline trail is judged where it would be recreated: its
 	// home region, or every region when the deployment does not say which.
-	if b.TrailName != "" && !found && (b.Region == "" || b.Region == s.Region) {
-		targets = append(targets, rule.Target{Type: ResourceType, ID: b.TrailName, Region: s.Region, Evidence: missing{b.TrailName}})
+	if b.TrailName != "" && !found && (b.Region == "" || b.Region == region) {
+		targets = append(targets, rule.Target{Type: ResourceType, ID: b.TrailName, Region: region, Evidence: missing{b.TrailName}})
 	}
 	return targets, nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *trailRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

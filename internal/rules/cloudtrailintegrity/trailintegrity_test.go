@@ -8,13 +8,17 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/smithy-go"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/testing/enginetest"
 	"github.com/rampart-aws/rampart/internal/trailsel"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
+
+var offline = rule.Env{Session: awsclient.NewOffline("us-east-1")}
 
 func apis(as []rule.Action) []string {
 	var out []string
@@ -27,6 +31,7 @@ func apis(as []rule.Action) []string {
 // TestOfflinePlansOfRealShapes: what each real-shaped sample implies, with
 // no AWS call.
 func TestOfflinePlansOfRealShapes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		file   string
 		params map[string]string
@@ -48,15 +53,16 @@ func TestOfflinePlansOfRealShapes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			p, err := meta.Resolve(tc.params)
+			t.Parallel()
+			b, err := rule.BindWith(Rule, tc.params)
 			if err != nil {
 				t.Fatal(err)
 			}
-			targets, err := Rule.Targets(enginetest.Call(t, "events/cloudtrail/"+tc.file), p)
+			targets, err := b.Targets(enginetest.Call(t, "events/cloudtrail/"+tc.file))
 			if err != nil || len(targets) != 1 {
 				t.Fatalf("targets = %+v, %v", targets, err)
 			}
-			f, err := Rule.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), targets[0], p)
+			f, err := b.Evaluate(context.Background(), offline, targets[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +101,10 @@ func healthy() state {
 var full = baseline{TrailName: "audit", Bucket: "logs", Prefix: "org", KMS: "1234abcd-12ab-34cd-56ef-1234567890ab",
 	LogGroup: "arn:aws:logs:us-east-1:123456789012:log-group:trail", LogRole: "arn:aws:iam::123456789012:role/ct", MultiRegion: true, Validation: true}
 
+// TestJudgeTheWholeBaseline: the judgement of a trail read live, field by
+// field of the baseline, with the fix and its undo.
 func TestJudgeTheWholeBaseline(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name    string
 		edit    func(*state)
@@ -148,17 +157,23 @@ func TestJudgeTheWholeBaseline(t *testing.T) {
 			updateParams{S3BucketName: aws.String("sink"), EnableLogFileValidation: aws.Bool(false)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			st := healthy()
 			c.edit(&st)
-			problems, acts := judge(st, c.b)
-			got := strings.Join(problems, "; ")
+			f := judgeTrail(observed{state: st, Tags: map[string]string{"owner": "audit"}}, stopped, c.b, facts)
+			acts := f.Actions
 			for _, r := range c.reasons {
-				if !strings.Contains(got, r) {
-					t.Errorf("problems %q lack %q", got, r)
+				if !strings.Contains(f.Reason, r) {
+					t.Errorf("reason %q lacks %q", f.Reason, r)
 				}
 			}
-			if len(c.reasons) == 0 && len(problems) != 0 {
-				t.Fatalf("problems = %q", got)
+			switch {
+			case f.Resource != *st.Trail.TrailARN:
+				t.Fatalf("resource = %q", f.Resource)
+			case len(c.reasons) == 0 && (f.Verdict != rule.Compliant || f.Reason != "the trail meets the whole baseline"):
+				t.Fatalf("finding = %+v", f)
+			case len(c.reasons) > 0 && (f.Verdict != rule.Violation || f.Tags["owner"] != "audit"):
+				t.Fatalf("finding = %+v", f)
 			}
 			if !slices.Equal(apis(acts), c.apis) {
 				t.Fatalf("plan = %v, want %v", apis(acts), c.apis)
@@ -183,6 +198,125 @@ func TestJudgeTheWholeBaseline(t *testing.T) {
 	}
 }
 
+var (
+	facts   = rule.Facts{Account: "123456789012", Partition: "aws", Region: "us-east-1"}
+	stopped = rule.Target{Type: ResourceType, ID: "audit", Region: "us-east-1", Evidence: evidence{Event: "StopLogging", Name: "audit"},
+		Call: &trigger.APICall{Account: "123456789012"}}
+)
+
+// TestJudgeWhatIsNotJudgedHere: the decisions that are not a comparison
+// with the baseline — other regions, shadows, organization trails of the
+// management account, trails that are gone, targets no call named.
+func TestJudgeWhatIsNotJudgedHere(t *testing.T) {
+	t.Parallel()
+	named := baseline{TrailName: "audit", Bucket: "logs", Prefix: "org", MultiRegion: true, Validation: true}
+	weak := healthy()
+	weak.Logging = false
+	org := weak
+	org.Trail.IsOrganizationTrail = aws.Bool(true)
+	shadow := weak
+	shadow.Trail.HomeRegion = aws.String("eu-west-1")
+	deleted := stopped
+	deleted.Evidence = evidence{Event: "DeleteTrail", Name: "audit"}
+	fromMember := stopped
+	fromMember.Call = &trigger.APICall{Account: "210987654321"}
+	for _, c := range []struct {
+		name    string
+		o       observed
+		t       rule.Target
+		b       baseline
+		verdict rule.Verdict
+		reason  string
+		apis    []string
+	}{
+		{"not named by a call or the sweep", observed{state: weak}, rule.Target{ID: "audit"}, named, rule.NotApplicable, "judges trails named by CloudTrail calls or its sweep", nil},
+		{"not the baseline trail", observed{state: weak}, rule.Target{ID: "scratch", Evidence: evidence{Name: "scratch"}}, named, rule.NotApplicable, "not the baseline trail audit", nil},
+		{"named by an ARN of another region", observed{Elsewhere: "eu-west-1"}, stopped, named, rule.NotApplicable, "home region is eu-west-1", nil},
+		{"a shadow", observed{state: shadow}, stopped, named, rule.NotApplicable, "a shadow of a trail whose home region is eu-west-1", nil},
+		{"an organization trail of the management account", observed{state: org}, fromMember, named, rule.Violation, "owned by the management account; alerting only", []string{rule.AlertAPI}},
+		{"an organization trail of this account", observed{state: org}, stopped, named, rule.Violation, "logging is stopped", []string{apiStart}},
+		{"deleted, live", observed{Missing: true}, deleted, named, rule.Violation, "recreating it", []string{apiCreate, apiSelectors, apiStart}},
+		{"deleted, live, home elsewhere", observed{Missing: true}, deleted, baseline{TrailName: "audit", Bucket: "logs", Region: "eu-west-1"}, rule.Violation, "its home region is eu-west-1", []string{rule.AlertAPI}},
+		{"deleted, offline: judged as in its home region", observed{Missing: true, Planned: true}, deleted, baseline{TrailName: "audit", Bucket: "logs", Region: "eu-west-1"}, rule.Violation, "recreating it", []string{apiCreate, apiSelectors, apiStart}},
+		{"gone before a later event", observed{Missing: true}, stopped, baseline{}, rule.NotApplicable, "the trail no longer exists", nil},
+		{"planned, weakened", observed{state: weak, Planned: true}, stopped, named, rule.Violation, "the call left the trail so: logging is stopped", []string{apiStart}},
+		{"planned, as the baseline wants", observed{state: healthy(), Planned: true}, stopped, baseline{MultiRegion: true, Validation: true}, rule.Compliant, "the call left the trail as the baseline wants", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := judgeTrail(c.o, c.t, c.b, facts)
+			if f.Verdict != c.verdict || !strings.Contains(f.Reason, c.reason) || !slices.Equal(apis(f.Actions), c.apis) {
+				t.Fatalf("finding = %+v", f)
+			}
+		})
+	}
+}
+
+// fakeTrails answers the reads of one trail, counting them.
+type fakeTrails struct {
+	trail   cttypes.Trail
+	logging bool
+	calls   []string
+}
+
+func (f *fakeTrails) GetTrail(_ context.Context, in *cloudtrail.GetTrailInput, _ ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailOutput, error) {
+	f.calls = append(f.calls, "GetTrail")
+	if aws.ToString(in.Name) != aws.ToString(f.trail.Name) {
+		return nil, &smithy.GenericAPIError{Code: "TrailNotFoundException"}
+	}
+	return &cloudtrail.GetTrailOutput{Trail: &f.trail}, nil
+}
+
+func (f *fakeTrails) GetTrailStatus(context.Context, *cloudtrail.GetTrailStatusInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailStatusOutput, error) {
+	f.calls = append(f.calls, "GetTrailStatus")
+	return &cloudtrail.GetTrailStatusOutput{IsLogging: aws.Bool(f.logging)}, nil
+}
+
+func (f *fakeTrails) GetEventSelectors(context.Context, *cloudtrail.GetEventSelectorsInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetEventSelectorsOutput, error) {
+	f.calls = append(f.calls, "GetEventSelectors")
+	return &cloudtrail.GetEventSelectorsOutput{EventSelectors: healthy().Selectors.Basic}, nil
+}
+
+func (f *fakeTrails) ListTags(context.Context, *cloudtrail.ListTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.ListTagsOutput, error) {
+	f.calls = append(f.calls, "ListTags")
+	return &cloudtrail.ListTagsOutput{ResourceTagList: []cttypes.ResourceTag{{TagsList: []cttypes.Tag{{Key: aws.String("owner"), Value: aws.String("audit")}}}}}, nil
+}
+
+// TestReadOnlyWhatTheJudgementNeeds: tags are read for a violation only;
+// a trail of another region, named by ARN, is not read at all. (The
+// integration tests assert the same calls against moto.)
+func TestReadOnlyWhatTheJudgementNeeds(t *testing.T) {
+	t.Parallel()
+	b := baseline{MultiRegion: true, Validation: true}
+	for _, c := range []struct {
+		name    string
+		named   string
+		logging bool
+		known   bool
+		calls   string
+		check   func(observed) bool
+	}{
+		{"compliant", "audit", true, false, "GetTrail,GetTrailStatus,GetEventSelectors", func(o observed) bool { return o.Logging && o.Tags == nil }},
+		{"stopped", "audit", false, false, "GetTrail,GetTrailStatus,GetEventSelectors,ListTags", func(o observed) bool { return !o.Logging && o.Tags["owner"] == "audit" }},
+		{"listed by the sweep", "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit", true, true, "GetTrailStatus,GetEventSelectors", func(o observed) bool { return o.Name == "audit" }},
+		{"gone", "scratch", true, false, "GetTrail", func(o observed) bool { return o.Missing }},
+		{"another region's, by ARN", "arn:aws:cloudtrail:eu-west-1:123456789012:trail/audit", true, false, "", func(o observed) bool { return o.Elsewhere == "eu-west-1" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			api := &fakeTrails{trail: healthy().Trail, logging: c.logging}
+			var known *cttypes.Trail
+			if c.known {
+				known = &api.trail
+			}
+			o, err := read(context.Background(), api, "us-east-1", c.named, known, b)
+			if err != nil || strings.Join(api.calls, ",") != c.calls || !c.check(o) {
+				t.Fatalf("observed %+v, %v; calls %v, want %s", o, err, api.calls, c.calls)
+			}
+		})
+	}
+}
+
 func sameUpdate(a, b updateParams) bool {
 	s := func(p *string) string {
 		if p == nil {
@@ -202,6 +336,7 @@ func sameUpdate(a, b updateParams) bool {
 }
 
 func TestSelectorsUndoIsThePreviousSelectors(t *testing.T) {
+	t.Parallel()
 	st := healthy()
 	st.Selectors = trailsel.Selectors{Basic: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true),
 		ExcludeManagementEventSources: []string{"kms.amazonaws.com"}}}}
@@ -219,6 +354,7 @@ func TestSelectorsUndoIsThePreviousSelectors(t *testing.T) {
 }
 
 func TestGone(t *testing.T) {
+	t.Parallel()
 	named := baseline{TrailName: "audit", Bucket: "logs", MultiRegion: true, Validation: true}
 	for _, c := range []struct {
 		name, trail, event string
@@ -251,15 +387,20 @@ func TestGone(t *testing.T) {
 }
 
 func TestNonBaselineTrailIsNotJudged(t *testing.T) {
-	p, _ := meta.Resolve(map[string]string{ParamTrailName: "audit"})
-	targets, _ := Rule.Targets(enginetest.Call(t, "events/cloudtrail/cloudtrail-stop-logging.json"), p)
-	f, err := Rule.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), targets[0], p)
+	t.Parallel()
+	b, err := rule.BindWith(Rule, map[string]string{ParamTrailName: "audit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, _ := b.Targets(enginetest.Call(t, "events/cloudtrail/cloudtrail-stop-logging.json"))
+	f, err := b.Evaluate(context.Background(), offline, targets[0])
 	if err != nil || f.Verdict != rule.NotApplicable || !strings.Contains(f.Reason, "not the baseline trail") {
 		t.Fatalf("finding = %+v, %v", f, err)
 	}
 }
 
 func TestParams(t *testing.T) {
+	t.Parallel()
 	good := map[string]string{ParamKMS: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		ParamLogGroup: "arn:aws:logs:us-east-1:123456789012:log-group:trail:*", ParamLogRole: "arn:aws:iam::123456789012:role/ct",
 		ParamTrailName: "org-audit", ParamTrailRegion: "eu-west-1", ParamBucket: "audit-logs", ParamPrefix: "org/prod"}
@@ -279,13 +420,12 @@ func TestParams(t *testing.T) {
 			t.Errorf("%s=%q accepted", name, v)
 		}
 	}
-	// Cross-parameter rules are checked before any call.
+	// Cross-parameter rules are checked before any call: binding fails.
 	for _, over := range []map[string]string{{ParamLogGroup: good[ParamLogGroup]}, {ParamPrefix: "org"}} {
-		p, err := meta.Resolve(over)
-		if err != nil {
+		if _, err := meta.Resolve(over); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Rule.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), rule.Target{Evidence: evidence{Name: "t"}}, p); err == nil {
+		if _, err := rule.BindWith(Rule, over); err == nil {
 			t.Errorf("%v accepted", over)
 		}
 	}
@@ -297,6 +437,11 @@ func TestParams(t *testing.T) {
 }
 
 func TestTargetsRejectMalformed(t *testing.T) {
+	t.Parallel()
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	call := enginetest.Call(t, "events/cloudtrail/cloudtrail-stop-logging.json")
 	for name, req := range map[string]string{
 		"no name":         `{}`,
@@ -309,13 +454,14 @@ func TestTargetsRejectMalformed(t *testing.T) {
 			c.EventName = "UpdateTrail"
 		}
 		c.Request = []byte(req)
-		if _, err := Rule.Targets(&c, nil); !errors.Is(err, trigger.ErrInput) {
+		if _, err := b.Targets(&c); !errors.Is(err, trigger.ErrInput) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
 }
 
 func TestArnRegionAndName(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"arn:aws:cloudtrail:eu-west-1:123456789012:trail/x": "eu-west-1",
 		"management-events":  "",

@@ -366,11 +366,15 @@ func TestApplyWhenTheRuleIsAlreadyGone(t *testing.T) {
 	seed(t, s, bucket, "")
 	fix := rule.NewAction("s3:PutLifecycleConfiguration", bucket, "", map[string]any{"bucket": bucket,
 		"remove": []s3types.LifecycleRule{expire("nuke", "", 1)}}, nil)
-	if err := trailbuckettampering.Rule.Apply(ctx, s, fix); !errors.Is(err, rule.ErrNoOp) {
+	b, err := rule.BindWith(trailbuckettampering.Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Apply(ctx, rule.Env{Session: s}, fix); !errors.Is(err, rule.ErrNoOp) {
 		t.Fatalf("no lifecycle at all = %v, want ErrNoOp", err)
 	}
 	putLifecycle(t, s, bucket, archive)
-	if err := trailbuckettampering.Rule.Apply(ctx, s, fix); !errors.Is(err, rule.ErrNoOp) {
+	if err := b.Apply(ctx, rule.Env{Session: s}, fix); !errors.Is(err, rule.ErrNoOp) {
 		t.Fatalf("rule not there = %v, want ErrNoOp", err)
 	}
 	if got := lifecycle(t, s, bucket); !slices.Equal(got, []string{"archive-after-90"}) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/internal/iampolicy"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
@@ -173,12 +174,17 @@ func (l logPath) sampleKeys() []string {
 // s3Request is one call CloudTrail makes to deliver: the action and resource.
 type s3Request struct{ action, resource string }
 
-func (l logPath) requests(bucket string) []s3Request {
-	out := []s3Request{{"s3:GetBucketAcl", "arn:aws:s3:::" + bucket}}
+func (l logPath) requests(partition, bucket string) []s3Request {
+	out := []s3Request{{"s3:GetBucketAcl", s3ARN(partition, bucket)}}
 	for _, k := range l.sampleKeys() {
-		out = append(out, s3Request{"s3:PutObject", "arn:aws:s3:::" + bucket + "/" + k})
+		out = append(out, s3Request{"s3:PutObject", s3ARN(partition, bucket+"/"+k)})
 	}
 	return out
+}
+
+// s3ARN is the ARN of a bucket, or of objects under it ("bucket/key").
+func s3ARN(partition, resource string) string {
+	return arn.ARN{Partition: partition, Service: "s3", Resource: resource}.String()
 }
 
 // onlyCloudTrail reports whether a statement's principal is CloudTrail's
@@ -197,7 +203,7 @@ func onlyCloudTrail(s *iampolicy.Statement) bool {
 // logs: an Allow must grant every request (GetBucketAcl on the bucket,
 // PutObject on log and digest keys) with conditions the delivery meets, and
 // no Deny may block one. No policy at all grants nothing.
-func analyse(pol *bucketPolicy, bucket string, paths []logPath) delivery {
+func analyse(partition string, pol *bucketPolicy, bucket string, paths []logPath) delivery {
 	var d delivery
 	var doc iampolicy.Document
 	if pol != nil && pol.Doc != nil {
@@ -206,7 +212,7 @@ func analyse(pol *bucketPolicy, bucket string, paths []logPath) delivery {
 	denied := map[int]tri{}
 	for _, p := range paths {
 		granted := true
-		for _, rq := range p.requests(bucket) {
+		for _, rq := range p.requests(partition, bucket) {
 			put := rq.action == "s3:PutObject"
 			ctx := deliveryContext(p, put)
 			allowed := false
@@ -297,7 +303,7 @@ var sidUnsafe = regexp.MustCompile(`[^A-Za-z0-9]`)
 // documented are the statements of CloudTrail's documented bucket policy
 // (CloudTrail User Guide, "Amazon S3 bucket policy for CloudTrail") for one
 // trail, with Sids not yet used in the policy.
-func documented(bucket string, p logPath, used map[string]bool) []json.RawMessage {
+func documented(partition, bucket string, p logPath, used map[string]bool) []json.RawMessage {
 	cond := map[string]string{}
 	if p.ARN != "" {
 		cond["aws:SourceArn"] = p.ARN
@@ -326,14 +332,14 @@ func documented(bucket string, p logPath, used map[string]bool) []json.RawMessag
 		return b
 	}
 	return []json.RawMessage{
-		stmt(sid("RampartCloudTrailAclCheck"), "s3:GetBucketAcl", "arn:aws:s3:::"+bucket, cond),
-		stmt(sid("RampartCloudTrailWrite"), "s3:PutObject", "arn:aws:s3:::"+bucket+"/"+p.Prefix+p.Account+"/*", write),
+		stmt(sid("RampartCloudTrailAclCheck"), "s3:GetBucketAcl", s3ARN(partition, bucket), cond),
+		stmt(sid("RampartCloudTrailWrite"), "s3:PutObject", s3ARN(partition, bucket+"/"+p.Prefix+p.Account+"/*"), write),
 	}
 }
 
 // policyFix is the change a plan makes to a bucket policy: statements to
 // take out and to add, matched by content at apply time.
-func policyFix(pol *bucketPolicy, bucket string, d delivery) (remove, add []json.RawMessage, err error) {
+func policyFix(partition string, pol *bucketPolicy, bucket string, d delivery) (remove, add []json.RawMessage, err error) {
 	raw := ""
 	if pol != nil {
 		raw = pol.Raw
@@ -354,7 +360,7 @@ func policyFix(pol *bucketPolicy, bucket string, d delivery) (remove, add []json
 		}
 	}
 	for _, p := range d.missing {
-		add = append(add, documented(bucket, p, used)...)
+		add = append(add, documented(partition, bucket, p, used)...)
 	}
 	return remove, add, nil
 }

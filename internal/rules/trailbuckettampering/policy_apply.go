@@ -25,8 +25,8 @@ type policyParams struct {
 }
 
 // fixPolicy plans the policy fix; the undo puts back the policy as read.
-func fixPolicy(pol *bucketPolicy, bucket string, d delivery) rule.Action {
-	remove, add, err := policyFix(pol, bucket, d)
+func fixPolicy(partition string, pol *bucketPolicy, bucket string, d delivery) rule.Action {
+	remove, add, err := policyFix(partition, pol, bucket, d)
 	if err != nil {
 		return rule.Alert(bucket, "the bucket policy of "+bucket+" cannot be rewritten: "+err.Error())
 	}

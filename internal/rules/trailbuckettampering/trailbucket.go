@@ -69,9 +69,30 @@ const ParamRetention = "retentionDays"
 const cloudTrail = "cloudtrail.amazonaws.com"
 
 // Rule is trail-bucket-tampering.
-var Rule = &bucketRule{}
+var Rule = rule.Define(rule.Spec[bucket, params]{
+	Meta:    &meta,
+	Parse:   parse,
+	Targets: targets,
+	Observe: observe,
+	Plan:    plan,
+	Judge:   judgeBucket,
+	Apply:   apply,
+	Sweep:   sweep,
+})
 
-type bucketRule struct{}
+// params are the rule's typed parameters.
+type params struct {
+	// Retention is how many days trail logs must be kept.
+	Retention int
+}
+
+func parse(p rule.Params) (params, error) {
+	n, err := strconv.Atoi(p[ParamRetention])
+	if err != nil {
+		return params{}, fmt.Errorf("%s: %w", ParamRetention, err)
+	}
+	return params{Retention: n}, nil
+}
 
 var meta = rule.Meta{
 	ID:       "trail-bucket-tampering",
@@ -104,9 +125,6 @@ func checkRetention(s string) error {
 	return nil
 }
 
-// Meta implements rule.Rule.
-func (*bucketRule) Meta() *rule.Meta { return &meta }
-
 type aspect string
 
 const (
@@ -125,11 +143,30 @@ type evidence struct {
 	Policy *bucketPolicy
 }
 
-// swept is a bucket found by Sweep, with the trails read once for all.
-type swept struct{ trails []cttypes.Trail }
+// listed is a bucket found by the sweep, with the trails read once for all
+// (its lifecycle and policy are read per bucket).
+type listed struct{ trails []cttypes.Trail }
 
-// Targets implements rule.Rule.
-func (*bucketRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// bucket is what the rule judges of a trail bucket: where trails write into
+// it, its lifecycle rules and its policy.
+type bucket struct {
+	// Paths are where trails write into the bucket; none: no trail of
+	// this region delivers to it.
+	Paths   []logPath
+	Rules   []s3types.LifecycleRule
+	MinSize s3types.TransitionDefaultMinimumObjectSize
+	Policy  *bucketPolicy
+	// Tags are read on a violation only (for the exemption check).
+	Tags map[string]string
+	// Now is when the state was read: lifecycle dates are judged against it.
+	Now time.Time
+	// Assumed: the state the event alone implies (the configuration the
+	// call set, a trail of the account assumed to deliver under AWSLogs/).
+	Assumed bool
+}
+
+// targets is the bucket the call changed, with what it set.
+func targets(call *trigger.APICall, _ params) ([]rule.Target, error) {
 	if call.EventName != "PutBucketLifecycle" && call.EventName != "PutBucketPolicy" && call.EventName != "DeleteBucketPolicy" {
 		return nil, nil
 	}
@@ -176,90 +213,121 @@ func pathsTo(bucket string, trails []cttypes.Trail) []logPath {
 	return out
 }
 
-// Evaluate implements rule.Rule.
-func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	retention, _ := strconv.Atoi(p[ParamRetention])
-	ev, fromEvent := t.Evidence.(evidence)
-	if s.Offline {
-		if !fromEvent {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger says nothing about the bucket"}, nil
-		}
-		// Which trail writes here, and under which prefix, needs
-		// DescribeTrails: assume a trail of the account delivers here with
-		// the default layout (no key prefix).
-		paths := []logPath{{Trail: "(assumed)", Prefix: logPrefix(""), Account: ev.Account, Region: t.Region}}
-		only := ev.Aspect
-		if ev.Event == "PutBucketPolicy" && !namesCloudTrail(ev.Policy.Doc) {
-			// A policy that never names CloudTrail gives no sign that a
-			// trail delivers here: a live run decides from DescribeTrails.
-			return rule.Finding{Verdict: rule.Compliant, Resource: t.ID, Reason: "offline: the policy gives no sign that a trail delivers to this bucket"}, nil
-		}
-		f := judge(t.ID, ev.Rules, "", ev.Policy, paths, retention, time.Now(), only)
-		if f.Verdict == rule.Violation {
-			f.Reason = "if a trail delivers to this bucket under AWSLogs/ (a live run checks DescribeTrails): " + f.Reason
-		}
-		return f, nil
+// plan is the offline planner. Which trail writes here, and under which
+// prefix, needs DescribeTrails: a trail of the account is assumed to
+// deliver here with the default layout (no key prefix).
+func plan(t rule.Target, _ params) (bucket, error) {
+	ev, ok := t.Evidence.(evidence)
+	if !ok {
+		return bucket{}, rule.Undecided("the trigger says nothing about the bucket")
 	}
+	return bucket{Assumed: true, Paths: []logPath{{Trail: "(assumed)", Prefix: logPrefix(""), Account: ev.Account, Region: t.Region}},
+		Rules: ev.Rules, Policy: ev.Policy, Now: time.Now()}, nil
+}
+
+// aspectOf is what the event that named the target concerns ("" for both).
+func aspectOf(t rule.Target) aspect {
+	ev, _ := t.Evidence.(evidence)
+	return ev.Aspect
+}
+
+// trailsAPI is what the rule reads of CloudTrail.
+type trailsAPI interface {
+	DescribeTrails(context.Context, *cloudtrail.DescribeTrailsInput, ...func(*cloudtrail.Options)) (*cloudtrail.DescribeTrailsOutput, error)
+}
+
+// bucketAPI is what the rule reads of a bucket.
+type bucketAPI interface {
+	GetBucketLifecycleConfiguration(context.Context, *s3.GetBucketLifecycleConfigurationInput, ...func(*s3.Options)) (*s3.GetBucketLifecycleConfigurationOutput, error)
+	GetBucketPolicy(context.Context, *s3.GetBucketPolicyInput, ...func(*s3.Options)) (*s3.GetBucketPolicyOutput, error)
+}
+
+// observe reads the bucket, and its tags when it violates the rule.
+func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (bucket, error) {
+	s := env.Session
 	var trails []cttypes.Trail
-	if sw, ok := t.Evidence.(swept); ok {
-		trails = sw.trails
+	if l, ok := t.Evidence.(listed); ok {
+		trails = l.trails
 	} else {
 		var err error
-		if trails, err = describeTrails(ctx, s); err != nil {
-			return rule.Finding{}, err
+		if trails, err = describeTrails(ctx, awsclient.Client(s, cloudtrail.NewFromConfig)); err != nil {
+			return bucket{}, err
 		}
 	}
-	paths := pathsTo(t.ID, trails)
-	if len(paths) == 0 {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "no trail of this region delivers to bucket " + t.ID}, nil
+	b, err := read(ctx, s3bucket.Client(s), t.ID, pathsTo(t.ID, trails), aspectOf(t))
+	if err != nil || judgeBucket(b, t, p, env.Facts()).Verdict != rule.Violation {
+		return b, err
 	}
-	client := s3bucket.Client(s)
-	var rules []s3types.LifecycleRule
-	var minSize s3types.TransitionDefaultMinimumObjectSize
-	var pol *bucketPolicy
-	if ev.Aspect != aspectPolicy {
-		out, err := client.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(t.ID)})
+	b.Tags, err = s3bucket.Tags(ctx, s, t.ID)
+	return b, err
+}
+
+// read reads what the judgement of the aspect needs of a bucket trails
+// write into (nothing when none does).
+func read(ctx context.Context, api bucketAPI, name string, paths []logPath, only aspect) (bucket, error) {
+	b := bucket{Paths: paths, Now: time.Now()}
+	if len(paths) == 0 {
+		return b, nil
+	}
+	if only != aspectPolicy {
+		out, err := api.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(name)})
 		switch {
 		case awsclient.HasCode(err, "NoSuchBucket"):
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "bucket " + t.ID + " no longer exists"}, nil
+			return bucket{}, rule.Gone("bucket " + name + " no longer exists")
 		case awsclient.HasCode(err, "NoSuchLifecycleConfiguration"):
 		case err != nil:
-			return rule.Finding{}, fmt.Errorf("get lifecycle of %s: %w", t.ID, err)
+			return bucket{}, fmt.Errorf("get lifecycle of %s: %w", name, err)
 		default:
-			rules, minSize = out.Rules, out.TransitionDefaultMinimumObjectSize
+			b.Rules, b.MinSize = out.Rules, out.TransitionDefaultMinimumObjectSize
 		}
 	}
-	if ev.Aspect != aspectLifecycle {
-		out, err := client.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(t.ID)})
+	if only != aspectLifecycle {
+		out, err := api.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
 		switch {
 		case awsclient.HasCode(err, "NoSuchBucket"):
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "bucket " + t.ID + " no longer exists"}, nil
+			return bucket{}, rule.Gone("bucket " + name + " no longer exists")
 		case awsclient.HasCode(err, "NoSuchBucketPolicy"):
 		case err != nil:
-			return rule.Finding{}, fmt.Errorf("get policy of %s: %w", t.ID, err)
+			return bucket{}, fmt.Errorf("get policy of %s: %w", name, err)
 		default:
 			raw := aws.ToString(out.Policy)
 			doc, err := iampolicy.Parse([]byte(raw))
 			if err != nil {
-				return rule.Finding{}, fmt.Errorf("policy of %s: %w", t.ID, err)
+				return bucket{}, fmt.Errorf("policy of %s: %w", name, err)
 			}
-			pol = &bucketPolicy{Doc: doc, Raw: raw}
+			b.Policy = &bucketPolicy{Doc: doc, Raw: raw}
 		}
 	}
-	f := judge(t.ID, rules, minSize, pol, paths, retention, time.Now(), ev.Aspect)
-	if f.Verdict == rule.Violation {
-		tags, err := s3bucket.Tags(ctx, s, t.ID)
-		if err != nil {
-			return rule.Finding{}, err
-		}
-		f.Tags = tags
+	return b, nil
+}
+
+// judgeBucket decides a bucket from its state; only the aspect the event
+// concerns.
+func judgeBucket(b bucket, t rule.Target, p params, f rule.Facts) rule.Finding {
+	ev, _ := t.Evidence.(evidence)
+	if b.Assumed && ev.Event == "PutBucketPolicy" && (b.Policy == nil || !namesCloudTrail(b.Policy.Doc)) {
+		// A policy that never names CloudTrail gives no sign that a
+		// trail delivers here: a live run decides from DescribeTrails.
+		return rule.Finding{Verdict: rule.Compliant, Resource: t.ID, Reason: "offline: the policy gives no sign that a trail delivers to this bucket"}
 	}
-	return f, nil
+	if len(b.Paths) == 0 {
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: "no trail of this region delivers to bucket " + t.ID}
+	}
+	partition := f.Partition
+	if partition == "" {
+		partition = awsclient.PartitionOf(f.Region)
+	}
+	out := judge(partition, t.ID, b.Rules, b.MinSize, b.Policy, b.Paths, p.Retention, b.Now, ev.Aspect)
+	if out.Verdict == rule.Violation && b.Assumed {
+		out.Reason = "if a trail delivers to this bucket under AWSLogs/ (a live run checks DescribeTrails): " + out.Reason
+	}
+	out.Tags = b.Tags
+	return out
 }
 
 // judge decides the bucket from its lifecycle rules and policy; only does
 // the aspect the event concerns ("" for both).
-func judge(bucket string, rules []s3types.LifecycleRule, minSize s3types.TransitionDefaultMinimumObjectSize, pol *bucketPolicy,
+func judge(partition, bucket string, rules []s3types.LifecycleRule, minSize s3types.TransitionDefaultMinimumObjectSize, pol *bucketPolicy,
 	paths []logPath, retention int, now time.Time, only aspect) rule.Finding {
 	f := rule.Finding{Verdict: rule.Compliant, Resource: bucket}
 	var problems, fine []string
@@ -278,11 +346,11 @@ func judge(bucket string, rules []s3types.LifecycleRule, minSize s3types.Transit
 		}
 	}
 	if only != aspectLifecycle {
-		d := analyse(pol, bucket, paths)
+		d := analyse(partition, pol, bucket, paths)
 		if len(d.problems) > 0 {
 			problems = append(problems, d.problems...)
 			if len(d.missing)+len(d.removable) > 0 {
-				f.Actions = append(f.Actions, fixPolicy(pol, bucket, d))
+				f.Actions = append(f.Actions, fixPolicy(partition, pol, bucket, d))
 			}
 			if len(d.alerts) > 0 {
 				f.Actions = append(f.Actions, rule.Alert(bucket, "CloudTrail may no longer deliver logs to "+bucket+": "+strings.Join(d.alerts, "; ")))
@@ -390,18 +458,19 @@ func removeRules(bucket string, all []s3types.LifecycleRule, minSize s3types.Tra
 		lifecycleParams{Bucket: bucket, Remove: bad}, &undo)
 }
 
-func describeTrails(ctx context.Context, s *awsclient.Session) ([]cttypes.Trail, error) {
-	out, err := awsclient.Client(s, cloudtrail.NewFromConfig).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+func describeTrails(ctx context.Context, api trailsAPI) ([]cttypes.Trail, error) {
+	out, err := api.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("describe trails: %w", err)
 	}
 	return out.TrailList, nil
 }
 
-// Sweep implements rule.Sweeper: the trail buckets of this region that this
-// account owns (DescribeTrails and one ListBuckets filtered by region).
-func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	trails, err := describeTrails(ctx, s)
+// sweep lists the trail buckets of this region that this account owns
+// (DescribeTrails and one ListBuckets filtered by region).
+func sweep(ctx context.Context, env rule.Env, _ params) ([]rule.Target, error) {
+	s := env.Session
+	trails, err := describeTrails(ctx, awsclient.Client(s, cloudtrail.NewFromConfig))
 	if err != nil {
 		return nil, err
 	}
@@ -419,15 +488,16 @@ func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Param
 	var out []rule.Target
 	for _, name := range names {
 		if wanted[name] {
-			out = append(out, rule.Target{Type: ResourceType, ID: name, Region: s.Region, Evidence: swept{trails}})
+			out = append(out, rule.Target{Type: ResourceType, ID: name, Region: s.Region, Evidence: listed{trails}})
 		}
 	}
 	return out, nil
 }
 
-// Apply implements rule.Rule: remove the offending rules (the fix) or put
-// the previous configuration back (the undo).
-func (*bucketRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+// apply removes the offending rules (the fix) or puts the previous
+// configuration back (the undo); or makes the policy fix or its undo.
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
+	s := env.Session
 	if a.API == apiPutPolicy || a.API == apiDeletePolicy {
 		return applyPolicy(ctx, s, a)
 	}
@@ -493,6 +563,3 @@ func putLifecycle(ctx context.Context, s *awsclient.Session, bucket string, c li
 	}
 	return nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *bucketRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/iampolicy"
 	"github.com/rampart-aws/rampart/internal/rule"
@@ -29,7 +31,19 @@ func ids(rules []s3types.LifecycleRule) []string {
 	return out
 }
 
+// bound is the rule with its default parameters.
+func bound(t testing.TB) *rule.Bound {
+	t.Helper()
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestTargetsOnSampleEvents(t *testing.T) {
+	t.Parallel()
+	b := bound(t)
 	for _, c := range []struct {
 		file   string
 		aspect aspect
@@ -41,7 +55,7 @@ func TestTargetsOnSampleEvents(t *testing.T) {
 		{"s3-put-bucket-policy-deny-cloudtrail.json", aspectPolicy, nil},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := Rule.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), nil)
+			ts, err := b.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +69,7 @@ func TestTargetsOnSampleEvents(t *testing.T) {
 		})
 	}
 	// The short-expiry sample's Filter is "", the empty filter.
-	ts, _ := Rule.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-lifecycle-short-expiry.json"), nil)
+	ts, _ := b.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-lifecycle-short-expiry.json"))
 	if r := ts[0].Evidence.(evidence).Rules[0]; r.Filter == nil || r.Filter.Prefix != nil || aws.ToInt32(r.Expiration.Days) != 7 {
 		t.Fatalf("rule = %+v", r)
 	}
@@ -67,6 +81,8 @@ func call(event, req string) *trigger.APICall {
 }
 
 func TestLifecycleShapes(t *testing.T) {
+	t.Parallel()
+	b := bound(t)
 	for _, c := range []struct {
 		name, req string
 		check     func(r s3types.LifecycleRule) bool
@@ -103,7 +119,7 @@ func TestLifecycleShapes(t *testing.T) {
 		{"days not a number", `{"bucketName":"b-1","LifecycleConfiguration":{"Rule":{"ID":"r","Status":"Enabled","Expiration":{"Days":"one"}}}}`, nil, "requestParameters"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ts, err := Rule.Targets(call("PutBucketLifecycle", c.req), nil)
+			ts, err := b.Targets(call("PutBucketLifecycle", c.req))
 			if c.err != "" {
 				if !errors.Is(err, trigger.ErrInput) || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err = %v, want ErrInput with %q", err, c.err)
@@ -120,11 +136,11 @@ func TestLifecycleShapes(t *testing.T) {
 		})
 	}
 	for _, req := range []string{`{"bucketName":"b-1"}`, `{"bucketName":"b-1","bucketPolicy":{"Statement":[{"Effect":"x"}]}}`} {
-		if _, err := Rule.Targets(call("PutBucketPolicy", req), nil); !errors.Is(err, trigger.ErrInput) {
+		if _, err := b.Targets(call("PutBucketPolicy", req)); !errors.Is(err, trigger.ErrInput) {
 			t.Errorf("%s: err = %v", req, err)
 		}
 	}
-	if ts, err := Rule.Targets(call("PutBucketAcl", `{}`), nil); ts != nil || err != nil {
+	if ts, err := b.Targets(call("PutBucketAcl", `{}`)); ts != nil || err != nil {
 		t.Fatalf("another event: %v %v", ts, err)
 	}
 }
@@ -143,6 +159,7 @@ func lc(id, status, prefix string, days int32, tagged bool) s3types.LifecycleRul
 }
 
 func TestExpiresLogs(t *testing.T) {
+	t.Parallel()
 	paths := []logPath{{Trail: "main", Prefix: "AWSLogs/", Account: "123456789012"}}
 	prefixed := []logPath{{Trail: "org", Prefix: "audit/AWSLogs/", Account: "123456789012"}}
 	date := func(d time.Time) s3types.LifecycleRule {
@@ -206,6 +223,7 @@ func pol(t *testing.T, stmts ...string) *bucketPolicy {
 // TestAnalyse: whether the policy still lets CloudTrail deliver — an Allow
 // must grant it, and no Deny may block it.
 func TestAnalyse(t *testing.T) {
+	t.Parallel()
 	write := func(edit string) string { return strings.Replace(writeOK, `"Action":"s3:PutObject"`, edit, 1) }
 	for _, c := range []struct {
 		name                      string
@@ -248,7 +266,7 @@ func TestAnalyse(t *testing.T) {
 		{"NotAction sparing delivery", []string{aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":"*","NotAction":["s3:PutObject","s3:GetBucketAcl"],"Resource":"*"}`}, 0, 0, 0, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			d := analyse(pol(t, c.stmts...), "logs", []logPath{mainPath})
+			d := analyse("aws", pol(t, c.stmts...), "logs", []logPath{mainPath})
 			got := strings.Join(d.problems, "; ")
 			if len(d.missing) != c.missing || len(d.removable) != c.removable || len(d.alerts) != c.alert || !strings.Contains(got, c.problem) ||
 				(c.missing+c.removable+c.alert == 0) != (got == "") {
@@ -259,7 +277,7 @@ func TestAnalyse(t *testing.T) {
 			}
 			// The fix makes the policy allow delivery and keeps the rest.
 			p := pol(t, c.stmts...)
-			remove, add, err := policyFix(p, "logs", d)
+			remove, add, err := policyFix("aws", p, "logs", d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +286,7 @@ func TestAnalyse(t *testing.T) {
 				t.Fatalf("rewrite: %v %v", changed, err)
 			}
 			fixed := &bucketPolicy{Doc: policy(t, next), Raw: next}
-			if d := analyse(fixed, "logs", []logPath{mainPath}); len(d.missing)+len(d.removable) != 0 {
+			if d := analyse("aws", fixed, "logs", []logPath{mainPath}); len(d.missing)+len(d.removable) != 0 {
 				t.Fatalf("after the fix: %+v\n%s", d, next)
 			}
 			if len(fixed.Doc.Statement) != len(c.stmts)-len(remove)+len(add) {
@@ -282,11 +300,12 @@ func TestAnalyse(t *testing.T) {
 }
 
 func TestAnalyseNoPolicy(t *testing.T) {
-	d := analyse(nil, "logs", []logPath{mainPath, {Trail: "org", Prefix: "audit/AWSLogs/", Account: acct, ARN: "arn:aws:cloudtrail:us-east-1:123456789012:trail/org", Region: "us-east-1"}})
+	t.Parallel()
+	d := analyse("aws", nil, "logs", []logPath{mainPath, {Trail: "org", Prefix: "audit/AWSLogs/", Account: acct, ARN: "arn:aws:cloudtrail:us-east-1:123456789012:trail/org", Region: "us-east-1"}})
 	if len(d.missing) != 2 {
 		t.Fatalf("no policy = %+v", d)
 	}
-	remove, add, _ := policyFix(nil, "logs", d)
+	remove, add, _ := policyFix("aws", nil, "logs", d)
 	next, _, err := rewrite("", remove, add)
 	if err != nil || len(add) != 4 {
 		t.Fatal(err, add)
@@ -295,12 +314,12 @@ func TestAnalyseNoPolicy(t *testing.T) {
 	if doc.Version != "2012-10-17" || doc.Statement[0].Sid != "RampartCloudTrailAclCheckmain" || doc.Statement[3].Resource[0] != "arn:aws:s3:::logs/audit/AWSLogs/123456789012/*" {
 		t.Fatalf("policy = %s", next)
 	}
-	if d := analyse(&bucketPolicy{Doc: doc, Raw: next}, "logs", d.missing); len(d.problems) != 0 {
+	if d := analyse("aws", &bucketPolicy{Doc: doc, Raw: next}, "logs", d.missing); len(d.problems) != 0 {
 		t.Fatalf("documented statements do not allow delivery: %v", d.problems)
 	}
 	// Sids already taken get a number.
 	used := map[string]bool{"RampartCloudTrailAclCheckmain": true}
-	if st := documented("logs", mainPath, used); !strings.Contains(string(st[0]), `"RampartCloudTrailAclCheckmain2"`) {
+	if st := documented("aws", "logs", mainPath, used); !strings.Contains(string(st[0]), `"RampartCloudTrailAclCheckmain2"`) {
 		t.Fatalf("statement = %s", st[0])
 	}
 	// S3 refuses a policy over 20 KB: the rewrite does too.
@@ -311,10 +330,11 @@ func TestAnalyseNoPolicy(t *testing.T) {
 }
 
 func TestJudgePlan(t *testing.T) {
+	t.Parallel()
 	rules := []s3types.LifecycleRule{lc("keep-tmp", "Enabled", "tmp/", 1, false), lc("nuke", "Enabled", "", 1, false), lc("archive", "Enabled", "", 0, false)}
 	deny := pol(t, aclOK, writeOK, `{"Sid":"stop","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"*"}`)
 	paths := []logPath{mainPath}
-	f := judge("logs", rules, "all_storage_classes_128K", deny, paths, 365, now, "")
+	f := judge("aws", "logs", rules, "all_storage_classes_128K", deny, paths, 365, now, "")
 	if f.Verdict != rule.Violation || len(f.Actions) != 2 || f.Actions[0].API != apiPutLifecycle || f.Actions[1].API != rule.AlertAPI {
 		t.Fatalf("finding = %+v", f)
 	}
@@ -330,10 +350,10 @@ func TestJudgePlan(t *testing.T) {
 		t.Fatalf("fix = %+v, undo = %+v", fix, undo)
 	}
 	// An event concerns one aspect: a lifecycle event does not alert on the policy.
-	if f := judge("logs", rules, "", deny, paths, 365, now, aspectLifecycle); len(f.Actions) != 1 || f.Actions[0].API != apiPutLifecycle {
+	if f := judge("aws", "logs", rules, "", deny, paths, 365, now, aspectLifecycle); len(f.Actions) != 1 || f.Actions[0].API != apiPutLifecycle {
 		t.Fatalf("lifecycle only = %+v", f)
 	}
-	if f := judge("logs", rules[:1], "", pol(t, aclOK, writeOK), paths, 365, now, ""); f.Verdict != rule.Compliant || len(f.Actions) != 0 {
+	if f := judge("aws", "logs", rules[:1], "", pol(t, aclOK, writeOK), paths, 365, now, ""); f.Verdict != rule.Compliant || len(f.Actions) != 0 {
 		t.Fatalf("compliant = %+v", f)
 	}
 }
@@ -341,6 +361,7 @@ func TestJudgePlan(t *testing.T) {
 // The plan finds rules again at apply time by their JSON: the round trip
 // through the action's params must not change it.
 func TestCanonicalSurvivesParams(t *testing.T) {
+	t.Parallel()
 	d := now.AddDate(0, 2, 0)
 	r := s3types.LifecycleRule{ID: aws.String("x"), Status: "Enabled",
 		Filter:      &s3types.LifecycleRuleFilter{And: &s3types.LifecycleRuleAndOperator{Prefix: aws.String("p/"), Tags: []s3types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}, ObjectSizeGreaterThan: aws.Int64(5)}},
@@ -357,11 +378,9 @@ func TestCanonicalSurvivesParams(t *testing.T) {
 }
 
 func TestOfflineDecisions(t *testing.T) {
-	s := awsclient.NewOffline("us-east-1")
-	p, err := meta.Resolve(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
+	b := bound(t)
 	for _, c := range []struct {
 		file string
 		want []string
@@ -374,11 +393,11 @@ func TestOfflineDecisions(t *testing.T) {
 		{"s3-put-bucket-policy-public.json", nil},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := Rule.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), p)
+			ts, err := b.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, err := Rule.Evaluate(context.Background(), s, ts[0], p)
+			f, err := b.Evaluate(context.Background(), env, ts[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -395,18 +414,19 @@ func TestOfflineDecisions(t *testing.T) {
 		})
 	}
 	// The list sample keeps its transition rule and removes the 3-day expiry.
-	ts, _ := Rule.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-lifecycle-list.json"), p)
-	f, _ := Rule.Evaluate(context.Background(), s, ts[0], p)
+	ts, _ := b.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-lifecycle-list.json"))
+	f, _ := b.Evaluate(context.Background(), env, ts[0])
 	var fix lifecycleParams
 	if err := f.Actions[0].Decode(&fix); err != nil || !slices.Equal(ids(fix.Remove), []string{"expire-cloudtrail"}) {
 		t.Fatalf("fix = %+v, %v", fix, err)
 	}
-	if f, _ := Rule.Evaluate(context.Background(), s, rule.Target{ID: "b"}, p); f.Verdict != rule.NotApplicable {
+	if f, _ := b.Evaluate(context.Background(), env, rule.Target{ID: "b"}); f.Verdict != rule.NotApplicable {
 		t.Fatalf("no evidence = %+v", f)
 	}
 }
 
 func TestPathsTo(t *testing.T) {
+	t.Parallel()
 	trails := []cttypes.Trail{
 		{Name: aws.String("main"), S3BucketName: aws.String("logs"), TrailARN: aws.String("arn:aws:cloudtrail:us-east-1:123456789012:trail/main")},
 		{Name: aws.String("org"), S3BucketName: aws.String("logs"), S3KeyPrefix: aws.String("/audit/"), TrailARN: aws.String("arn:aws:cloudtrail:eu-west-1:210987654321:trail/org")},
@@ -420,12 +440,14 @@ func TestPathsTo(t *testing.T) {
 }
 
 func TestParamsAndApplyChecks(t *testing.T) {
+	t.Parallel()
 	for _, v := range []string{"0", "-1", "forever", "36501"} {
 		if _, err := meta.Resolve(map[string]string{ParamRetention: v}); err == nil {
 			t.Errorf("retention %q accepted", v)
 		}
 	}
-	s := awsclient.NewOffline("us-east-1")
+	b := bound(t)
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
 	for _, a := range []rule.Action{
 		rule.NewAction("s3:PutBucketPolicy", "b", "", lifecycleParams{Bucket: "b", Restore: &lifecycleConfig{}}, nil),
 		rule.NewAction(apiPutLifecycle, "b", "", lifecycleParams{Bucket: "b"}, nil),
@@ -433,7 +455,7 @@ func TestParamsAndApplyChecks(t *testing.T) {
 		rule.NewAction(apiPutLifecycle, "b", "", lifecycleParams{Bucket: "b", Restore: &lifecycleConfig{}, Remove: []s3types.LifecycleRule{{}}}, nil),
 		{API: apiPutLifecycle, Target: "b"},
 	} {
-		if err := Rule.Apply(context.Background(), s, a); err == nil {
+		if err := b.Apply(context.Background(), env, a); err == nil {
 			t.Errorf("accepted %s %s", a.API, a.Params)
 		}
 	}
@@ -445,17 +467,140 @@ func FuzzTargets(f *testing.F) {
 		c := enginetest.Call(f, "events/cloudtrail/"+name)
 		f.Add(c.EventName, []byte(c.Request))
 	}
+	b := bound(f)
 	f.Fuzz(func(t *testing.T, event string, req []byte) {
 		if !json.Valid(req) {
 			return
 		}
-		ts, err := Rule.Targets(call(event, string(req)), nil)
+		ts, err := b.Targets(call(event, string(req)))
 		if err != nil && !errors.Is(err, trigger.ErrInput) {
 			t.Fatalf("error without ErrInput: %v", err)
 		}
 		for _, tg := range ts {
 			ev := tg.Evidence.(evidence)
-			_ = judge(tg.ID, ev.Rules, "", ev.Policy, []logPath{{Prefix: "AWSLogs/"}}, 365, now, "")
+			_ = judge("aws", tg.ID, ev.Rules, "", ev.Policy, []logPath{{Prefix: "AWSLogs/"}}, 365, now, "")
 		}
 	})
+}
+
+// TestJudgeBucket: the Judge over bucket states — live and planned, each
+// aspect, the partition's ARNs in the policy fix.
+func TestJudgeBucket(t *testing.T) {
+	t.Parallel()
+	nuke := []s3types.LifecycleRule{lc("nuke", "Enabled", "", 1, false)}
+	lifecycleCall := rule.Target{ID: "logs", Evidence: evidence{Event: "PutBucketLifecycle", Aspect: aspectLifecycle}}
+	policyCall := rule.Target{ID: "logs", Evidence: evidence{Event: "PutBucketPolicy", Aspect: aspectPolicy}}
+	swept := rule.Target{ID: "logs", Evidence: listed{}}
+	public := pol(t, `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}`)
+	denied := pol(t, aclOK, writeOK, `{"Sid":"x","Effect":"Deny","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"}`)
+	assumed := []logPath{{Trail: "(assumed)", Prefix: "AWSLogs/", Account: acct, Region: "us-east-1"}}
+	for _, c := range []struct {
+		name      string
+		b         bucket
+		t         rule.Target
+		partition string
+		verdict   rule.Verdict
+		reason    string
+		apis      []string
+	}{
+		{"no trail delivers here", bucket{Rules: nuke, Now: now}, swept, "aws", rule.NotApplicable, "no trail of this region delivers to bucket logs", nil},
+		{"short expiry", bucket{Paths: []logPath{mainPath}, Rules: nuke, Policy: pol(t, aclOK, writeOK), Now: now, Tags: map[string]string{"k": "v"}}, swept, "aws", rule.Violation, "lifecycle rule nuke", []string{apiPutLifecycle}},
+		{"lifecycle event: the policy is not judged", bucket{Paths: []logPath{mainPath}, Rules: nuke, Now: now}, lifecycleCall, "aws", rule.Violation, "lifecycle rule nuke", []string{apiPutLifecycle}},
+		{"policy event: the lifecycle is not judged", bucket{Paths: []logPath{mainPath}, Rules: nuke, Policy: pol(t, aclOK, writeOK), Now: now}, policyCall, "aws", rule.Compliant, "lets CloudTrail deliver", nil},
+		{"deny aimed at CloudTrail", bucket{Paths: []logPath{mainPath}, Policy: denied, Now: now}, policyCall, "aws", rule.Violation, "statement x denies", []string{apiPutPolicy}},
+		{"planned: a policy that never names CloudTrail", bucket{Paths: assumed, Policy: public, Now: now, Assumed: true}, policyCall, "aws", rule.Compliant, "offline: the policy gives no sign", nil},
+		{"planned: a short expiry", bucket{Paths: assumed, Rules: nuke, Now: now, Assumed: true}, lifecycleCall, "aws", rule.Violation, "if a trail delivers to this bucket under AWSLogs/", []string{apiPutLifecycle}},
+		{"planned: the policy deleted", bucket{Paths: assumed, Now: now, Assumed: true}, rule.Target{ID: "logs", Evidence: evidence{Event: "DeleteBucketPolicy", Aspect: aspectPolicy}}, "aws", rule.Violation, "no bucket policy statement allows CloudTrail", []string{apiPutPolicy}},
+		{"no policy, in aws-cn", bucket{Paths: []logPath{mainPath}, Now: now}, policyCall, "aws-cn", rule.Violation, "no bucket policy statement allows CloudTrail", []string{apiPutPolicy}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := judgeBucket(c.b, c.t, params{Retention: 365}, rule.Facts{Account: acct, Partition: c.partition, Region: "us-east-1"})
+			var apis []string
+			for _, a := range f.Actions {
+				apis = append(apis, a.API)
+			}
+			if f.Verdict != c.verdict || !strings.Contains(f.Reason, c.reason) || !slices.Equal(apis, c.apis) {
+				t.Fatalf("finding = %+v", f)
+			}
+			if c.b.Tags != nil && f.Tags["k"] != "v" {
+				t.Fatalf("tags = %v", f.Tags)
+			}
+			for _, a := range f.Actions {
+				if a.API != apiPutPolicy {
+					continue
+				}
+				var fix policyParams
+				if err := a.Decode(&fix); err != nil {
+					t.Fatal(err)
+				}
+				for _, st := range fix.Add {
+					if !strings.Contains(string(st), `"arn:`+c.partition+`:s3:::logs`) {
+						t.Fatalf("statement in another partition than %s: %s", c.partition, st)
+					}
+				}
+			}
+		})
+	}
+}
+
+// fakeBucket answers a bucket's lifecycle and policy reads, counting them.
+type fakeBucket struct {
+	gone  bool
+	calls []string
+}
+
+func (f *fakeBucket) GetBucketLifecycleConfiguration(context.Context, *s3.GetBucketLifecycleConfigurationInput, ...func(*s3.Options)) (*s3.GetBucketLifecycleConfigurationOutput, error) {
+	f.calls = append(f.calls, "GetBucketLifecycleConfiguration")
+	if f.gone {
+		return nil, &smithy.GenericAPIError{Code: "NoSuchBucket"}
+	}
+	return &s3.GetBucketLifecycleConfigurationOutput{Rules: []s3types.LifecycleRule{lc("nuke", "Enabled", "", 1, false)}}, nil
+}
+
+func (f *fakeBucket) GetBucketPolicy(context.Context, *s3.GetBucketPolicyInput, ...func(*s3.Options)) (*s3.GetBucketPolicyOutput, error) {
+	f.calls = append(f.calls, "GetBucketPolicy")
+	if f.gone {
+		return nil, &smithy.GenericAPIError{Code: "NoSuchBucket"}
+	}
+	return nil, &smithy.GenericAPIError{Code: "NoSuchBucketPolicy"}
+}
+
+// TestReadOnlyTheAspect: a bucket no trail writes into is not read; an
+// event reads the aspect it concerns; a bucket that is gone is Gone.
+func TestReadOnlyTheAspect(t *testing.T) {
+	t.Parallel()
+	paths := []logPath{mainPath}
+	for _, c := range []struct {
+		name  string
+		paths []logPath
+		only  aspect
+		gone  bool
+		calls string
+	}{
+		{"not a trail bucket", nil, "", false, ""},
+		{"both", paths, "", false, "GetBucketLifecycleConfiguration,GetBucketPolicy"},
+		{"lifecycle", paths, aspectLifecycle, false, "GetBucketLifecycleConfiguration"},
+		{"policy", paths, aspectPolicy, false, "GetBucketPolicy"},
+		{"gone", paths, aspectPolicy, true, "GetBucketPolicy"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			api := &fakeBucket{gone: c.gone}
+			b, err := read(context.Background(), api, "logs", c.paths, c.only)
+			if got := strings.Join(api.calls, ","); got != c.calls {
+				t.Fatalf("calls = %s, want %s", got, c.calls)
+			}
+			switch {
+			case c.gone && !errors.Is(err, rule.ErrGone):
+				t.Fatalf("err = %v, want gone", err)
+			case !c.gone && err != nil:
+				t.Fatal(err)
+			case !c.gone && c.only != aspectPolicy && len(c.paths) > 0 && len(b.Rules) != 1:
+				t.Fatalf("bucket = %+v", b)
+			case !c.gone && b.Policy != nil:
+				t.Fatalf("a policy from NoSuchBucketPolicy: %+v", b.Policy)
+			}
+		})
+	}
 }
