@@ -207,8 +207,8 @@ func TestExemptVpcIsReportedNotTouched(t *testing.T) {
 }
 
 // A deletion that leaves several VPCs bare cannot say which one the deleted
-// flow log covered: every bare VPC is judged on its own (the rule is an
-// Expander), so exempt VPCs are reported and the others get a flow log at
+// flow log covered: every bare VPC is judged on its own (the rule expands
+// the call), so exempt VPCs are reported and the others get a flow log at
 // once; the sweep afterwards finds nothing left to do.
 func TestSeveralBareVpcsAreEachJudged(t *testing.T) {
 	s := mototest.Session(t)
