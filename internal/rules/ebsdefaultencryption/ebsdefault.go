@@ -2,10 +2,9 @@
 // stays on in every region (with the deployment's default KMS key when it
 // names one), so every new volume and snapshot copy is encrypted.
 //
-// It also owns the one implementation of reading, planning and applying the
-// region's default-encryption setting: ebs-attached-encrypted remediates the
-// cause of an unencrypted volume through Read, Plan and Apply here. It makes
-// no other change: existing volumes are never touched.
+// It owns the one implementation of planning and applying the region's
+// default-encryption setting (Plan, Apply). It makes no other change:
+// existing volumes are never touched.
 package ebsdefaultencryption
 
 import (
@@ -33,7 +32,6 @@ const (
 	APIResetKey  = "ec2:ResetEbsDefaultKmsKeyId"
 	APIGet       = "ec2:GetEbsEncryptionByDefault"
 	APIGetKey    = "ec2:GetEbsDefaultKmsKeyId"
-	apiIdentity  = "sts:GetCallerIdentity"
 )
 
 // ParamKMS names the KMS key parameter, shared with ebs-attached-encrypted.
@@ -83,18 +81,23 @@ func keyID(s string) string {
 	return ""
 }
 
-// State is a region's EBS default-encryption setting.
+// State is a region's EBS default-encryption setting: what the rule judges.
 type State struct {
 	Enabled bool
 	// Key is the default KMS key; read only when a key is wanted.
 	Key string
 }
 
-// Read reads the region's setting. The default key is read only when
+// settingAPI is what the rule reads of EC2.
+type settingAPI interface {
+	GetEbsEncryptionByDefault(context.Context, *ec2.GetEbsEncryptionByDefaultInput, ...func(*ec2.Options)) (*ec2.GetEbsEncryptionByDefaultOutput, error)
+	GetEbsDefaultKmsKeyId(context.Context, *ec2.GetEbsDefaultKmsKeyIdInput, ...func(*ec2.Options)) (*ec2.GetEbsDefaultKmsKeyIdOutput, error)
+}
+
+// read reads the region's setting. The default key is read only when
 // wantKey is set, so a deployment that names no key needs one call.
-func Read(ctx context.Context, s *awsclient.Session, wantKey bool) (State, error) {
-	client := awsclient.Client(s, ec2.NewFromConfig)
-	out, err := client.GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{})
+func read(ctx context.Context, api settingAPI, wantKey bool) (State, error) {
+	out, err := api.GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{})
 	if err != nil {
 		return State{}, fmt.Errorf("read EBS encryption by default: %w", err)
 	}
@@ -102,7 +105,7 @@ func Read(ctx context.Context, s *awsclient.Session, wantKey bool) (State, error
 	if wantKey {
 		// moto 5.2.1 does not implement GetEbsDefaultKmsKeyId (it answers 500):
 		// the key comparison is unit-tested; see the package tests.
-		k, err := client.GetEbsDefaultKmsKeyId(ctx, &ec2.GetEbsDefaultKmsKeyIdInput{})
+		k, err := api.GetEbsDefaultKmsKeyId(ctx, &ec2.GetEbsDefaultKmsKeyIdInput{})
 		if err != nil {
 			return State{}, fmt.Errorf("read the EBS default KMS key: %w", err)
 		}
@@ -156,15 +159,6 @@ func Describe(st State, want string) string {
 	return strings.Join(parts, "; ")
 }
 
-// Handles reports whether Apply carries out api.
-func Handles(api string) bool {
-	switch api {
-	case APIEnable, APIDisable, APIModifyKey, APIResetKey:
-		return true
-	}
-	return false
-}
-
 // Apply carries out one action of a Plan, or its undo.
 func Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
 	var p Params
@@ -197,18 +191,28 @@ func Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
 	return nil
 }
 
-// AccountID is the account the session acts in (resolved once per cold
-// start): the resource ID of account-level Config evaluations.
-func AccountID(ctx context.Context, s *awsclient.Session) (string, error) {
-	return s.AccountID(ctx)
-}
-
 // --- the rule ---------------------------------------------------------------
 
 // Rule is ebs-default-encryption.
-var Rule = &defaultRule{}
+var Rule = rule.Define(rule.Spec[State, params]{
+	Meta:    &meta,
+	Parse:   parse,
+	Targets: targets,
+	Observe: observe,
+	Plan:    plan,
+	Judge:   judge,
+	Apply:   func(ctx context.Context, env rule.Env, a rule.Action) error { return Apply(ctx, env.Session, a) },
+	Sweep:   sweep,
+})
 
-type defaultRule struct{}
+// params are the rule's typed parameters.
+type params struct {
+	// Key is the KMS key ID or ARN that must be the default key; empty
+	// accepts any key.
+	Key string
+}
+
+func parse(p rule.Params) (params, error) { return params{Key: p[ParamKMS]}, nil }
 
 var meta = rule.Meta{
 	ID:        "ebs-default-encryption",
@@ -225,14 +229,13 @@ var meta = rule.Meta{
 	Params: []rule.Param{
 		{Name: ParamKMS, Default: "", Description: "KMS key ID or key ARN that must be the default EBS key (empty: any key, the AWS-managed one included)", Check: CheckKey},
 	},
-	ReadActions:  []string{APIGet, APIGetKey, apiIdentity},
+	// The account comes from the session (resolved once per cold start):
+	// the rule itself makes no sts:GetCallerIdentity call.
+	ReadActions:  []string{APIGet, APIGetKey},
 	WriteActions: []string{APIEnable, APIModifyKey},
 	// The default key is set only to the key the deployment names.
 	ParamWrites: []rule.ParamWrite{{Actions: []string{APIModifyKey}, When: []string{ParamKMS}}},
 }
-
-// Meta implements rule.Rule.
-func (*defaultRule) Meta() *rule.Meta { return &meta }
 
 // evidence is what the call set.
 type evidence struct {
@@ -246,8 +249,8 @@ type modifyRequest struct {
 	KmsKeyID string `json:"KmsKeyId"`
 }
 
-// Targets implements rule.Rule: the region's setting of the recipient account.
-func (*defaultRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// targets names the region's setting of the recipient account.
+func targets(call *trigger.APICall, _ params) ([]rule.Target, error) {
 	ev := evidence{Event: call.EventName}
 	switch call.EventName {
 	case "DisableEbsEncryptionByDefault":
@@ -282,59 +285,52 @@ func (*defaultRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target
 	return []rule.Target{{Type: ResourceType, ID: account, Region: call.Region, Evidence: ev}}, nil
 }
 
-// Evaluate implements rule.Rule.
-func (*defaultRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	want := p[ParamKMS]
+// observe reads the setting of the session's region (the target's).
+func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (State, error) {
+	if t.Region != "" && t.Region != env.Session.Region {
+		return State{}, fmt.Errorf("the setting is in %s but this session is in %s", t.Region, env.Session.Region)
+	}
+	return read(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), p.Key != "")
+}
+
+// plan is the state the call left behind, offline; what it did not touch
+// is taken as compliant.
+func plan(t rule.Target, p params) (State, error) {
+	ev, ok := t.Evidence.(evidence)
+	if !ok {
+		return State{}, rule.Undecided("the trigger says nothing about the setting")
+	}
+	st := State{Enabled: ev.Event != "DisableEbsEncryptionByDefault", Key: p.Key}
+	if ev.Key != "" {
+		st.Key = ev.Key
+	}
+	return st, nil
+}
+
+// judge decides the region's setting and plans the fix.
+func judge(st State, t rule.Target, p params, f rule.Facts) rule.Finding {
 	region := t.Region
 	if region == "" {
-		region = s.Region
+		region = f.Region
 	}
-	var st State
-	if s.Offline {
-		ev, ok := t.Evidence.(evidence)
-		if !ok {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger says nothing about the setting"}, nil
-		}
-		// Decide from what the call left behind; what it did not touch is
-		// taken as compliant.
-		st = State{Enabled: ev.Event != "DisableEbsEncryptionByDefault", Key: want}
-		if ev.Key != "" {
-			st.Key = ev.Key
-		}
-	} else {
-		if region != s.Region {
-			return rule.Finding{}, fmt.Errorf("the setting is in %s but this session is in %s", region, s.Region)
-		}
-		var err error
-		if st, err = Read(ctx, s, want != ""); err != nil {
-			return rule.Finding{}, err
-		}
-	}
-	acts := Plan(region, st, want)
+	acts := Plan(region, st, p.Key)
 	if len(acts) == 0 {
 		reason := "EBS encryption by default is on in " + region
-		if want != "" {
-			reason += " with the default key " + want
+		if p.Key != "" {
+			reason += " with the default key " + p.Key
 		}
-		return rule.Finding{Verdict: rule.Compliant, Reason: reason}, nil
+		return rule.Finding{Verdict: rule.Compliant, Reason: reason}
 	}
-	return rule.Finding{Verdict: rule.Violation, Reason: Describe(st, want) + " in " + region + ": new volumes may be unencrypted", Actions: acts}, nil
+	return rule.Finding{Verdict: rule.Violation, Reason: Describe(st, p.Key) + " in " + region + ": new volumes may be unencrypted", Actions: acts}
 }
 
-// Apply implements rule.Rule.
-func (*defaultRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
-	return Apply(ctx, s, a)
-}
-
-// Sweep implements rule.Sweeper: the one setting of the session's region,
-// named by the account (the Config resource of AWS::::Account).
-func (*defaultRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	account, err := AccountID(ctx, s)
-	if err != nil {
-		return nil, err
+// sweep names the one setting of the session's region, by the account the
+// session acts in (the Config resource of AWS::::Account), resolved once
+// per cold start.
+func sweep(_ context.Context, env rule.Env, _ params) ([]rule.Target, error) {
+	f := env.Facts()
+	if !awsclient.ValidAccount(f.Account) {
+		return nil, fmt.Errorf("sweep %s: the session's account is not known (%q)", meta.ID, f.Account)
 	}
-	return []rule.Target{{Type: ResourceType, ID: account, Region: s.Region}}, nil
+	return []rule.Target{{Type: ResourceType, ID: f.Account, Region: f.Region}}, nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *defaultRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -1,10 +1,14 @@
 package ebsdefaultencryption
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/testing/enginetest"
 	"github.com/rampart-aws/rampart/internal/trigger"
@@ -97,7 +101,7 @@ func TestPlan(t *testing.T) {
 
 func TestTargets(t *testing.T) {
 	call := enginetest.Call(t, "events/cloudtrail/ec2-disable-ebs-encryption-by-default.json")
-	ts, err := Rule.Targets(call, nil)
+	ts, err := targets(call, params{})
 	if err != nil || len(ts) != 1 || ts[0].ID != "123456789012" || ts[0].Region != "us-east-1" || ts[0].Type != ResourceType {
 		t.Fatalf("targets = %+v, %v", ts, err)
 	}
@@ -112,29 +116,98 @@ func TestTargets(t *testing.T) {
 	} {
 		c := *call
 		c.EventName, c.Request = "ModifyEbsDefaultKmsKeyId", json.RawMessage(req)
-		ts, err := Rule.Targets(&c, nil)
+		ts, err := targets(&c, params{})
 		if err != nil || ts[0].Evidence.(evidence).Key != keyAARN {
 			t.Fatalf("%s: targets = %+v, %v", req, ts, err)
 		}
 	}
 	c := *call
 	c.EventName, c.Request = "ModifyEbsDefaultKmsKeyId", json.RawMessage(`{"ModifyEbsDefaultKmsKeyIdRequest":["x"]}`)
-	if _, err := Rule.Targets(&c, nil); !errors.Is(err, trigger.ErrInput) {
+	if _, err := targets(&c, params{}); !errors.Is(err, trigger.ErrInput) {
 		t.Fatalf("malformed request: err = %v", err)
 	}
 	c = *call
 	c.EventName = "ResetEbsDefaultKmsKeyId"
-	if ts, _ := Rule.Targets(&c, nil); ts[0].Evidence.(evidence).Key != AWSManagedKey {
+	if ts, _ := targets(&c, params{}); ts[0].Evidence.(evidence).Key != AWSManagedKey {
 		t.Fatalf("reset evidence = %+v", ts[0].Evidence)
 	}
 	c = *call
 	c.Account, c.Actor.AccountID = "", ""
-	if _, err := Rule.Targets(&c, nil); !errors.Is(err, trigger.ErrInput) {
+	if _, err := targets(&c, params{}); !errors.Is(err, trigger.ErrInput) {
 		t.Fatalf("no account: err = %v", err)
 	}
 	c = *call
 	c.EventName = "GetEbsEncryptionByDefault"
-	if ts, err := Rule.Targets(&c, nil); ts != nil || err != nil {
+	if ts, err := targets(&c, params{}); ts != nil || err != nil {
 		t.Fatalf("other event: %v, %v", ts, err)
+	}
+}
+
+func TestJudge(t *testing.T) {
+	t.Parallel()
+	facts := rule.Facts{Account: "123456789012", Partition: "aws", Region: "eu-west-1"}
+	for _, tc := range []struct {
+		name    string
+		st      State
+		region  string // the target's; empty: the session's (facts)
+		want    string
+		verdict rule.Verdict
+		reason  string
+		apis    []string
+	}{
+		{"on", State{Enabled: true}, "us-east-1", "", rule.Compliant, "EBS encryption by default is on in us-east-1", nil},
+		{"on, region from the facts", State{Enabled: true}, "", "", rule.Compliant, "is on in eu-west-1", nil},
+		{"on with the wanted key", State{Enabled: true, Key: keyAARN}, "us-east-1", keyA, rule.Compliant, "with the default key " + keyA, nil},
+		{"off", State{}, "us-east-1", "", rule.Violation, "EBS encryption by default is off in us-east-1: new volumes may be unencrypted", []string{APIEnable}},
+		{"other key", State{Enabled: true, Key: keyAARN}, "us-east-1", keyB, rule.Violation, "the default EBS key is " + keyAARN + ", not " + keyB, []string{APIModifyKey}},
+		{"key unknown", State{Enabled: true}, "us-east-1", keyB, rule.Violation, "the default EBS key is unknown", []string{APIModifyKey}},
+		{"off and other key", State{Key: AWSManagedKey}, "us-east-1", keyB, rule.Violation, "off; the default EBS key is alias/aws/ebs", []string{APIEnable, APIModifyKey}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := judge(tc.st, rule.Target{Type: ResourceType, ID: "123456789012", Region: tc.region}, params{Key: tc.want}, facts)
+			var apis []string
+			for _, a := range f.Actions {
+				apis = append(apis, a.API)
+			}
+			if f.Verdict != tc.verdict || !strings.Contains(f.Reason, tc.reason) || !slices.Equal(apis, tc.apis) {
+				t.Fatalf("judge = %s %q %v", f.Verdict, f.Reason, apis)
+			}
+		})
+	}
+}
+
+// TestPlanner: offline, the state is what the call left behind; a target
+// without the call's evidence is undecided.
+func TestPlanner(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ev   any
+		want string
+		st   State
+	}{
+		{evidence{Event: "DisableEbsEncryptionByDefault"}, "", State{}},
+		{evidence{Event: "DisableEbsEncryptionByDefault"}, keyA, State{Key: keyA}},
+		{evidence{Event: "ModifyEbsDefaultKmsKeyId", Key: keyAARN}, keyB, State{Enabled: true, Key: keyAARN}},
+		{evidence{Event: "ResetEbsDefaultKmsKeyId", Key: AWSManagedKey}, keyB, State{Enabled: true, Key: AWSManagedKey}},
+	} {
+		st, err := plan(rule.Target{Evidence: tc.ev}, params{Key: tc.want})
+		if err != nil || st != tc.st {
+			t.Errorf("plan(%+v, %q) = %+v, %v; want %+v", tc.ev, tc.want, st, err, tc.st)
+		}
+	}
+	if _, err := plan(rule.Target{}, params{}); !errors.Is(err, rule.ErrUndecided) || !strings.Contains(err.Error(), "says nothing about the setting") {
+		t.Fatalf("no evidence: %v", err)
+	}
+}
+
+func TestSweepNeedsTheSessionsAccount(t *testing.T) {
+	t.Parallel()
+	ts, err := sweep(context.Background(), rule.Env{Session: &awsclient.Session{Region: "eu-west-1", Account: "123456789012", Partition: "aws"}}, params{})
+	if err != nil || len(ts) != 1 || ts[0].ID != "123456789012" || ts[0].Region != "eu-west-1" || ts[0].Type != ResourceType {
+		t.Fatalf("sweep = %+v, %v", ts, err)
+	}
+	if _, err := sweep(context.Background(), rule.Env{Session: &awsclient.Session{Region: "eu-west-1"}}, params{}); err == nil {
+		t.Fatal("a sweep without the session's account named a resource")
 	}
 }

@@ -187,13 +187,17 @@ func TestModifyDefaultKeyAndUndo(t *testing.T) {
 	if got := defaultKey(t, s); got != keyA {
 		t.Fatalf("default key = %s, want %s", got, keyA)
 	}
-	if err := ebsdefaultencryption.Rule.Apply(ctx, s, plan[0]); err != nil {
+	b, err := rule.BindWith(ebsdefaultencryption.Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Apply(ctx, rule.Env{Session: s}, plan[0]); err != nil {
 		t.Fatal(err)
 	}
 	if got := defaultKey(t, s); got != keyB {
 		t.Fatalf("after the fix the default key = %s, want %s", got, keyB)
 	}
-	if err := ebsdefaultencryption.Rule.Apply(ctx, s, *plan[0].Undo); err != nil {
+	if err := b.Apply(ctx, rule.Env{Session: s}, *plan[0].Undo); err != nil {
 		t.Fatal(err)
 	}
 	if got := defaultKey(t, s); got != keyA {

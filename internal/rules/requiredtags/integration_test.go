@@ -141,7 +141,9 @@ func TestInstanceGetsOnlyTheMissingDefault(t *testing.T) {
 	}
 	// A key set between evaluation and apply is not overwritten.
 	other := runInstance(t, s, map[string]string{"owner": "x"})
-	f, err := requiredtags.Rule.Evaluate(ctx, s, rule.Target{Type: "AWS::EC2::Instance", ID: other}, resolved(t))
+	b := bound(t, policy)
+	env := rule.Env{Session: s}
+	f, err := b.Evaluate(ctx, env, rule.Target{Type: "AWS::EC2::Instance", ID: other})
 	if err != nil || len(f.Actions) != 1 {
 		t.Fatalf("finding = %+v, %v", f, err)
 	}
@@ -149,7 +151,7 @@ func TestInstanceGetsOnlyTheMissingDefault(t *testing.T) {
 		Tags: []ec2types.Tag{{Key: aws.String("cost-center"), Value: aws.String("cc-42")}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := requiredtags.Rule.Apply(ctx, s, f.Actions[0]); err == nil {
+	if err := b.Apply(ctx, env, f.Actions[0]); err == nil {
 		t.Fatal("apply over a concurrently set key was not a no-op")
 	}
 	if got := instanceTags(t, s, other)["cost-center"]; got != "cc-42" {
@@ -164,13 +166,14 @@ func TestInstanceGetsOnlyTheMissingDefault(t *testing.T) {
 	}
 }
 
-func resolved(t *testing.T) rule.Params {
+// bound is the rule bound with the overrides.
+func bound(t *testing.T, overrides map[string]string) *rule.Bound {
 	t.Helper()
-	p, err := requiredtags.Rule.Meta().Resolve(policy)
+	b, err := rule.BindWith(requiredtags.Rule, overrides)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return b
 }
 
 func TestBucketTagsAreMergedAndUndoRestoresTheSet(t *testing.T) {
@@ -202,19 +205,20 @@ func TestBucketTagsAreMergedAndUndoRestoresTheSet(t *testing.T) {
 	}
 	// An untagged bucket: undo leaves it with no tag set at all.
 	makeBucket(t, s, "scratch", nil)
-	p := resolved(t)
-	p[requiredtags.ParamKeys] = "cost-center"
-	f, err := requiredtags.Rule.Evaluate(ctx, s, rule.Target{Type: "AWS::S3::Bucket", ID: "scratch"}, p)
+	over := maps.Clone(policy)
+	over[requiredtags.ParamKeys] = "cost-center"
+	b, env := bound(t, over), rule.Env{Session: s}
+	f, err := b.Evaluate(ctx, env, rule.Target{Type: "AWS::S3::Bucket", ID: "scratch"})
 	if err != nil || len(f.Actions) != 1 {
 		t.Fatalf("finding = %+v, %v", f, err)
 	}
-	if err := requiredtags.Rule.Apply(ctx, s, f.Actions[0]); err != nil {
+	if err := b.Apply(ctx, env, f.Actions[0]); err != nil {
 		t.Fatal(err)
 	}
 	if got := bucketTags(t, s, "scratch"); !maps.Equal(got, map[string]string{"cost-center": "unassigned"}) {
 		t.Fatalf("scratch tags = %v", got)
 	}
-	if err := requiredtags.Rule.Apply(ctx, s, *f.Actions[0].Undo); err != nil {
+	if err := b.Apply(ctx, env, *f.Actions[0].Undo); err != nil {
 		t.Fatal(err)
 	}
 	if got := bucketTags(t, s, "scratch"); len(got) != 0 {

@@ -1,11 +1,13 @@
 package requiredtags
 
 import (
+	"errors"
 	"maps"
 	"strings"
 	"testing"
 
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 func TestParamParsers(t *testing.T) {
@@ -103,5 +105,47 @@ func TestFinding(t *testing.T) {
 				t.Fatalf("undo params = %+v, %v", u, err)
 			}
 		})
+	}
+}
+
+// TestJudgeResource: the type in scope first, then the tags; no tags at
+// all are an empty set.
+func TestJudgeResource(t *testing.T) {
+	t.Parallel()
+	p := pol(t, rule.Params{ParamKeys: "owner", ParamTypes: TypeInstance + "," + TypeBucket})
+	for _, tc := range []struct {
+		name    string
+		r       resource
+		verdict rule.Verdict
+		reason  string
+	}{
+		{"out of scope", resource{Type: TypeVolume}, rule.NotApplicable, "the deployment does not require tags on AWS::EC2::Volume"},
+		{"no tags", resource{Type: TypeInstance}, rule.Violation, "missing tags: owner"},
+		{"tagged", resource{Type: TypeBucket, Tags: map[string]string{"owner": "a"}}, rule.Compliant, "carries the required tags owner"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := judgeResource(tc.r, rule.Target{Type: tc.r.Type, ID: "r-1"}, p, rule.Facts{})
+			if f.Verdict != tc.verdict || !strings.Contains(f.Reason, tc.reason) {
+				t.Fatalf("finding = %+v", f)
+			}
+		})
+	}
+}
+
+// TestPlanner: offline, the Config item's own tags decide (with or without
+// its configuration); a target without an item is undecided.
+func TestPlanner(t *testing.T) {
+	t.Parallel()
+	item := &trigger.ConfigItem{ResourceType: TypeInstance, ResourceID: "i-1", Tags: map[string]string{"owner": "a"}}
+	r, err := plan(rule.Target{ID: "i-1", Item: item}, policy{})
+	if err != nil || r.Type != TypeInstance || r.Tags["owner"] != "a" {
+		t.Fatalf("plan = %+v, %v", r, err)
+	}
+	if _, err := plan(rule.Target{ID: "i-1", Type: TypeInstance}, policy{}); !errors.Is(err, rule.ErrUndecided) || !strings.Contains(err.Error(), "carries no tags") {
+		t.Fatalf("no item: %v", err)
+	}
+	if _, err := policyOf(rule.Params{ParamKeys: "", ParamTypes: TypeInstance}); err == nil {
+		t.Fatal("a policy without keys parsed")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // splitList splits a comma-separated list, trimming blanks and dropping empties.
@@ -125,7 +127,7 @@ func parseTypes(s string) ([]string, error) {
 
 func checkTypes(s string) error { _, err := parseTypes(s); return err }
 
-// policy is the resolved parameters.
+// policy is the rule's typed parameters.
 type policy struct {
 	keys     []string
 	allowed  map[string][]string
@@ -133,7 +135,8 @@ type policy struct {
 	types    []string
 }
 
-func policyOf(p map[string]string) (policy, error) {
+// policyOf parses the resolved parameters, once.
+func policyOf(p rule.Params) (policy, error) {
 	var pol policy
 	var err error
 	if pol.keys, err = parseKeys(p[ParamKeys]); err != nil {

@@ -23,7 +23,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
@@ -63,9 +62,16 @@ const (
 )
 
 // Rule is required-tags.
-var Rule = &tagsRule{}
-
-type tagsRule struct{}
+var Rule = rule.Define(rule.Spec[resource, policy]{
+	Meta:     &meta,
+	Parse:    policyOf,
+	Observe:  observe,
+	FromItem: func(item *trigger.ConfigItem, _ policy) (resource, error) { return fromItem(item), nil },
+	Plan:     plan,
+	Judge:    judgeResource,
+	Apply:    apply,
+	Sweep:    sweep,
+})
 
 var meta = rule.Meta{
 	ID:        "required-tags",
@@ -90,11 +96,64 @@ var meta = rule.Meta{
 	ParamWrites: []rule.ParamWrite{{Actions: []string{apiCreateTags, apiPutBucketTagging}, When: []string{ParamDefaults}}},
 }
 
-// Meta implements rule.Rule.
-func (*tagsRule) Meta() *rule.Meta { return &meta }
+// resource is what the rule judges of a resource: its type and its tags.
+type resource struct {
+	Type string
+	Tags map[string]string
+}
 
-// Targets implements rule.Rule: the rule is driven by Config only.
-func (*tagsRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) { return nil, nil }
+// typeOf is the target's type, or its Config item's.
+func typeOf(t rule.Target) string {
+	if t.Type == "" && t.Item != nil {
+		return t.Item.ResourceType
+	}
+	return t.Type
+}
+
+func fromItem(item *trigger.ConfigItem) resource {
+	return resource{Type: item.ResourceType, Tags: item.Tags}
+}
+
+// observe reads the resource's current tags; a type the deployment leaves
+// out is not read.
+func observe(ctx context.Context, env rule.Env, t rule.Target, pol policy) (resource, error) {
+	typ := typeOf(t)
+	if !slices.Contains(pol.types, typ) {
+		return resource{Type: typ}, nil
+	}
+	tags, found, err := readTags(ctx, env.Session, typ, t.ID)
+	switch {
+	case err != nil:
+		return resource{}, err
+	case !found:
+		return resource{}, rule.Gone("the resource no longer exists")
+	}
+	return resource{Type: typ, Tags: tags}, nil
+}
+
+// plan is the offline state: the Config item's own tags, whether or not
+// the item carries its configuration.
+func plan(t rule.Target, _ policy) (resource, error) {
+	if t.Item == nil {
+		return resource{}, rule.Undecided("the trigger carries no tags")
+	}
+	r := fromItem(t.Item)
+	r.Type = typeOf(t)
+	return r, nil
+}
+
+// judgeResource decides one resource's tags under the policy and plans
+// adding the missing defaults.
+func judgeResource(r resource, t rule.Target, pol policy, _ rule.Facts) rule.Finding {
+	if !slices.Contains(pol.types, r.Type) {
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: "the deployment does not require tags on " + r.Type}
+	}
+	tags := r.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return finding(r.Type, t.ID, tags, pol)
+}
 
 // judgement is what judge concludes about one tag set.
 type judgement struct {
@@ -196,51 +255,8 @@ type tagParams struct {
 	Remove bool `json:"remove,omitempty"`
 }
 
-// swept is a resource read by Sweep, with its current tags.
-type swept struct{ tags map[string]string }
-
-// Evaluate implements rule.Rule.
-func (*tagsRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	pol, err := policyOf(p)
-	if err != nil {
-		return rule.Finding{}, fmt.Errorf("%w: %v", trigger.ErrInput, err)
-	}
-	typ := t.Type
-	if typ == "" && t.Item != nil {
-		typ = t.Item.ResourceType
-	}
-	if !slices.Contains(pol.types, typ) {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "the deployment does not require tags on " + typ}, nil
-	}
-	var tags map[string]string
-	switch ev := t.Evidence.(type) {
-	case swept:
-		tags = ev.tags
-	default:
-		if s.Offline {
-			if t.Item == nil {
-				return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no tags"}, nil
-			}
-			tags = t.Item.Tags
-			break
-		}
-		var found bool
-		tags, found, err = readTags(ctx, s, typ, t.ID)
-		if err != nil {
-			return rule.Finding{}, err
-		}
-		if !found {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "the resource no longer exists"}, nil
-		}
-	}
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	return finding(typ, t.ID, tags, pol), nil
-}
-
-// Apply implements rule.Rule.
-func (*tagsRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+// apply adds the missing defaults (the plan) or takes them back (the undo).
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
 	var p tagParams
 	if err := a.Decode(&p); err != nil {
 		return err
@@ -248,6 +264,7 @@ func (*tagsRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action)
 	if p.ID == "" || len(p.Tags) == 0 || !slices.Contains(Supported, p.Type) {
 		return fmt.Errorf("%s: params need a supported type, an id and tags", a.API)
 	}
+	s := env.Session
 	switch {
 	case a.API == apiCreateTags && p.Type != TypeBucket && !p.Remove:
 		return addEC2(ctx, s, p)
@@ -259,17 +276,13 @@ func (*tagsRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action)
 	return fmt.Errorf("required-tags cannot apply %s to %s", a.API, p.Type)
 }
 
-// Sweep implements rule.Sweeper: every resource of the configured types in
-// the region, with its tags — one paginated list per EC2 type, and for S3 one
-// list plus one GetBucketTagging per bucket.
-func (*tagsRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params) ([]rule.Target, error) {
-	pol, err := policyOf(p)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", trigger.ErrInput, err)
-	}
+// sweep lists every resource of the configured types in the region, each
+// with its tags — one paginated list per EC2 type, and for S3 one list plus
+// one GetBucketTagging per bucket.
+func sweep(ctx context.Context, env rule.Env, pol policy) ([]rule.Target, error) {
 	var out []rule.Target
 	for _, typ := range pol.types {
-		ts, err := listTagged(ctx, s, typ)
+		ts, err := listTagged(ctx, env.Session, typ)
 		if err != nil {
 			return nil, err
 		}
@@ -277,6 +290,3 @@ func (*tagsRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params)
 	}
 	return out, nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *tagsRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

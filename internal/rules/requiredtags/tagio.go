@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/s3bucket"
+	"github.com/rampart-aws/rampart/internal/tagmap"
 )
 
 func ec2Client(s *awsclient.Session) *ec2.Client { return awsclient.Client(s, ec2.NewFromConfig) }
@@ -25,45 +26,29 @@ var notFound = map[string][]string{
 	TypeBucket:        {"NoSuchBucket"},
 }
 
-func ec2Tags(tags []ec2types.Tag) map[string]string {
-	m := make(map[string]string, len(tags))
-	for _, t := range tags {
-		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return m
-}
-
-func s3Tags(tags []s3types.Tag) map[string]string {
-	m := make(map[string]string, len(tags))
-	for _, t := range tags {
-		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return m
-}
-
 // readTags reads one resource's current tags; found is false when it is gone.
 func readTags(ctx context.Context, s *awsclient.Session, typ, id string) (tags map[string]string, found bool, err error) {
 	switch typ {
 	case TypeInstance:
 		out, err := ec2Client(s).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 		if err == nil && len(out.Reservations) > 0 && len(out.Reservations[0].Instances) > 0 {
-			return ec2Tags(out.Reservations[0].Instances[0].Tags), true, nil
+			return tagmap.EC2(out.Reservations[0].Instances[0].Tags), true, nil
 		}
 		return gone(typ, id, err)
 	case TypeVolume:
 		out, err := ec2Client(s).DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{id}})
 		if err == nil && len(out.Volumes) > 0 {
-			return ec2Tags(out.Volumes[0].Tags), true, nil
+			return tagmap.EC2(out.Volumes[0].Tags), true, nil
 		}
 		return gone(typ, id, err)
 	case TypeSecurityGroup:
 		out, err := ec2Client(s).DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
 		if err == nil && len(out.SecurityGroups) > 0 {
-			return ec2Tags(out.SecurityGroups[0].Tags), true, nil
+			return tagmap.EC2(out.SecurityGroups[0].Tags), true, nil
 		}
 		return gone(typ, id, err)
 	case TypeBucket:
-		tags, err := bucketTags(ctx, s, id)
+		tags, err := s3bucket.Tags(ctx, s, id)
 		if err != nil {
 			return gone(typ, id, err)
 		}
@@ -80,23 +65,11 @@ func gone(typ, id string, err error) (map[string]string, bool, error) {
 	return nil, false, fmt.Errorf("read tags of %s %s: %w", typ, id, err)
 }
 
-// bucketTags reads a bucket's tag set; a bucket without tags has none.
-func bucketTags(ctx context.Context, s *awsclient.Session, bucket string) (map[string]string, error) {
-	out, err := s3bucket.Client(s).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
-	if awsclient.HasCode(err, "NoSuchTagSet") {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s3Tags(out.TagSet), nil
-}
-
 // listTagged lists every resource of a type in the region with its tags.
 func listTagged(ctx context.Context, s *awsclient.Session, typ string) ([]rule.Target, error) {
 	var out []rule.Target
 	add := func(id string, tags map[string]string) {
-		out = append(out, rule.Target{Type: typ, ID: id, Region: s.Region, Evidence: swept{tags}})
+		out = append(out, rule.Target{Type: typ, ID: id, Region: s.Region, State: resource{Type: typ, Tags: tags}})
 	}
 	switch typ {
 	case TypeInstance:
@@ -111,7 +84,7 @@ func listTagged(ctx context.Context, s *awsclient.Session, typ string) ([]rule.T
 					if i.State != nil && i.State.Name == ec2types.InstanceStateNameTerminated {
 						continue // gone for Config too
 					}
-					add(aws.ToString(i.InstanceId), ec2Tags(i.Tags))
+					add(aws.ToString(i.InstanceId), tagmap.EC2(i.Tags))
 				}
 			}
 		}
@@ -123,7 +96,7 @@ func listTagged(ctx context.Context, s *awsclient.Session, typ string) ([]rule.T
 				return nil, fmt.Errorf("list volumes: %w", err)
 			}
 			for _, v := range page.Volumes {
-				add(aws.ToString(v.VolumeId), ec2Tags(v.Tags))
+				add(aws.ToString(v.VolumeId), tagmap.EC2(v.Tags))
 			}
 		}
 	case TypeSecurityGroup:
@@ -134,7 +107,7 @@ func listTagged(ctx context.Context, s *awsclient.Session, typ string) ([]rule.T
 				return nil, fmt.Errorf("list security groups: %w", err)
 			}
 			for _, g := range page.SecurityGroups {
-				add(aws.ToString(g.GroupId), ec2Tags(g.Tags))
+				add(aws.ToString(g.GroupId), tagmap.EC2(g.Tags))
 			}
 		}
 	case TypeBucket:
@@ -143,12 +116,12 @@ func listTagged(ctx context.Context, s *awsclient.Session, typ string) ([]rule.T
 			return nil, err
 		}
 		for _, name := range names {
-			tags, err := bucketTags(ctx, s, name)
+			tags, err := s3bucket.Tags(ctx, s, name)
 			if awsclient.HasCode(err, "NoSuchBucket") {
 				continue // deleted since the list
 			}
 			if err != nil {
-				return nil, fmt.Errorf("read tags of bucket %s: %w", name, err)
+				return nil, err
 			}
 			add(name, tags)
 		}
@@ -217,12 +190,12 @@ func removeEC2(ctx context.Context, s *awsclient.Session, p tagParams) error {
 // per-key tagging call: PutBucketTagging replaces the whole set, so the set
 // is read right before and merged.
 func updateBucket(ctx context.Context, s *awsclient.Session, p tagParams) error {
-	cur, err := bucketTags(ctx, s, p.ID)
+	cur, err := s3bucket.Tags(ctx, s, p.ID)
 	if awsclient.HasCode(err, "NoSuchBucket") {
 		return fmt.Errorf("tag bucket %s: the bucket is gone: %w", p.ID, rule.ErrNoOp)
 	}
 	if err != nil {
-		return fmt.Errorf("read tags of bucket %s: %w", p.ID, err)
+		return err
 	}
 	changed := false
 	for k, v := range p.Tags {

@@ -23,9 +23,15 @@ const (
 )
 
 // AccountBlock is s3-account-public-access-block.
-var AccountBlock = &accountRule{}
-
-type accountRule struct{}
+var AccountBlock = rule.Define(rule.Spec[accountState, struct{}]{
+	Meta:    &accountMeta,
+	Targets: accountTargets,
+	Observe: observeAccount,
+	Plan:    planAccount,
+	Judge:   judgeAccount,
+	Apply:   applyAccount,
+	Sweep:   sweepAccount,
+})
 
 var accountMeta = rule.Meta{
 	ID:       "s3-account-public-access-block",
@@ -41,16 +47,25 @@ var accountMeta = rule.Meta{
 	Config: &rule.ConfigTrigger{ResourceTypes: []string{AccountResourceType}, Frequency: rule.TwentyFourHour},
 	// The setting is the account's, not a region's: judged (and notified)
 	// once, in the home region, whichever region recorded the call.
-	Global:       true,
-	ReadActions:  []string{apiGetAccountBlock, "sts:GetCallerIdentity"},
+	Global: true,
+	// The account a sweep names comes from the session (resolved once per
+	// cold start): the rule makes no sts:GetCallerIdentity call.
+	ReadActions:  []string{apiGetAccountBlock},
 	WriteActions: []string{apiPutAccountBlock},
 }
 
-// Meta implements rule.Rule.
-func (*accountRule) Meta() *rule.Meta { return &accountMeta }
+// accountState is what the rule judges of the account-level block.
+type accountState struct {
+	// Block is the account's configuration; nil when it has none.
+	Block *Block
+	// Call, when set, names the call whose evidence alone implies the
+	// state (the offline planner's): Block is what it set, nil what it
+	// deleted.
+	Call string
+}
 
-// Targets implements rule.Rule: the account, with the block the call set.
-func (*accountRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// accountTargets names the account, with the block the call set.
+func accountTargets(call *trigger.APICall, _ struct{}) ([]rule.Target, error) {
 	switch call.EventName {
 	case "PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock":
 	default:
@@ -63,38 +78,61 @@ func (*accountRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target
 	return []rule.Target{{Type: AccountResourceType, ID: account, Region: call.Region, Evidence: ev}}, nil
 }
 
-// Evaluate implements rule.Rule.
-func (*accountRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
-	account := t.ID
-	if t.Item != nil && !awsclient.ValidAccount(account) {
-		account = t.Item.AccountID
+// accountOf is the account a target names: its ID, or the Config item's
+// account when the ID is not an account ID.
+func accountOf(t rule.Target) string {
+	if t.Item != nil && !awsclient.ValidAccount(t.ID) {
+		return t.Item.AccountID
 	}
-	if s.Offline {
-		ev, ok := t.Evidence.(accountEvent)
-		switch {
-		case !ok:
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger says nothing about the account's block settings"}, nil
-		case ev.Event == "DeleteAccountPublicAccessBlock":
-			return accountViolation(account, nil, "the call deleted the account's Block Public Access configuration"), nil
-		case ev.Block.On():
-			return rule.Finding{Verdict: rule.Compliant, Resource: account, Reason: "the call turned all four account-level settings on"}, nil
-		}
-		return accountViolation(account, ev.Block, "the call left account-level "+describe(ev.Block)), nil
-	}
-	out, err := controlClient(s).GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String(account)})
-	var current *Block
+	return t.ID
+}
+
+// accountBlockAPI is what the rule reads of S3 Control.
+type accountBlockAPI interface {
+	GetPublicAccessBlock(context.Context, *s3control.GetPublicAccessBlockInput, ...func(*s3control.Options)) (*s3control.GetPublicAccessBlockOutput, error)
+}
+
+func observeAccount(ctx context.Context, env rule.Env, t rule.Target, _ struct{}) (accountState, error) {
+	return readAccount(ctx, controlClient(env.Session), accountOf(t))
+}
+
+// readAccount reads the account's block configuration.
+func readAccount(ctx context.Context, api accountBlockAPI, id string) (accountState, error) {
+	out, err := api.GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String(id)})
 	switch {
 	case awsclient.HasCode(err, errNoConfig):
+		return accountState{}, nil
 	case err != nil:
-		return rule.Finding{}, fmt.Errorf("get the public access block of account %s: %w", account, err)
-	default:
-		current = fromS3Control(out.PublicAccessBlockConfiguration)
+		return accountState{}, fmt.Errorf("get the public access block of account %s: %w", id, err)
 	}
-	if current != nil && current.On() {
-		return rule.Finding{Verdict: rule.Compliant, Resource: account, Reason: "all four account-level Block Public Access settings are on"}, nil
+	return accountState{Block: fromS3Control(out.PublicAccessBlockConfiguration)}, nil
+}
+
+// planAccount is the state the call alone implies, offline.
+func planAccount(t rule.Target, _ struct{}) (accountState, error) {
+	ev, ok := t.Evidence.(accountEvent)
+	if !ok {
+		return accountState{}, rule.Undecided("the trigger says nothing about the account's block settings")
 	}
-	return accountViolation(account, current, "account-level "+describe(current)+
-		"; every bucket without its own block can be made public by a policy or an ACL"), nil
+	return accountState{Block: ev.Block, Call: ev.Event}, nil
+}
+
+// judgeAccount decides the account-level block and plans turning it fully on.
+func judgeAccount(s accountState, t rule.Target, _ struct{}, _ rule.Facts) rule.Finding {
+	id := accountOf(t)
+	on := s.Block != nil && s.Block.On()
+	switch {
+	case s.Call == "DeleteAccountPublicAccessBlock":
+		return accountViolation(id, nil, "the call deleted the account's Block Public Access configuration")
+	case s.Call != "" && on:
+		return rule.Finding{Verdict: rule.Compliant, Resource: id, Reason: "the call turned all four account-level settings on"}
+	case s.Call != "":
+		return accountViolation(id, s.Block, "the call left account-level "+describe(s.Block))
+	case on:
+		return rule.Finding{Verdict: rule.Compliant, Resource: id, Reason: "all four account-level Block Public Access settings are on"}
+	}
+	return accountViolation(id, s.Block, "account-level "+describe(s.Block)+
+		"; every bucket without its own block can be made public by a policy or an ACL")
 }
 
 func accountViolation(account string, previous *Block, reason string) rule.Finding {
@@ -107,17 +145,19 @@ func accountViolation(account string, previous *Block, reason string) rule.Findi
 	return rule.Finding{Verdict: rule.Violation, Resource: account, Reason: reason, Actions: []rule.Action{act}}
 }
 
-// Sweep implements rule.Sweeper: the one account the session belongs to.
-func (*accountRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	account, err := s.AccountID(ctx)
-	if err != nil {
-		return nil, err
+// sweepAccount names the one account the session acts in, resolved once
+// per cold start.
+func sweepAccount(_ context.Context, env rule.Env, _ struct{}) ([]rule.Target, error) {
+	f := env.Facts()
+	if !awsclient.ValidAccount(f.Account) {
+		return nil, fmt.Errorf("sweep %s: the session's account is not known (%q)", accountMeta.ID, f.Account)
 	}
-	return []rule.Target{{Type: AccountResourceType, ID: account, Region: s.Region}}, nil
+	return []rule.Target{{Type: AccountResourceType, ID: f.Account, Region: f.Region}}, nil
 }
 
-// Apply implements rule.Rule.
-func (*accountRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+// applyAccount puts the account's block (the plan, or the undo to a
+// previous configuration) or deletes it (the undo to none).
+func applyAccount(ctx context.Context, env rule.Env, a rule.Action) error {
 	if a.API != apiPutAccountBlock {
 		return fmt.Errorf("s3-account-public-access-block cannot apply %s", a.API)
 	}
@@ -128,7 +168,7 @@ func (*accountRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Acti
 	if !awsclient.ValidAccount(p.Account) {
 		return badParams(a.API)
 	}
-	client := controlClient(s)
+	client := controlClient(env.Session)
 	var err error
 	if p.Block == nil {
 		_, err = client.DeletePublicAccessBlock(ctx, &s3control.DeletePublicAccessBlockInput{AccountId: aws.String(p.Account)})
@@ -144,6 +184,3 @@ func (*accountRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Acti
 	}
 	return nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *accountRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -27,9 +27,15 @@ const (
 )
 
 // BucketAccess is s3-bucket-public-access.
-var BucketAccess = &bucketRule{}
-
-type bucketRule struct{}
+var BucketAccess = rule.Define(rule.Spec[bucketState, struct{}]{
+	Meta:    &bucketMeta,
+	Targets: bucketTargets,
+	Observe: observeBucket,
+	Plan:    planBucket,
+	Judge:   judgeBucket,
+	Apply:   applyBucket,
+	Sweep:   sweepBuckets,
+})
 
 var bucketMeta = rule.Meta{
 	ID:       "s3-bucket-public-access",
@@ -48,12 +54,23 @@ var bucketMeta = rule.Meta{
 	WriteActions: []string{apiPutBucketBlock},
 }
 
-// Meta implements rule.Rule.
-func (*bucketRule) Meta() *rule.Meta { return &bucketMeta }
+// bucketState is what the rule judges of a bucket.
+type bucketState struct {
+	// Block is the bucket's configuration; nil when it has none.
+	Block *Block
+	// Exposed describes what the bucket's policy and ACL make public (or
+	// what a call granted); read only when the block is not fully on.
+	Exposed []string
+	Tags    map[string]string
+	// Call, when set, names the call whose evidence alone implies the
+	// state (the offline planner's): Block is what it set, Exposed what
+	// it granted.
+	Call string
+}
 
-// Targets implements rule.Rule: the bucket the call named, with what the
-// call set or granted.
-func (*bucketRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// bucketTargets names the bucket the call named, with what the call set
+// or granted.
+func bucketTargets(call *trigger.APICall, _ struct{}) ([]rule.Target, error) {
 	switch call.EventName {
 	case "PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock", "PutBucketPolicy", "PutBucketAcl":
 	default:
@@ -66,67 +83,95 @@ func (*bucketRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target,
 	return []rule.Target{{Type: BucketResourceType, ID: bucket, Region: call.Region, Evidence: ev}}, nil
 }
 
-// Evaluate implements rule.Rule.
-func (*bucketRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
-	ev, fromEvent := t.Evidence.(bucketEvent)
-	if s.Offline {
-		if !fromEvent {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger says nothing about the bucket's block settings"}, nil
-		}
-		return offlineBucket(t.ID, ev), nil
+// bucketAPI is what the rule reads of S3.
+type bucketAPI interface {
+	GetPublicAccessBlock(context.Context, *s3.GetPublicAccessBlockInput, ...func(*s3.Options)) (*s3.GetPublicAccessBlockOutput, error)
+	GetBucketPolicy(context.Context, *s3.GetBucketPolicyInput, ...func(*s3.Options)) (*s3.GetBucketPolicyOutput, error)
+	GetBucketAcl(context.Context, *s3.GetBucketAclInput, ...func(*s3.Options)) (*s3.GetBucketAclOutput, error)
+}
+
+// observeBucket reads the bucket's block and, only when it is not fully on,
+// what its policy and ACL make public and its tags.
+func observeBucket(ctx context.Context, env rule.Env, t rule.Target, _ struct{}) (bucketState, error) {
+	b, err := readBucket(ctx, s3bucket.Client(env.Session), t.ID)
+	if err != nil || b.Block != nil && b.Block.On() {
+		return b, err
 	}
-	out, err := s3bucket.Client(s).GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(t.ID)})
-	var current *Block
+	if b.Tags, err = s3bucket.Tags(ctx, env.Session, t.ID); err != nil {
+		return bucketState{}, err
+	}
+	return b, nil
+}
+
+// readBucket reads the block, and what is public when it is not fully on.
+func readBucket(ctx context.Context, api bucketAPI, name string) (bucketState, error) {
+	out, err := api.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(name)})
+	var b bucketState
 	switch {
 	case awsclient.HasCode(err, "NoSuchBucket"):
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "bucket " + t.ID + " no longer exists"}, nil
+		return bucketState{}, rule.Gone("bucket " + name + " no longer exists")
 	case awsclient.HasCode(err, errNoConfig):
 	case err != nil:
-		return rule.Finding{}, fmt.Errorf("get public access block of %s: %w", t.ID, err)
+		return bucketState{}, fmt.Errorf("get public access block of %s: %w", name, err)
 	default:
-		current = fromS3(out.PublicAccessBlockConfiguration)
+		b.Block = fromS3(out.PublicAccessBlockConfiguration)
 	}
-	if current != nil && current.On() {
+	if b.Block == nil || !b.Block.On() {
+		b.Exposed = exposure(ctx, api, name)
+	}
+	return b, nil
+}
+
+// planBucket is the state the call alone implies, offline.
+func planBucket(t rule.Target, _ struct{}) (bucketState, error) {
+	ev, ok := t.Evidence.(bucketEvent)
+	if !ok {
+		return bucketState{}, rule.Undecided("the trigger says nothing about the bucket's block settings")
+	}
+	return bucketState{Block: ev.Block, Exposed: ev.Exposed, Call: ev.Event}, nil
+}
+
+// judgeBucket decides one bucket and plans turning its block fully on.
+func judgeBucket(s bucketState, t rule.Target, _ struct{}, _ rule.Facts) rule.Finding {
+	if s.Call != "" {
+		return plannedBucket(t.ID, s)
+	}
+	if s.Block != nil && s.Block.On() {
 		reason := "all four Block Public Access settings are on"
-		if len(ev.Exposed) > 0 {
+		if ev, _ := t.Evidence.(bucketEvent); len(ev.Exposed) > 0 {
 			reason += "; they neutralise what the call granted: " + strings.Join(ev.Exposed, "; ")
 		}
-		return rule.Finding{Verdict: rule.Compliant, Reason: reason}, nil
+		return rule.Finding{Verdict: rule.Compliant, Reason: reason}
 	}
-	exposed := exposure(ctx, s, t.ID)
-	tags, err := s3bucket.Tags(ctx, s, t.ID)
-	if err != nil {
-		return rule.Finding{}, err
-	}
-	reason := describe(current)
-	if len(exposed) > 0 {
-		reason += "; public: " + strings.Join(exposed, "; ")
+	reason := describe(s.Block)
+	if len(s.Exposed) > 0 {
+		reason += "; public: " + strings.Join(s.Exposed, "; ")
 	} else {
 		reason += "; nothing is public yet"
 	}
-	f := bucketViolation(t.ID, current, reason)
-	f.Tags = tags
-	return f, nil
+	f := bucketViolation(t.ID, s.Block, reason)
+	f.Tags = s.Tags
+	return f
 }
 
-// offlineBucket decides from the event alone.
-func offlineBucket(bucket string, ev bucketEvent) rule.Finding {
-	switch ev.Event {
+// plannedBucket decides from what the call alone says.
+func plannedBucket(bucket string, s bucketState) rule.Finding {
+	switch s.Call {
 	case "PutBucketPublicAccessBlock":
-		if ev.Block.On() {
+		if s.Block != nil && s.Block.On() {
 			return rule.Finding{Verdict: rule.Compliant, Reason: "the call turned all four Block Public Access settings on"}
 		}
-		return bucketViolation(bucket, ev.Block, "the call left "+describe(ev.Block))
+		return bucketViolation(bucket, s.Block, "the call left "+describe(s.Block))
 	case "DeleteBucketPublicAccessBlock":
 		return bucketViolation(bucket, nil, "the call deleted the bucket's Block Public Access configuration")
 	}
-	if len(ev.Exposed) == 0 {
+	if len(s.Exposed) == 0 {
 		return rule.Finding{Verdict: rule.Compliant, Reason: "the call granted no public access (offline: the block settings need a live check)"}
 	}
 	// AWS refuses a public policy under BlockPublicPolicy and a public ACL
 	// under BlockPublicAcls, so the call's success says the block was off
 	// (at bucket or account level); its exact previous state needs a live read.
-	return bucketViolation(bucket, nil, "the call granted public access: "+strings.Join(ev.Exposed, "; ")+
+	return bucketViolation(bucket, nil, "the call granted public access: "+strings.Join(s.Exposed, "; ")+
 		" (offline: the previous block configuration is assumed absent; a live run reads it for the undo)")
 }
 
@@ -145,10 +190,9 @@ func bucketViolation(bucket string, previous *Block, reason string) rule.Finding
 // exposure describes what the bucket's policy and ACL make public. It is
 // best effort: what cannot be read is said, not fatal, since the
 // remediation does not depend on it.
-func exposure(ctx context.Context, s *awsclient.Session, bucket string) []string {
+func exposure(ctx context.Context, api bucketAPI, bucket string) []string {
 	var out []string
-	client := s3bucket.Client(s)
-	pol, err := client.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	pol, err := api.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
 	switch {
 	case awsclient.HasCode(err, "NoSuchBucketPolicy"):
 	case err != nil:
@@ -161,7 +205,7 @@ func exposure(ctx context.Context, s *awsclient.Session, bucket string) []string
 			out = append(out, publicStatements(doc)...)
 		}
 	}
-	acl, err := client.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+	acl, err := api.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
 	if err != nil {
 		return append(out, "ACL not readable ("+errText(err)+")")
 	}
@@ -183,24 +227,24 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// Sweep implements rule.Sweeper: the buckets of the session's region (one
-// paginated ListBuckets, filtered by region); each is then read with one
+// sweepBuckets names the buckets of the session's region (one paginated
+// ListBuckets, filtered by region); each is then observed with one
 // GetPublicAccessBlock, and more only when it is in violation.
-func (*bucketRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	names, err := s3bucket.List(ctx, s)
+func sweepBuckets(ctx context.Context, env rule.Env, _ struct{}) ([]rule.Target, error) {
+	names, err := s3bucket.List(ctx, env.Session)
 	if err != nil {
 		return nil, err
 	}
 	var out []rule.Target
 	for _, name := range names {
-		out = append(out, rule.Target{Type: BucketResourceType, ID: name, Region: s.Region})
+		out = append(out, rule.Target{Type: BucketResourceType, ID: name, Region: env.Session.Region})
 	}
 	return out, nil
 }
 
-// Apply implements rule.Rule: put the block (plan, or undo to a previous
-// configuration) or delete it (undo to none).
-func (*bucketRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+// applyBucket puts the block (plan, or undo to a previous configuration)
+// or deletes it (undo to none).
+func applyBucket(ctx context.Context, env rule.Env, a rule.Action) error {
 	if a.API != apiPutBucketBlock {
 		return fmt.Errorf("s3-bucket-public-access cannot apply %s", a.API)
 	}
@@ -211,7 +255,7 @@ func (*bucketRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Actio
 	if p.Bucket == "" {
 		return badParams(a.API)
 	}
-	client := s3bucket.Client(s)
+	client := s3bucket.Client(env.Session)
 	if p.Block == nil {
 		_, err := client.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(p.Bucket)})
 		return bucketErr("delete the public access block of", p.Bucket, err)
@@ -231,6 +275,3 @@ func bucketErr(what, bucket string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w", what, bucket, err)
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *bucketRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

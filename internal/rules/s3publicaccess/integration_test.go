@@ -268,7 +268,11 @@ func TestGoneBucketAndApplyErrors(t *testing.T) {
 		t.Fatalf("gone = %+v", d)
 	}
 	put := rule.NewAction("s3:PutBucketPublicAccessBlock", bucket, "", map[string]any{"bucket": bucket, "block": map[string]bool{"blockPublicAcls": true}}, nil)
-	if err := s3publicaccess.BucketAccess.Apply(ctx, s, put); !errors.Is(err, rule.ErrNoOp) {
+	b, err := rule.BindWith(s3publicaccess.BucketAccess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Apply(ctx, rule.Env{Session: s}, put); !errors.Is(err, rule.ErrNoOp) {
 		t.Fatalf("put on a missing bucket = %v, want ErrNoOp", err)
 	}
 }
@@ -279,7 +283,11 @@ func accountBlock(t *testing.T, s *awsclient.Session) string {
 	t.Helper()
 	// Read through the rule's own evaluation path to share its client
 	// setup: a Config-style target with no evidence.
-	f, err := s3publicaccess.AccountBlock.Evaluate(ctx, s, rule.Target{ID: account}, nil)
+	b, err := rule.BindWith(s3publicaccess.AccountBlock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.Evaluate(ctx, rule.Env{Session: s}, rule.Target{ID: account})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +300,11 @@ func accountBlock(t *testing.T, s *awsclient.Session) string {
 func putAccountBlock(t *testing.T, s *awsclient.Session, b s3publicaccess.Block) {
 	t.Helper()
 	a := rule.NewAction("s3:PutAccountPublicAccessBlock", account, "", map[string]any{"account": account, "block": b}, nil)
-	if err := s3publicaccess.AccountBlock.Apply(ctx, s, a); err != nil {
+	r, err := rule.BindWith(s3publicaccess.AccountBlock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Apply(ctx, rule.Env{Session: s}, a); err != nil {
 		t.Fatal(err)
 	}
 }

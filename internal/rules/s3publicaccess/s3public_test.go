@@ -29,7 +29,7 @@ func TestBucketTargetsOnSampleEvents(t *testing.T) {
 		{"s3-put-bucket-acl-canned-public-read.json", nil, []string{"canned ACL public-read grants READ to AllUsers"}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := BucketAccess.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), nil)
+			ts, err := bucketTargets(enginetest.Call(t, "events/cloudtrail/"+c.file), struct{}{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,13 +46,13 @@ func TestBucketTargetsOnSampleEvents(t *testing.T) {
 		})
 	}
 	// The account-level events are not the bucket rule's.
-	if ts, err := BucketAccess.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-account-public-access-block.json"), nil); err != nil || ts != nil {
+	if ts, err := bucketTargets(enginetest.Call(t, "events/cloudtrail/s3-put-account-public-access-block.json"), struct{}{}); err != nil || ts != nil {
 		t.Fatalf("account event: %v %v", ts, err)
 	}
 }
 
 func TestAccountTargetsOnSampleEvents(t *testing.T) {
-	ts, err := AccountBlock.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-account-public-access-block.json"), nil)
+	ts, err := accountTargets(enginetest.Call(t, "events/cloudtrail/s3-put-account-public-access-block.json"), struct{}{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +60,11 @@ func TestAccountTargetsOnSampleEvents(t *testing.T) {
 	if ts[0].ID != "123456789012" || ts[0].Type != AccountResourceType || *ev.Block != (Block{BlockPublicAcls: true, IgnorePublicAcls: true}) {
 		t.Fatalf("put: %+v %+v", ts, ev)
 	}
-	ts, err = AccountBlock.Targets(enginetest.Call(t, "events/cloudtrail/s3-delete-account-public-access-block.json"), nil)
+	ts, err = accountTargets(enginetest.Call(t, "events/cloudtrail/s3-delete-account-public-access-block.json"), struct{}{})
 	if err != nil || ts[0].ID != "123456789012" || ts[0].Evidence.(accountEvent).Block != nil {
 		t.Fatalf("delete: %+v %v", ts, err)
 	}
-	if ts, err := AccountBlock.Targets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-policy-public.json"), nil); err != nil || ts != nil {
+	if ts, err := accountTargets(enginetest.Call(t, "events/cloudtrail/s3-put-bucket-policy-public.json"), struct{}{}); err != nil || ts != nil {
 		t.Fatalf("bucket event: %v %v", ts, err)
 	}
 }
@@ -104,7 +104,7 @@ func TestBucketShapes(t *testing.T) {
 		{"Grant of the wrong type", "PutBucketAcl", `{"bucketName":"b-1","AccessControlPolicy":{"AccessControlList":{"Grant":[7]}}}`, "", 0, "requestParameters"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ts, err := BucketAccess.Targets(s3call(c.event, "123456789012", c.req), nil)
+			ts, err := bucketTargets(s3call(c.event, "123456789012", c.req), struct{}{})
 			if c.err != "" {
 				if !errors.Is(err, trigger.ErrInput) || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err = %v, want ErrInput with %q", err, c.err)
@@ -123,7 +123,7 @@ func TestBucketShapes(t *testing.T) {
 
 func TestAccountShapes(t *testing.T) {
 	// No recipient account: the S3 Control host names it.
-	ts, err := AccountBlock.Targets(s3call("DeleteAccountPublicAccessBlock", "", `{"Host":"210987654321.s3-control.eu-west-1.amazonaws.com"}`), nil)
+	ts, err := accountTargets(s3call("DeleteAccountPublicAccessBlock", "", `{"Host":"210987654321.s3-control.eu-west-1.amazonaws.com"}`), struct{}{})
 	if err != nil || ts[0].ID != "210987654321" {
 		t.Fatalf("%+v %v", ts, err)
 	}
@@ -132,7 +132,7 @@ func TestAccountShapes(t *testing.T) {
 		{"123456789012", `{}`, "no PublicAccessBlockConfiguration"},
 		{"123456789012", `[]`, "requestParameters"},
 	} {
-		_, err := AccountBlock.Targets(s3call("PutAccountPublicAccessBlock", c.account, c.req), nil)
+		_, err := accountTargets(s3call("PutAccountPublicAccessBlock", c.account, c.req), struct{}{})
 		if !errors.Is(err, trigger.ErrInput) || !strings.Contains(err.Error(), c.err) {
 			t.Errorf("%s: err = %v, want %q", c.req, err, c.err)
 		}
@@ -178,31 +178,42 @@ func blockText(b *Block) string {
 	return "off:" + strings.Join(b.Off(), ",")
 }
 
+// bind binds r with its defaults.
+func bind(t testing.TB, r rule.Rule) *rule.Bound {
+	t.Helper()
+	b, err := rule.BindWith(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestOfflineDecisions(t *testing.T) {
-	s := awsclient.NewOffline("us-east-1")
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
 	ctx := context.Background()
+	bucketRule, accountRule := bind(t, BucketAccess), bind(t, AccountBlock)
 	for _, c := range []struct {
-		r       rule.LegacyRule
+		r       *rule.Bound
 		file    string
 		verdict rule.Verdict
 		plan    []string
 	}{
-		{BucketAccess, "s3-put-bucket-public-access-block.json", rule.Violation,
+		{bucketRule, "s3-put-bucket-public-access-block.json", rule.Violation,
 			[]string{"s3:PutBucketPublicAccessBlock all-on undo off:BlockPublicAcls,BlockPublicPolicy"}},
-		{BucketAccess, "s3-delete-bucket-public-access-block.json", rule.Violation, []string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
-		{BucketAccess, "s3-put-bucket-policy-public.json", rule.Violation, []string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
-		{BucketAccess, "s3-put-bucket-acl-public-legacy.json", rule.Violation, []string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
-		{BucketAccess, "s3-put-bucket-policy-deny-cloudtrail.json", rule.Compliant, nil},
-		{AccountBlock, "s3-put-account-public-access-block.json", rule.Violation,
+		{bucketRule, "s3-delete-bucket-public-access-block.json", rule.Violation, []string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
+		{bucketRule, "s3-put-bucket-policy-public.json", rule.Violation, []string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
+		{bucketRule, "s3-put-bucket-acl-public-legacy.json", rule.Violation, []string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
+		{bucketRule, "s3-put-bucket-policy-deny-cloudtrail.json", rule.Compliant, nil},
+		{accountRule, "s3-put-account-public-access-block.json", rule.Violation,
 			[]string{"s3:PutAccountPublicAccessBlock all-on undo off:BlockPublicPolicy,RestrictPublicBuckets"}},
-		{AccountBlock, "s3-delete-account-public-access-block.json", rule.Violation, []string{"s3:PutAccountPublicAccessBlock all-on undo delete"}},
+		{accountRule, "s3-delete-account-public-access-block.json", rule.Violation, []string{"s3:PutAccountPublicAccessBlock all-on undo delete"}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := c.r.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), nil)
+			ts, err := c.r.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, err := c.r.Evaluate(ctx, s, ts[0], nil)
+			f, err := c.r.Evaluate(ctx, env, ts[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,31 +223,32 @@ func TestOfflineDecisions(t *testing.T) {
 		})
 	}
 	// A PutBucketPublicAccessBlock that turns everything on is compliant.
-	ts, _ := BucketAccess.Targets(s3call("PutBucketPublicAccessBlock", "", `{"bucketName":"b-1","PublicAccessBlockConfiguration":{"BlockPublicAcls":true,"IgnorePublicAcls":true,"BlockPublicPolicy":true,"RestrictPublicBuckets":true}}`), nil)
-	if f, _ := BucketAccess.Evaluate(ctx, s, ts[0], nil); f.Verdict != rule.Compliant {
+	ts, _ := bucketTargets(s3call("PutBucketPublicAccessBlock", "", `{"bucketName":"b-1","PublicAccessBlockConfiguration":{"BlockPublicAcls":true,"IgnorePublicAcls":true,"BlockPublicPolicy":true,"RestrictPublicBuckets":true}}`), struct{}{})
+	if f, _ := bucketRule.Evaluate(ctx, env, ts[0]); f.Verdict != rule.Compliant {
 		t.Fatalf("all on = %+v", f)
 	}
 	// Config and sweep targets carry no evidence: nothing to say offline.
-	for _, r := range []rule.LegacyRule{BucketAccess, AccountBlock} {
-		if f, err := r.Evaluate(ctx, s, rule.Target{ID: "x"}, nil); err != nil || f.Verdict != rule.NotApplicable {
+	for _, r := range []*rule.Bound{bucketRule, accountRule} {
+		if f, err := r.Evaluate(ctx, env, rule.Target{ID: "x"}); err != nil || f.Verdict != rule.NotApplicable || !strings.HasPrefix(f.Reason, "offline: the trigger says nothing") {
 			t.Fatalf("%s without evidence = %+v %v", r.Meta().ID, f, err)
 		}
 	}
 }
 
 func TestApplyRefusesBadActions(t *testing.T) {
-	s := awsclient.NewOffline("us-east-1") // refused before any client is built
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")} // refused before any client is built
+	bucketRule, accountRule := bind(t, BucketAccess), bind(t, AccountBlock)
 	for _, c := range []struct {
-		r rule.LegacyRule
+		r *rule.Bound
 		a rule.Action
 	}{
-		{BucketAccess, rule.NewAction("s3:PutBucketPolicy", "b", "", blockParams{Bucket: "b"}, nil)},
-		{BucketAccess, rule.NewAction(apiPutBucketBlock, "b", "", blockParams{}, nil)},
-		{BucketAccess, rule.Action{API: apiPutBucketBlock, Target: "b"}},
-		{AccountBlock, rule.NewAction(apiPutAccountBlock, "a", "", blockParams{Account: "12"}, nil)},
-		{AccountBlock, rule.NewAction(apiPutBucketBlock, "a", "", blockParams{Account: "123456789012"}, nil)},
+		{bucketRule, rule.NewAction("s3:PutBucketPolicy", "b", "", blockParams{Bucket: "b"}, nil)},
+		{bucketRule, rule.NewAction(apiPutBucketBlock, "b", "", blockParams{}, nil)},
+		{bucketRule, rule.Action{API: apiPutBucketBlock, Target: "b"}},
+		{accountRule, rule.NewAction(apiPutAccountBlock, "a", "", blockParams{Account: "12"}, nil)},
+		{accountRule, rule.NewAction(apiPutBucketBlock, "a", "", blockParams{Account: "123456789012"}, nil)},
 	} {
-		if err := c.r.Apply(context.Background(), s, c.a); err == nil {
+		if err := c.r.Apply(context.Background(), env, c.a); err == nil {
 			t.Errorf("%s accepted %s %s", c.r.Meta().ID, c.a.API, c.a.Params)
 		}
 	}
@@ -248,12 +260,13 @@ func FuzzTargets(f *testing.F) {
 		c := enginetest.Call(f, "events/cloudtrail/"+name)
 		f.Add(c.EventName, []byte(c.Request))
 	}
+	rules := []*rule.Bound{bind(f, BucketAccess), bind(f, AccountBlock)}
 	f.Fuzz(func(t *testing.T, event string, req []byte) {
 		if !json.Valid(req) {
 			return
 		}
-		for _, r := range []rule.LegacyRule{BucketAccess, AccountBlock} {
-			ts, err := r.Targets(s3call(event, "", string(req)), nil)
+		for _, r := range rules {
+			ts, err := r.Targets(s3call(event, "", string(req)))
 			if err != nil && !errors.Is(err, trigger.ErrInput) {
 				t.Fatalf("%s: error without ErrInput: %v", r.Meta().ID, err)
 			}
@@ -264,4 +277,100 @@ func FuzzTargets(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestJudgeBucket(t *testing.T) {
+	t.Parallel()
+	weak := &Block{IgnorePublicAcls: true, RestrictPublicBuckets: true}
+	granted := bucketEvent{Event: "PutBucketPolicy", Exposed: []string{"bucket policy statement P allows s3:GetObject to everyone"}}
+	tags := map[string]string{"owner": "web"}
+	for _, c := range []struct {
+		name     string
+		s        bucketState
+		evidence any
+		verdict  rule.Verdict
+		reason   string
+		plan     []string
+	}{
+		{"all on", bucketState{Block: &AllOn}, nil, rule.Compliant, "all four Block Public Access settings are on", nil},
+		{"all on neutralises the call's grant", bucketState{Block: &AllOn}, granted, rule.Compliant, "they neutralise what the call granted: bucket policy statement P", nil},
+		{"none, nothing public", bucketState{Tags: tags}, nil, rule.Violation, "no Block Public Access configuration; nothing is public yet",
+			[]string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
+		{"weak, public", bucketState{Block: weak, Exposed: []string{"ACL grants READ to AllUsers"}, Tags: tags}, nil, rule.Violation,
+			"settings off: BlockPublicAcls, BlockPublicPolicy; public: ACL grants READ to AllUsers",
+			[]string{"s3:PutBucketPublicAccessBlock all-on undo off:BlockPublicAcls,BlockPublicPolicy"}},
+		{"planned: put all on", bucketState{Call: "PutBucketPublicAccessBlock", Block: &AllOn}, nil, rule.Compliant, "the call turned all four", nil},
+		{"planned: put weak", bucketState{Call: "PutBucketPublicAccessBlock", Block: weak}, nil, rule.Violation, "the call left Block Public Access settings off",
+			[]string{"s3:PutBucketPublicAccessBlock all-on undo off:BlockPublicAcls,BlockPublicPolicy"}},
+		{"planned: delete", bucketState{Call: "DeleteBucketPublicAccessBlock"}, nil, rule.Violation, "the call deleted",
+			[]string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
+		{"planned: public grant", bucketState{Call: "PutBucketAcl", Exposed: []string{"ACL grants READ to AllUsers"}}, nil, rule.Violation,
+			"the call granted public access: ACL grants READ to AllUsers", []string{"s3:PutBucketPublicAccessBlock all-on undo delete"}},
+		{"planned: nothing public", bucketState{Call: "PutBucketPolicy"}, nil, rule.Compliant, "the call granted no public access", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := judgeBucket(c.s, rule.Target{Type: BucketResourceType, ID: "b-1", Evidence: c.evidence}, struct{}{}, rule.Facts{})
+			if f.Verdict != c.verdict || !strings.Contains(f.Reason, c.reason) || !slices.Equal(plan(t, f), c.plan) {
+				t.Fatalf("finding = %s %q %v", f.Verdict, f.Reason, plan(t, f))
+			}
+			if c.verdict == rule.Violation && c.s.Call == "" && f.Tags["owner"] != "web" {
+				t.Fatalf("tags = %v", f.Tags)
+			}
+		})
+	}
+}
+
+func TestJudgeAccount(t *testing.T) {
+	t.Parallel()
+	weak := &Block{BlockPublicAcls: true, IgnorePublicAcls: true}
+	for _, c := range []struct {
+		name    string
+		s       accountState
+		target  rule.Target
+		verdict rule.Verdict
+		reason  string
+		plan    []string
+	}{
+		{"all on", accountState{Block: &AllOn}, rule.Target{ID: "123456789012"}, rule.Compliant, "all four account-level", nil},
+		{"none", accountState{}, rule.Target{ID: "123456789012"}, rule.Violation, "account-level no Block Public Access configuration; every bucket",
+			[]string{"s3:PutAccountPublicAccessBlock all-on undo delete"}},
+		{"weak", accountState{Block: weak}, rule.Target{ID: "123456789012"}, rule.Violation, "settings off: BlockPublicPolicy, RestrictPublicBuckets",
+			[]string{"s3:PutAccountPublicAccessBlock all-on undo off:BlockPublicPolicy,RestrictPublicBuckets"}},
+		{"the Config item names the account", accountState{}, rule.Target{ID: "AWS::S3::AccountPublicAccessBlock", Item: &trigger.ConfigItem{AccountID: "210987654321"}},
+			rule.Violation, "account-level", []string{"s3:PutAccountPublicAccessBlock all-on undo delete"}},
+		{"planned: put all on", accountState{Call: "PutAccountPublicAccessBlock", Block: &AllOn}, rule.Target{ID: "123456789012"}, rule.Compliant, "the call turned all four", nil},
+		{"planned: put weak", accountState{Call: "PutAccountPublicAccessBlock", Block: weak}, rule.Target{ID: "123456789012"}, rule.Violation, "the call left account-level",
+			[]string{"s3:PutAccountPublicAccessBlock all-on undo off:BlockPublicPolicy,RestrictPublicBuckets"}},
+		{"planned: delete", accountState{Call: "DeleteAccountPublicAccessBlock"}, rule.Target{ID: "123456789012"}, rule.Violation, "the call deleted",
+			[]string{"s3:PutAccountPublicAccessBlock all-on undo delete"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := judgeAccount(c.s, c.target, struct{}{}, rule.Facts{Account: "123456789012", Partition: "aws", Region: "us-east-1"})
+			if f.Verdict != c.verdict || !strings.Contains(f.Reason, c.reason) || !slices.Equal(plan(t, f), c.plan) {
+				t.Fatalf("finding = %s %q %v", f.Verdict, f.Reason, plan(t, f))
+			}
+			if want := accountOf(c.target); f.Resource != want || !awsclient.ValidAccount(want) {
+				t.Fatalf("resource = %q, want %q", f.Resource, want)
+			}
+			for _, a := range f.Actions {
+				var p blockParams
+				if err := a.Decode(&p); err != nil || p.Account != f.Resource {
+					t.Fatalf("action account = %q, %v", p.Account, err)
+				}
+			}
+		})
+	}
+}
+
+func TestSweepAccountNeedsTheSessionsAccount(t *testing.T) {
+	t.Parallel()
+	ts, err := sweepAccount(context.Background(), rule.Env{Session: &awsclient.Session{Region: "us-east-1", Account: "123456789012", Partition: "aws"}}, struct{}{})
+	if err != nil || len(ts) != 1 || ts[0].ID != "123456789012" || ts[0].Type != AccountResourceType {
+		t.Fatalf("sweep = %+v, %v", ts, err)
+	}
+	if _, err := sweepAccount(context.Background(), rule.Env{Session: &awsclient.Session{Region: "us-east-1"}}, struct{}{}); err == nil {
+		t.Fatal("a sweep without the session's account named a resource")
+	}
 }

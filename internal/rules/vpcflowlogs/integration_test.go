@@ -207,8 +207,8 @@ func TestExemptVpcIsReportedNotTouched(t *testing.T) {
 }
 
 // A deletion that leaves several VPCs bare cannot say which one the deleted
-// flow log covered: every bare VPC is judged on its own (the rule is an
-// Expander), so exempt VPCs are reported and the others get a flow log at
+// flow log covered: every bare VPC is judged on its own (the rule expands
+// the call), so exempt VPCs are reported and the others get a flow log at
 // once; the sweep afterwards finds nothing left to do.
 func TestSeveralBareVpcsAreEachJudged(t *testing.T) {
 	s := mototest.Session(t)
@@ -323,25 +323,30 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 
 func TestApplyErrors(t *testing.T) {
 	s := mototest.Session(t)
+	b, err := rule.BindWith(vpcflowlogs.Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := rule.Env{Session: s}
 	create := rule.NewAction("ec2:CreateFlowLogs", "vpc-0123456789abcdef0", "", map[string]string{"vpcId": "vpc-0123456789abcdef0",
 		"trafficType": "ALL", "destinationType": "cloud-watch-logs", "logGroupName": logGroup, "deliverLogsRoleArn": roleARN, "token": "rampart-t1"}, nil)
 	// The VPC is gone (InvalidVpcID.NotFound): nothing to do.
-	if err := vpcflowlogs.Rule.Apply(ctx, s, create); !errors.Is(err, rule.ErrNoOp) {
+	if err := b.Apply(ctx, env, create); !errors.Is(err, rule.ErrNoOp) {
 		t.Fatalf("create on a missing VPC = %v, want ErrNoOp", err)
 	}
 	vpc := newVpc(t, s, "10.8.0.0/16")
 	create = rule.NewAction("ec2:CreateFlowLogs", vpc, "", map[string]string{"vpcId": vpc,
 		"trafficType": "ALL", "destinationType": "cloud-watch-logs", "logGroupName": logGroup, "deliverLogsRoleArn": roleARN, "token": "rampart-t2"}, nil)
-	if err := vpcflowlogs.Rule.Apply(ctx, s, create); err != nil {
+	if err := b.Apply(ctx, env, create); err != nil {
 		t.Fatal(err)
 	}
 	// An identical flow log already exists: a no-op, not a failure.
 	create.Params = json.RawMessage(strings.Replace(string(create.Params), "rampart-t2", "rampart-t3", 1))
-	if err := vpcflowlogs.Rule.Apply(ctx, s, create); !errors.Is(err, rule.ErrNoOp) {
+	if err := b.Apply(ctx, env, create); !errors.Is(err, rule.ErrNoOp) {
 		t.Fatalf("duplicate create = %v, want ErrNoOp", err)
 	}
 	del := rule.NewAction("ec2:DeleteFlowLogs", vpc, "", map[string]string{"vpcId": vpc, "token": "rampart-other"}, nil)
-	if err := vpcflowlogs.Rule.Apply(ctx, s, del); !errors.Is(err, rule.ErrNoOp) {
+	if err := b.Apply(ctx, env, del); !errors.Is(err, rule.ErrNoOp) {
 		t.Fatalf("undo of a flow log that is not there = %v, want ErrNoOp", err)
 	}
 	if got := flowLogsOf(t, s, vpc); len(got) != 1 {

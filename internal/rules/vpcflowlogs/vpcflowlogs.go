@@ -6,9 +6,9 @@
 //
 // DeleteFlowLogs names flow logs, not VPCs, and a deleted flow log can no
 // longer be described, so the VPCs to fix come from current state: the rule
-// is a rule.Expander, and the engine judges each VPC of the region that now
-// lacks an active flow log on its own — exempt VPCs are reported, the others
-// get a flow log.
+// expands the call (rule.Spec.Expand), and the engine judges each VPC of the
+// region that now lacks an active flow log on its own — exempt VPCs are
+// reported, the others get a flow log.
 //
 // The rule touches nothing but the flow log it creates: it never deletes or
 // changes an existing flow log. Each flow log it creates is tagged
@@ -22,14 +22,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/tagmap"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -66,9 +67,44 @@ const (
 )
 
 // Rule is vpc-flow-logs.
-var Rule = &flowLogRule{}
+var Rule = rule.Define(rule.Spec[state, params]{
+	Meta:    &meta,
+	Parse:   parse,
+	Targets: targets,
+	Observe: observe,
+	Plan:    plan,
+	Judge:   judge,
+	Apply:   apply,
+	Sweep:   sweep,
+	Expand:  expand,
+})
 
-type flowLogRule struct{}
+// params are the rule's typed parameters.
+type params struct {
+	// Traffic is the traffic type a VPC's flow log must capture.
+	Traffic string
+	// Dest is the flow log a fix creates (its VPC and token left to the
+	// plan), and DestText names its destination; nil when the deployment
+	// configured no complete destination (the rule then reports only).
+	Dest     *createParams
+	DestText string
+}
+
+func parse(p rule.Params) (params, error) {
+	out := params{Traffic: p[ParamTrafficType]}
+	cp := createParams{TrafficType: out.Traffic, DestinationType: p[ParamDestinationType]}
+	switch cp.DestinationType {
+	case DestinationS3:
+		if cp.S3BucketARN = p[ParamBucket]; cp.S3BucketARN != "" {
+			out.Dest, out.DestText = &cp, cp.S3BucketARN
+		}
+	default:
+		if cp.LogGroupName, cp.RoleARN = p[ParamLogGroup], p[ParamRole]; cp.LogGroupName != "" && cp.RoleARN != "" {
+			out.Dest, out.DestText = &cp, "log group "+cp.LogGroupName
+		}
+	}
+	return out, nil
+}
 
 var meta = rule.Meta{
 	ID:       "vpc-flow-logs",
@@ -123,21 +159,24 @@ func checkDestination(s string) error {
 }
 
 func checkRole(s string) error {
-	if s != "" && (!strings.HasPrefix(s, "arn:") || !strings.Contains(s, ":role/")) {
+	if s == "" {
+		return nil
+	}
+	if a, err := arn.Parse(s); err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") {
 		return errors.New("want an IAM role ARN")
 	}
 	return nil
 }
 
 func checkBucket(s string) error {
-	if s != "" && (!strings.HasPrefix(s, "arn:") || !strings.Contains(s, ":s3:::") || strings.HasSuffix(s, ":s3:::")) {
+	if s == "" {
+		return nil
+	}
+	if a, err := arn.Parse(s); err != nil || a.Service != "s3" || a.Region != "" || a.AccountID != "" || a.Resource == "" {
 		return errors.New("want an S3 bucket ARN, e.g. arn:aws:s3:::flow-logs-bucket")
 	}
 	return nil
 }
-
-// Meta implements rule.Rule.
-func (*flowLogRule) Meta() *rule.Meta { return &meta }
 
 // Evidence of each trigger.
 type (
@@ -145,19 +184,48 @@ type (
 	created struct{}
 	// deleted are the flow logs a DeleteFlowLogs call removed.
 	deleted struct{ IDs []string }
-	// swept is a VPC read by Sweep (or Expand) with the region's flow logs;
-	// why, when set, starts the reason.
-	swept struct {
-		vpc  ec2types.Vpc
-		logs []ec2types.FlowLog
-		why  string
-	}
-	// covered says a deletion left every VPC with an active flow log.
-	covered struct{ IDs []string }
 )
 
-// Targets implements rule.Rule.
-func (*flowLogRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// flowLog is what the rule reads of a flow log.
+type flowLog struct {
+	ID, Status, Traffic, Destination string
+}
+
+// vpc is what the rule judges of a VPC: its tags and its flow logs.
+type vpc struct {
+	ID   string
+	Tags map[string]string
+	Logs []flowLog
+}
+
+// vpcOf is the VPC with its own flow logs, of the logs given.
+func vpcOf(v ec2types.Vpc, logs []ec2types.FlowLog) vpc {
+	out := vpc{ID: aws.ToString(v.VpcId), Tags: tagmap.EC2(v.Tags)}
+	for _, l := range logs {
+		if aws.ToString(l.ResourceId) == out.ID {
+			out.Logs = append(out.Logs, flowLog{ID: aws.ToString(l.FlowLogId), Status: aws.ToString(l.FlowLogStatus),
+				Traffic: string(l.TrafficType), Destination: string(l.LogDestinationType)})
+		}
+	}
+	return out
+}
+
+// state is what the rule judges of a target: one VPC, or what a
+// DeleteFlowLogs call left.
+type state struct {
+	// VPCs holds the VPC judged; after a deletion (Deleted set), the
+	// region's VPCs it left without an active flow log, if any.
+	VPCs []vpc
+	// Deleted are the flow logs a DeleteFlowLogs call removed.
+	Deleted []string
+	// New marks the offline planner's state of a VPC a CreateVpc call just
+	// made, which has no flow log.
+	New bool
+}
+
+// targets names the VPC a CreateVpc call made, or the flow logs a
+// DeleteFlowLogs call removed (expanded live into the VPCs left bare).
+func targets(call *trigger.APICall, _ params) ([]rule.Target, error) {
 	switch call.EventName {
 	case "CreateVpc":
 		id, err := parseCreateVpc(call)
@@ -175,143 +243,142 @@ func (*flowLogRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target
 	return nil, nil
 }
 
-// Evaluate implements rule.Rule.
-func (*flowLogRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	switch ev := t.Evidence.(type) {
-	case deleted:
-		return afterDelete(ctx, s, ev, p)
-	case swept:
-		return judge(ev.vpc, ev.logs, p, ev.why), nil
-	case covered:
-		return rule.Finding{Verdict: rule.Compliant, Reason: "every VPC still has an active flow log after " + strings.Join(ev.IDs, ", ") + " were deleted"}, nil
-	case created:
-		if s.Offline {
-			return violation(t.ID, p, "a new VPC has no flow log"), nil
+// ec2API is what the rule reads of EC2.
+type ec2API interface {
+	DescribeVpcs(context.Context, *ec2.DescribeVpcsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error)
+	DescribeFlowLogs(context.Context, *ec2.DescribeFlowLogsInput, ...func(*ec2.Options)) (*ec2.DescribeFlowLogsOutput, error)
+}
+
+func client(s *awsclient.Session) *ec2.Client { return awsclient.Client(s, ec2.NewFromConfig) }
+
+// observe reads one VPC with its flow logs, or, for a deletion the engine
+// did not expand, the VPCs it left bare.
+func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (state, error) {
+	api := client(env.Session)
+	if ev, ok := t.Evidence.(deleted); ok {
+		return afterDelete(ctx, api, ev.IDs, p.Traffic)
+	}
+	out, err := api.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{t.ID}})
+	if awsclient.HasCode(err, "InvalidVpcID.NotFound", "InvalidVpcID.Malformed") || err == nil && len(out.Vpcs) == 0 {
+		return state{}, rule.Gone("VPC " + t.ID + " no longer exists")
+	}
+	if err != nil {
+		return state{}, fmt.Errorf("describe VPC %s: %w", t.ID, err)
+	}
+	logs, err := flowLogs(ctx, api, t.ID)
+	if err != nil {
+		return state{}, err
+	}
+	return state{VPCs: []vpc{vpcOf(out.Vpcs[0], logs)}}, nil
+}
+
+// afterDelete is what a deletion left: the region's VPCs without an active
+// flow log of the wanted traffic (two paginated lists in all).
+func afterDelete(ctx context.Context, api ec2API, ids []string, traffic string) (state, error) {
+	vpcs, err := allVpcs(ctx, api)
+	if err != nil {
+		return state{}, err
+	}
+	logs, err := allFlowLogs(ctx, api)
+	if err != nil {
+		return state{}, err
+	}
+	st := state{Deleted: ids}
+	for _, v := range vpcs {
+		if v := vpcOf(v, logs); len(covering(v, traffic)) == 0 {
+			st.VPCs = append(st.VPCs, v)
 		}
 	}
-	if s.Offline {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger says nothing about the VPC's flow logs"}, nil
-	}
-	vpc, err := describeVpc(ctx, s, t.ID)
-	if err != nil || vpc == nil {
-		return gone(err, t.ID)
-	}
-	logs, err := flowLogs(ctx, s, t.ID)
-	if err != nil {
-		return rule.Finding{}, err
-	}
-	return judge(*vpc, logs, p, ""), nil
+	return st, nil
 }
 
-func gone(err error, id string) (rule.Finding, error) {
-	if err != nil {
-		return rule.Finding{}, err
-	}
-	return rule.Finding{Verdict: rule.NotApplicable, Reason: "VPC " + id + " no longer exists"}, nil
-}
-
-// Expand implements rule.Expander: a DeleteFlowLogs call names flow logs,
-// not VPCs, so the VPCs it concerns are the ones current state shows without
-// an active flow log. Each is then judged, exempted and fixed on its own,
-// with no further read (two paginated lists in all).
-func (*flowLogRule) Expand(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) ([]rule.Target, error) {
+// expand turns a DeleteFlowLogs target, which names flow logs, into the
+// VPCs current state shows without an active flow log: each is then judged,
+// exempted and fixed on its own, with no further read.
+func expand(ctx context.Context, env rule.Env, t rule.Target, p params) ([]rule.Target, error) {
 	ev, ok := t.Evidence.(deleted)
 	if !ok {
 		return nil, nil
 	}
-	bare, logs, err := bareVpcs(ctx, s, p)
+	st, err := afterDelete(ctx, client(env.Session), ev.IDs, p.Traffic)
 	if err != nil {
 		return nil, err
 	}
-	if len(bare) == 0 {
-		return []rule.Target{{Type: ResourceType, ID: t.ID, Region: t.Region, Evidence: covered(ev)}}, nil
+	if len(st.VPCs) == 0 {
+		return []rule.Target{{Type: ResourceType, ID: t.ID, Region: t.Region, State: st}}, nil
 	}
-	why := "the deletion of " + strings.Join(ev.IDs, ", ") + " left the VPC without an active flow log: "
-	out := make([]rule.Target, 0, len(bare))
-	for _, v := range bare {
-		out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(v.VpcId), Region: t.Region, Evidence: swept{vpc: v, logs: logs, why: why}})
+	out := make([]rule.Target, 0, len(st.VPCs))
+	for _, v := range st.VPCs {
+		out = append(out, rule.Target{Type: ResourceType, ID: v.ID, Region: t.Region, State: state{VPCs: []vpc{v}, Deleted: ev.IDs}})
 	}
 	return out, nil
 }
 
-// bareVpcs are the region's VPCs without an active flow log of the wanted
-// traffic, with the region's flow logs.
-func bareVpcs(ctx context.Context, s *awsclient.Session, p rule.Params) ([]ec2types.Vpc, []ec2types.FlowLog, error) {
-	vpcs, err := allVpcs(ctx, s)
-	if err != nil {
-		return nil, nil, err
+// plan is the state the call alone implies, offline: a new VPC has no flow
+// log; a deletion does not say which VPCs it left bare.
+func plan(t rule.Target, _ params) (state, error) {
+	switch ev := t.Evidence.(type) {
+	case created:
+		return state{VPCs: []vpc{{ID: t.ID}}, New: true}, nil
+	case deleted:
+		return state{}, rule.Undecided("the call deleted flow logs " + strings.Join(ev.IDs, ", ") +
+			", and the event does not name their VPCs; a live run checks which VPCs are left without an active flow log (DescribeVpcs, DescribeFlowLogs) and judges each")
 	}
-	logs, err := allFlowLogs(ctx, s)
-	if err != nil {
-		return nil, nil, err
-	}
-	var bare []ec2types.Vpc
-	for _, v := range vpcs {
-		if len(covering(aws.ToString(v.VpcId), logs, p[ParamTrafficType])) == 0 {
-			bare = append(bare, v)
-		}
-	}
-	return bare, logs, nil
+	return state{}, rule.Undecided("the trigger says nothing about the VPC's flow logs")
 }
 
-// afterDelete judges a deletion without expansion: offline, or a caller
-// that evaluates the event's target directly.
-func afterDelete(ctx context.Context, s *awsclient.Session, ev deleted, p rule.Params) (rule.Finding, error) {
-	ids := strings.Join(ev.IDs, ", ")
-	if s.Offline {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the call deleted flow logs " + ids +
-			", and the event does not name their VPCs; a live run checks which VPCs are left without an active flow log (DescribeVpcs, DescribeFlowLogs) and judges each"}, nil
+// judge decides a target and plans the flow log a bare VPC gets.
+func judge(s state, _ rule.Target, p params, _ rule.Facts) rule.Finding {
+	if s.Deleted == nil {
+		switch {
+		case len(s.VPCs) != 1:
+			return rule.Finding{Verdict: rule.NotApplicable, Reason: "no VPC to judge"}
+		case s.New:
+			return violation(s.VPCs[0].ID, p, "a new VPC has no flow log")
+		}
+		return judgeVPC(s.VPCs[0], p, "")
 	}
-	bare, logs, err := bareVpcs(ctx, s, p)
-	if err != nil {
-		return rule.Finding{}, err
-	}
-	switch len(bare) {
+	ids := strings.Join(s.Deleted, ", ")
+	switch len(s.VPCs) {
 	case 0:
-		return rule.Finding{Verdict: rule.Compliant, Reason: "every VPC still has an active flow log after " + ids + " were deleted"}, nil
+		return rule.Finding{Verdict: rule.Compliant, Reason: "every VPC still has an active flow log after " + ids + " were deleted"}
 	case 1:
-		return judge(bare[0], logs, p, "the deletion of "+ids+" left the VPC without an active flow log: "), nil
+		return judgeVPC(s.VPCs[0], p, "the deletion of "+ids+" left the VPC without an active flow log: ")
 	}
-	names := make([]string, len(bare))
-	for i, v := range bare {
-		names[i] = aws.ToString(v.VpcId)
+	names := make([]string, len(s.VPCs))
+	for i, v := range s.VPCs {
+		names[i] = v.ID
 	}
 	return rule.Finding{Verdict: rule.Violation, Reason: fmt.Sprintf(
 		"after the deletion of %s, %d VPCs lack an active flow log (%s); the event does not say which VPC a deleted flow log covered, and some may be exempt, "+
-			"so Rampart reports only here: the periodic sweep judges each VPC on its own", ids, len(bare), strings.Join(names, ", "))}, nil
+			"so Rampart reports only here: the periodic sweep judges each VPC on its own", ids, len(s.VPCs), strings.Join(names, ", "))}
 }
 
-// judge decides one VPC from its flow logs.
-func judge(vpc ec2types.Vpc, logs []ec2types.FlowLog, p rule.Params, prefix string) rule.Finding {
-	id := aws.ToString(vpc.VpcId)
-	tags := tagMap(vpc.Tags)
-	if ok := covering(id, logs, p[ParamTrafficType]); len(ok) > 0 {
-		return rule.Finding{Verdict: rule.Compliant, Resource: id, Tags: tags,
-			Reason: fmt.Sprintf("flow log %s is active (%s traffic to %s)", aws.ToString(ok[0].FlowLogId), ok[0].TrafficType, ok[0].LogDestinationType)}
+// judgeVPC decides one VPC from its flow logs; prefix starts the reason of
+// a violation.
+func judgeVPC(v vpc, p params, prefix string) rule.Finding {
+	if ok := covering(v, p.Traffic); len(ok) > 0 {
+		return rule.Finding{Verdict: rule.Compliant, Resource: v.ID, Tags: v.Tags,
+			Reason: fmt.Sprintf("flow log %s is active (%s traffic to %s)", ok[0].ID, ok[0].Traffic, ok[0].Destination)}
 	}
-	why := fmt.Sprintf("no active flow log captures %s traffic", p[ParamTrafficType])
+	why := fmt.Sprintf("no active flow log captures %s traffic", p.Traffic)
 	var other []string
-	for _, l := range logs {
-		if aws.ToString(l.ResourceId) == id {
-			other = append(other, fmt.Sprintf("%s: %s %s", aws.ToString(l.FlowLogId), aws.ToString(l.FlowLogStatus), l.TrafficType))
-		}
+	for _, l := range v.Logs {
+		other = append(other, fmt.Sprintf("%s: %s %s", l.ID, l.Status, l.Traffic))
 	}
 	if len(other) > 0 {
 		why += " (present: " + strings.Join(other, "; ") + ")"
 	}
-	f := violation(id, p, prefix+why)
-	f.Tags = tags
+	f := violation(v.ID, p, prefix+why)
+	f.Tags = v.Tags
 	return f
 }
 
 // covering lists the VPC's active flow logs that capture the traffic type.
-func covering(vpcID string, logs []ec2types.FlowLog, traffic string) []ec2types.FlowLog {
-	var out []ec2types.FlowLog
-	for _, l := range logs {
-		if aws.ToString(l.ResourceId) != vpcID || aws.ToString(l.FlowLogStatus) != "ACTIVE" {
-			continue
-		}
-		if l.TrafficType == ec2types.TrafficTypeAll || string(l.TrafficType) == traffic {
+func covering(v vpc, traffic string) []flowLog {
+	var out []flowLog
+	for _, l := range v.Logs {
+		if l.Status == "ACTIVE" && (l.Traffic == string(ec2types.TrafficTypeAll) || l.Traffic == traffic) {
 			out = append(out, l)
 		}
 	}
@@ -319,79 +386,43 @@ func covering(vpcID string, logs []ec2types.FlowLog, traffic string) []ec2types.
 }
 
 // violation is the finding for a VPC without a flow log, with the plan.
-func violation(vpcID string, p rule.Params, reason string) rule.Finding {
+func violation(vpcID string, p params, reason string) rule.Finding {
 	f := rule.Finding{Verdict: rule.Violation, Resource: vpcID, Reason: reason}
-	cp, dest, ok := destination(p)
-	if !ok {
+	if p.Dest == nil {
 		f.Reason += "; no flow-log destination is configured (" + ParamLogGroup + " and " + ParamRole + ", or " +
 			ParamDestinationType + "=s3 and " + ParamBucket + "), so Rampart reports only"
 		return f
 	}
+	cp := *p.Dest
 	cp.VpcID, cp.Token = vpcID, newToken()
 	undo := rule.NewAction(apiDelete, vpcID, "delete the flow log Rampart created (tag "+TagToken+"="+cp.Token+")",
 		deleteParams{VpcID: vpcID, Token: cp.Token}, nil)
-	act := rule.NewAction(apiCreate, vpcID, fmt.Sprintf("create a flow log of %s traffic to %s", cp.TrafficType, dest), cp, &undo)
+	act := rule.NewAction(apiCreate, vpcID, fmt.Sprintf("create a flow log of %s traffic to %s", cp.TrafficType, p.DestText), cp, &undo)
 	f.Actions = []rule.Action{act}
 	return f
 }
 
-// destination builds the create parameters from the rule's parameters;
-// ok is false when the deployment configured no complete destination.
-func destination(p rule.Params) (createParams, string, bool) {
-	cp := createParams{TrafficType: p[ParamTrafficType], DestinationType: p[ParamDestinationType]}
-	switch cp.DestinationType {
-	case DestinationS3:
-		cp.S3BucketARN = p[ParamBucket]
-		return cp, cp.S3BucketARN, cp.S3BucketARN != ""
-	default:
-		cp.LogGroupName, cp.RoleARN = p[ParamLogGroup], p[ParamRole]
-		return cp, "log group " + cp.LogGroupName, cp.LogGroupName != "" && cp.RoleARN != ""
-	}
-}
-
-func newToken() string {
+// newToken is a plan's idempotency token (and the rampart:token tag the
+// undo finds the flow log by): random, so that no later plan reuses it.
+// A variable so that tests can pin it.
+var newToken = func() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "rampart-" + hex.EncodeToString(b)
 }
 
-func tagMap(tags []ec2types.Tag) map[string]string {
-	m := make(map[string]string, len(tags))
-	for _, t := range tags {
-		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return m
-}
-
-func client(s *awsclient.Session) *ec2.Client { return awsclient.Client(s, ec2.NewFromConfig) }
-
-// describeVpc reads one VPC; nil when it does not exist.
-func describeVpc(ctx context.Context, s *awsclient.Session, id string) (*ec2types.Vpc, error) {
-	out, err := client(s).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
-	if awsclient.HasCode(err, "InvalidVpcID.NotFound", "InvalidVpcID.Malformed") {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describe VPC %s: %w", id, err)
-	}
-	if len(out.Vpcs) == 0 {
-		return nil, nil
-	}
-	return &out.Vpcs[0], nil
-}
-
 // flowLogs lists the flow logs attached to one resource.
-func flowLogs(ctx context.Context, s *awsclient.Session, resourceID string) ([]ec2types.FlowLog, error) {
+func flowLogs(ctx context.Context, api ec2API, resourceID string) ([]ec2types.FlowLog, error) {
 	in := &ec2.DescribeFlowLogsInput{Filter: []ec2types.Filter{{Name: aws.String("resource-id"), Values: []string{resourceID}}}}
-	return pagedFlowLogs(ctx, s, in)
+	return pagedFlowLogs(ctx, api, in)
 }
 
-func allFlowLogs(ctx context.Context, s *awsclient.Session) ([]ec2types.FlowLog, error) {
-	return pagedFlowLogs(ctx, s, &ec2.DescribeFlowLogsInput{})
+func allFlowLogs(ctx context.Context, api ec2API) ([]ec2types.FlowLog, error) {
+	return pagedFlowLogs(ctx, api, &ec2.DescribeFlowLogsInput{})
 }
 
-func pagedFlowLogs(ctx context.Context, s *awsclient.Session, in *ec2.DescribeFlowLogsInput) ([]ec2types.FlowLog, error) {
-	pages := ec2.NewDescribeFlowLogsPaginator(client(s), in)
+func pagedFlowLogs(ctx context.Context, api ec2API, in *ec2.DescribeFlowLogsInput) ([]ec2types.FlowLog, error) {
+	pages := ec2.NewDescribeFlowLogsPaginator(api, in)
 	var out []ec2types.FlowLog
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -403,8 +434,8 @@ func pagedFlowLogs(ctx context.Context, s *awsclient.Session, in *ec2.DescribeFl
 	return out, nil
 }
 
-func allVpcs(ctx context.Context, s *awsclient.Session) ([]ec2types.Vpc, error) {
-	pages := ec2.NewDescribeVpcsPaginator(client(s), &ec2.DescribeVpcsInput{})
+func allVpcs(ctx context.Context, api ec2API) ([]ec2types.Vpc, error) {
+	pages := ec2.NewDescribeVpcsPaginator(api, &ec2.DescribeVpcsInput{})
 	var out []ec2types.Vpc
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -416,20 +447,22 @@ func allVpcs(ctx context.Context, s *awsclient.Session) ([]ec2types.Vpc, error) 
 	return out, nil
 }
 
-// Sweep implements rule.Sweeper: every VPC of the region with the region's
-// flow logs, read once (two paginated lists), so evaluation needs no call.
-func (*flowLogRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	vpcs, err := allVpcs(ctx, s)
+// sweep lists every VPC of the region with its flow logs, read once (two
+// paginated lists), so judging needs no further call.
+func sweep(ctx context.Context, env rule.Env, _ params) ([]rule.Target, error) {
+	api := client(env.Session)
+	vpcs, err := allVpcs(ctx, api)
 	if err != nil {
 		return nil, err
 	}
-	logs, err := allFlowLogs(ctx, s)
+	logs, err := allFlowLogs(ctx, api)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]rule.Target, 0, len(vpcs))
 	for _, v := range vpcs {
-		out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(v.VpcId), Region: s.Region, Evidence: swept{vpc: v, logs: logs}})
+		v := vpcOf(v, logs)
+		out = append(out, rule.Target{Type: ResourceType, ID: v.ID, Region: env.Session.Region, State: state{VPCs: []vpc{v}}})
 	}
 	return out, nil
 }
@@ -453,22 +486,22 @@ type deleteParams struct {
 	Token string `json:"token"`
 }
 
-// Apply implements rule.Rule: create the flow log (the plan) or delete the
-// one created (the undo).
-func (*flowLogRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+// apply creates the flow log (the plan) or deletes the one created (the
+// undo).
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
 	switch a.API {
 	case apiCreate:
 		var p createParams
 		if err := a.Decode(&p); err != nil {
 			return err
 		}
-		return create(ctx, s, p)
+		return create(ctx, env.Session, p)
 	case apiDelete:
 		var p deleteParams
 		if err := a.Decode(&p); err != nil {
 			return err
 		}
-		return undoCreate(ctx, s, p)
+		return undoCreate(ctx, env.Session, p)
 	}
 	return fmt.Errorf("vpc-flow-logs cannot apply %s", a.API)
 }
@@ -531,15 +564,13 @@ func undoCreate(ctx context.Context, s *awsclient.Session, p deleteParams) error
 	if p.VpcID == "" || p.Token == "" {
 		return fmt.Errorf("%s: params need vpcId and token", apiDelete)
 	}
-	logs, err := flowLogs(ctx, s, p.VpcID)
+	logs, err := flowLogs(ctx, client(s), p.VpcID)
 	if err != nil {
 		return err
 	}
 	var ids []string
 	for _, l := range logs {
-		if slices.ContainsFunc(l.Tags, func(t ec2types.Tag) bool {
-			return aws.ToString(t.Key) == TagToken && aws.ToString(t.Value) == p.Token
-		}) {
+		if tag, ok := tagmap.EC2(l.Tags)[TagToken]; ok && tag == p.Token {
 			ids = append(ids, aws.ToString(l.FlowLogId))
 		}
 	}
@@ -560,6 +591,3 @@ func undoCreate(ctx context.Context, s *awsclient.Session, p deleteParams) error
 	}
 	return nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *flowLogRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

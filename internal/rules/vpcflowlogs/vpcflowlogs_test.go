@@ -34,7 +34,7 @@ func TestTargetsOnSampleEvents(t *testing.T) {
 		{"ec2-delete-flow-logs-list.json", "fl-036fa3acabcfa344a,fl-060b30d3acb70852e", deleted{[]string{"fl-036fa3acabcfa344a", "fl-060b30d3acb70852e"}}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ts, err := Rule.Targets(enginetest.Call(t, "events/cloudtrail/"+c.file), nil)
+			ts, err := targets(enginetest.Call(t, "events/cloudtrail/"+c.file), params{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func TestTargetsShapes(t *testing.T) {
 		{"CreateVpc bad response", "CreateVpc", `{}`, `{"vpc":[1]}`, nil, "responseElements"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ts, err := Rule.Targets(call(c.event, c.req, c.resp), nil)
+			ts, err := targets(call(c.event, c.req, c.resp), params{})
 			if c.err != "" {
 				if !errors.Is(err, trigger.ErrInput) || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err = %v, want ErrInput with %q", err, c.err)
@@ -84,18 +84,23 @@ func TestTargetsShapes(t *testing.T) {
 			}
 		})
 	}
-	if ts, err := Rule.Targets(call("CreateFlowLogs", `{}`, `null`), nil); err != nil || ts != nil {
+	if ts, err := targets(call("CreateFlowLogs", `{}`, `null`), params{}); err != nil || ts != nil {
 		t.Fatalf("another event: %v, %v", ts, err)
 	}
 }
 
-func params(t *testing.T, over map[string]string) rule.Params {
+// bound are the typed parameters of the overrides.
+func bound(t *testing.T, over map[string]string) params {
 	t.Helper()
 	p, err := meta.Resolve(over)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	out, err := parse(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func fl(id, vpc, status string, traffic ec2types.TrafficType) ec2types.FlowLog {
@@ -134,7 +139,7 @@ func TestJudge(t *testing.T) {
 				over[k] = v
 			}
 			vpc := ec2types.Vpc{VpcId: aws.String("vpc-a"), Tags: []ec2types.Tag{{Key: aws.String("team"), Value: aws.String("net")}}}
-			f := judge(vpc, logs[c.logs], params(t, over), "")
+			f := judgeVPC(vpcOf(vpc, logs[c.logs]), bound(t, over), "")
 			if f.Verdict != c.want || f.Resource != "vpc-a" || f.Tags["team"] != "net" {
 				t.Fatalf("finding = %+v", f)
 			}
@@ -169,7 +174,7 @@ func TestDestinations(t *testing.T) {
 		{"logs", map[string]string{ParamLogGroup: "g", ParamRole: "arn:aws:iam::1:role/r"}, 1, "to log group g"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := judge(vpc, nil, params(t, c.over), "")
+			f := judgeVPC(vpcOf(vpc, nil), bound(t, c.over), "")
 			if f.Verdict != rule.Violation || len(f.Actions) != c.actions {
 				t.Fatalf("finding = %+v", f)
 			}
@@ -199,25 +204,28 @@ func TestParamChecks(t *testing.T) {
 }
 
 func TestOffline(t *testing.T) {
-	s := awsclient.NewOffline("us-east-1")
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
 	ctx := context.Background()
-	p := params(t, map[string]string{ParamLogGroup: "g", ParamRole: "arn:aws:iam::1:role/r"})
-	f, err := Rule.Evaluate(ctx, s, rule.Target{ID: "vpc-1", Evidence: created{}}, p)
+	b, err := rule.BindWith(Rule, map[string]string{ParamLogGroup: "g", ParamRole: "arn:aws:iam::1:role/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.Evaluate(ctx, env, rule.Target{ID: "vpc-1", Evidence: created{}})
 	if err != nil || f.Verdict != rule.Violation || len(f.Actions) != 1 {
 		t.Fatalf("CreateVpc offline = %+v, %v", f, err)
 	}
-	f, err = Rule.Evaluate(ctx, s, rule.Target{ID: "fl-1", Evidence: deleted{[]string{"fl-1"}}}, p)
+	f, err = b.Evaluate(ctx, env, rule.Target{ID: "fl-1", Evidence: deleted{[]string{"fl-1"}}})
 	if err != nil || f.Verdict != rule.NotApplicable || !strings.Contains(f.Reason, "does not name their VPCs") {
 		t.Fatalf("DeleteFlowLogs offline = %+v, %v", f, err)
 	}
-	f, err = Rule.Evaluate(ctx, s, rule.Target{ID: "vpc-1"}, p)
+	f, err = b.Evaluate(ctx, env, rule.Target{ID: "vpc-1"})
 	if err != nil || f.Verdict != rule.NotApplicable {
 		t.Fatalf("Config offline = %+v, %v", f, err)
 	}
 }
 
 func TestApplyRejectsBadParams(t *testing.T) {
-	s := awsclient.NewOffline("us-east-1") // no call may be made: the params are refused first
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")} // no call may be made: the params are refused first
 	for _, a := range []rule.Action{
 		rule.NewAction(apiCreate, "vpc-1", "", createParams{VpcID: "vpc-1", TrafficType: "ALL"}, nil),
 		rule.NewAction(apiCreate, "vpc-1", "", createParams{VpcID: "vpc-1", TrafficType: "ALL", Token: "t", DestinationType: "s3"}, nil),
@@ -227,7 +235,7 @@ func TestApplyRejectsBadParams(t *testing.T) {
 		rule.NewAction("ec2:DeleteVpc", "vpc-1", "", deleteParams{VpcID: "vpc-1", Token: "t"}, nil),
 		{API: apiCreate, Target: "vpc-1"},
 	} {
-		if err := Rule.Apply(context.Background(), s, a); err == nil {
+		if err := apply(context.Background(), env, a); err == nil {
 			t.Errorf("%s %s accepted", a.API, a.Params)
 		}
 	}
@@ -243,7 +251,7 @@ func FuzzTargets(f *testing.F) {
 		if !json.Valid(req) || !json.Valid(resp) {
 			return
 		}
-		ts, err := Rule.Targets(c, nil)
+		ts, err := targets(c, params{})
 		if err != nil && !errors.Is(err, trigger.ErrInput) {
 			t.Fatalf("error without ErrInput: %v", err)
 		}
@@ -253,4 +261,90 @@ func FuzzTargets(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJudgeStates: a VPC, a new VPC (offline), and what a deletion left.
+func TestJudgeStates(t *testing.T) {
+	t.Parallel()
+	p := params{Traffic: "ALL", Dest: &createParams{TrafficType: "ALL", DestinationType: DestinationLogs, LogGroupName: "g", RoleARN: "arn:aws:iam::123456789012:role/r"}, DestText: "log group g"}
+	bare := vpc{ID: "vpc-a", Tags: map[string]string{"team": "net"}}
+	bare2 := vpc{ID: "vpc-b"}
+	covered := vpc{ID: "vpc-c", Logs: []flowLog{{ID: "fl-9", Status: "ACTIVE", Traffic: "ALL", Destination: "s3"}}}
+	for _, c := range []struct {
+		name    string
+		s       state
+		p       params
+		verdict rule.Verdict
+		reason  string
+		actions int
+	}{
+		{"covered VPC", state{VPCs: []vpc{covered}}, p, rule.Compliant, "flow log fl-9 is active (ALL traffic to s3)", 0},
+		{"bare VPC", state{VPCs: []vpc{bare}}, p, rule.Violation, "no active flow log captures ALL traffic", 1},
+		{"bare VPC, no destination", state{VPCs: []vpc{bare}}, params{Traffic: "ALL"}, rule.Violation, "so Rampart reports only", 0},
+		{"new VPC (planned)", state{VPCs: []vpc{{ID: "vpc-n"}}, New: true}, p, rule.Violation, "a new VPC has no flow log", 1},
+		{"deletion left every VPC covered", state{Deleted: []string{"fl-1"}}, p, rule.Compliant, "every VPC still has an active flow log after fl-1 were deleted", 0},
+		{"deletion left one VPC bare", state{Deleted: []string{"fl-1"}, VPCs: []vpc{bare}}, p, rule.Violation,
+			"the deletion of fl-1 left the VPC without an active flow log: no active flow log captures ALL", 1},
+		{"deletion left several VPCs bare", state{Deleted: []string{"fl-1", "fl-2"}, VPCs: []vpc{bare, bare2}}, p, rule.Violation,
+			"after the deletion of fl-1, fl-2, 2 VPCs lack an active flow log (vpc-a, vpc-b)", 0},
+		{"no VPC", state{}, p, rule.NotApplicable, "no VPC to judge", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := judge(c.s, rule.Target{Type: ResourceType}, c.p, rule.Facts{Region: "us-east-1"})
+			if f.Verdict != c.verdict || !strings.Contains(f.Reason, c.reason) || len(f.Actions) != c.actions {
+				t.Fatalf("finding = %s %q %d actions", f.Verdict, f.Reason, len(f.Actions))
+			}
+			if len(c.s.VPCs) == 1 && f.Resource != c.s.VPCs[0].ID {
+				t.Fatalf("resource = %q", f.Resource)
+			}
+		})
+	}
+}
+
+// TestPlanner: offline, a CreateVpc implies a VPC without a flow log; a
+// deletion or a Config item does not decide.
+func TestPlanner(t *testing.T) {
+	t.Parallel()
+	st, err := plan(rule.Target{ID: "vpc-1", Evidence: created{}}, params{})
+	if err != nil || !st.New || len(st.VPCs) != 1 || st.VPCs[0].ID != "vpc-1" {
+		t.Fatalf("created = %+v, %v", st, err)
+	}
+	for _, tc := range []struct {
+		ev   any
+		want string
+	}{
+		{deleted{[]string{"fl-1", "fl-2"}}, "the call deleted flow logs fl-1, fl-2, and the event does not name their VPCs"},
+		{nil, "the trigger says nothing about the VPC's flow logs"},
+	} {
+		if _, err := plan(rule.Target{ID: "x", Evidence: tc.ev}, params{}); !errors.Is(err, rule.ErrUndecided) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v", tc.ev, err)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	p := bound(t, map[string]string{ParamTrafficType: "REJECT", ParamDestinationType: DestinationS3, ParamBucket: "arn:aws:s3:::flow-logs/vpc"})
+	if p.Traffic != "REJECT" || p.Dest == nil || p.Dest.S3BucketARN != "arn:aws:s3:::flow-logs/vpc" || p.Dest.TrafficType != "REJECT" || p.DestText != "arn:aws:s3:::flow-logs/vpc" {
+		t.Fatalf("s3 = %+v", p)
+	}
+	if p := bound(t, map[string]string{ParamLogGroup: "g"}); p.Dest != nil {
+		t.Fatalf("a log group without a role is a destination: %+v", p.Dest)
+	}
+	for _, ok := range []string{"arn:aws:iam::123456789012:role/flow-logs", "arn:aws-us-gov:iam::123456789012:role/path/r"} {
+		if err := checkRole(ok); err != nil {
+			t.Errorf("checkRole(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"arn:aws:iam::123456789012:user/role/x", "arn:aws:s3:::role/x", "role/x"} {
+		if checkRole(bad) == nil {
+			t.Errorf("checkRole(%q) accepted", bad)
+		}
+	}
+	for _, bad := range []string{"arn:aws:s3:us-east-1:123456789012:accesspoint/x", "arn:aws:iam::123456789012:role/r"} {
+		if checkBucket(bad) == nil {
+			t.Errorf("checkBucket(%q) accepted", bad)
+		}
+	}
 }
