@@ -67,7 +67,11 @@ func handles(function string, t *trigger.Trigger) bool {
 				return true
 			}
 		case trigger.KindSchedule:
-			if _, ok := r.(rule.Sweeper); ok && m.Schedule != "" {
+			if b, err := rule.BindWith(r, nil); err == nil && b.Sweep != nil && m.Schedule != "" {
+				return true
+			}
+		case trigger.KindEvent:
+			if m.MatchesEvent(t.Event) {
 				return true
 			}
 		}
