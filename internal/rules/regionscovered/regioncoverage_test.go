@@ -53,8 +53,8 @@ func TestSplitRegions(t *testing.T) {
 func TestUnknownCoverageIsAnError(t *testing.T) {
 	t.Parallel()
 	p := params{}
-	if _, err := sweep(context.Background(), rule.Env{}, p); err == nil {
-		t.Error("sweep without a session accepted")
+	if _, err := sweep(context.Background(), rule.Env{}, p); err == nil || !strings.Contains(err.Error(), EnvRegions) {
+		t.Errorf("sweep: %v", err)
 	}
 	if _, err := observe(context.Background(), rule.Env{}, rule.Target{}, p); err == nil || !strings.Contains(err.Error(), EnvRegions) {
 		t.Errorf("observe: %v", err)
