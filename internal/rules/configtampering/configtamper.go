@@ -65,9 +65,50 @@ const (
 )
 
 // Rule is config-tampering.
-var Rule = &configRule{}
+var Rule = rule.Define(rule.Spec[setup, baseline]{
+	Meta:    &meta,
+	Parse:   parse,
+	Targets: func(call *trigger.APICall, _ baseline) ([]rule.Target, error) { return targets(call) },
+	Observe: observe,
+	Plan:    plan,
+	Judge:   judge,
+	Apply:   apply,
+	Sweep:   sweep,
+})
 
-type configRule struct{}
+// baseline is the rule's typed parameters: the deployment's Config
+// baseline.
+type baseline struct {
+	RecorderName string
+	// RecorderRole is the role the recorder must record with; empty: any,
+	// and no recorder is recreated or restored.
+	RecorderRole string
+	// Global: the recorder must record the global (IAM) types.
+	Global bool
+	// RequireAll: the recorder must record all supported types.
+	RequireAll  bool
+	ChannelName string
+	// Bucket, Prefix and Topic are where the delivery channel must
+	// deliver; an empty Bucket judges no channel's destination and
+	// recreates none.
+	Bucket, Prefix, Topic string
+	// Frequency is a recreated or restored channel's snapshot frequency
+	// (empty: Config's default, or the channel's own).
+	Frequency string
+}
+
+func parse(p rule.Params) (baseline, error) {
+	b := baseline{RecorderName: p[ParamRecorderName], RecorderRole: p[ParamRecorderRole], ChannelName: p[ParamChannelName],
+		Bucket: p[ParamBucket], Prefix: p[ParamPrefix], Topic: p[ParamTopic], Frequency: p[ParamFrequency]}
+	var err error
+	if b.Global, err = strconv.ParseBool(p[ParamGlobal]); err != nil {
+		return baseline{}, fmt.Errorf("parameter %s: %w", ParamGlobal, err)
+	}
+	if b.RequireAll, err = strconv.ParseBool(p[ParamRequireAll]); err != nil {
+		return baseline{}, fmt.Errorf("parameter %s: %w", ParamRequireAll, err)
+	}
+	return b, nil
+}
 
 var meta = rule.Meta{
 	ID:           "config-tampering",
@@ -136,9 +177,6 @@ func checkFrequency(s string) error {
 	return fmt.Errorf("want one of One_Hour, Three_Hours, Six_Hours, Twelve_Hours, TwentyFour_Hours")
 }
 
-// Meta implements rule.Rule.
-func (*configRule) Meta() *rule.Meta { return &meta }
-
 // evidence is what a call did: which recorder or channel it stopped, deleted
 // or put, and what a Put asked for.
 type evidence struct {
@@ -148,13 +186,9 @@ type evidence struct {
 	Channel  *channelParams
 }
 
-// swept is the region's setup as Sweep read it.
-type swept struct{ st setup }
-
-// Targets implements rule.Rule: the recorder or delivery channel the call
-// named. requestParameters that are not an object or name nothing are bad
-// input.
-func (*configRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// targets are the recorder or delivery channel the call named.
+// requestParameters that are not an object or name nothing are bad input.
+func targets(call *trigger.APICall) ([]rule.Target, error) {
 	var req struct {
 		Recorder    string           `json:"configurationRecorderName"`
 		Channel     string           `json:"deliveryChannelName"`
@@ -192,7 +226,8 @@ func (*configRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target,
 	return []rule.Target{t}, nil
 }
 
-// setup is the part of a region's Config state the rule judges.
+// setup is the part of a region's Config state the rule judges: the whole
+// setup, whichever call triggered.
 type setup struct {
 	// Recorder is the customer-managed recorder; nil when there is none.
 	Recorder *recorder
@@ -217,53 +252,45 @@ type recorder struct {
 // no channel — and a stopped recorder, since AWS refuses to delete the
 // channel of a running one — after DeleteDeliveryChannel; the recorder or
 // channel as put (and the rest unknown) after a Put.
-func assumed(ev evidence, p rule.Params) setup {
+func assumed(ev evidence, p baseline) setup {
 	switch ev.Event {
 	case "PutConfigurationRecorder":
-		return setup{Recorder: &recorder{Name: ev.Name, Recording: true, Spec: ev.Recorder}, Channel: p[ParamChannelName]}
+		return setup{Recorder: &recorder{Name: ev.Name, Recording: true, Spec: ev.Recorder}, Channel: p.ChannelName}
 	case "PutDeliveryChannel":
-		return setup{Recorder: &recorder{Name: p[ParamRecorderName], Recording: true}, Channel: ev.Name, ChannelSpec: ev.Channel}
+		return setup{Recorder: &recorder{Name: p.RecorderName, Recording: true}, Channel: ev.Name, ChannelSpec: ev.Channel}
 	case "StopConfigurationRecorder":
-		return setup{Recorder: &recorder{Name: ev.Name}, Channel: p[ParamChannelName]}
+		return setup{Recorder: &recorder{Name: ev.Name}, Channel: p.ChannelName}
 	case "DeleteConfigurationRecorder":
-		return setup{Channel: p[ParamChannelName]}
+		return setup{Channel: p.ChannelName}
 	default: // DeleteDeliveryChannel
-		return setup{Recorder: &recorder{Name: p[ParamRecorderName]}}
+		return setup{Recorder: &recorder{Name: p.RecorderName}}
 	}
 }
 
-// Evaluate implements rule.Rule: the region's current setup decides,
-// whichever call triggered. Offline, the setup the event implies decides.
-func (*configRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	var st setup
-	switch ev := t.Evidence.(type) {
-	case swept:
-		st = ev.st
-	case evidence:
-		if s.Offline {
-			st = assumed(ev, p)
-			break
-		}
-		var err error
-		if st, err = describe(ctx, s); err != nil {
-			return rule.Finding{}, err
-		}
-	default:
-		if s.Offline {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger says nothing about the Config setup"}, nil
-		}
-		var err error
-		if st, err = describe(ctx, s); err != nil {
-			return rule.Finding{}, err
-		}
+// plan is the offline planner: the setup the event implies.
+func plan(t rule.Target, p baseline) (setup, error) {
+	ev, ok := t.Evidence.(evidence)
+	if !ok {
+		return setup{}, rule.Undecided("the trigger says nothing about the Config setup")
 	}
-	return decide(st, p, t.Region), nil
+	return assumed(ev, p), nil
+}
+
+// observe reads the region's current setup, whichever call triggered.
+func observe(ctx context.Context, env rule.Env, _ rule.Target, _ baseline) (setup, error) {
+	return describe(ctx, awsclient.Client(env.Session, configservice.NewFromConfig))
+}
+
+// configAPI is what the rule reads of AWS Config.
+type configAPI interface {
+	DescribeConfigurationRecorders(context.Context, *configservice.DescribeConfigurationRecordersInput, ...func(*configservice.Options)) (*configservice.DescribeConfigurationRecordersOutput, error)
+	DescribeConfigurationRecorderStatus(context.Context, *configservice.DescribeConfigurationRecorderStatusInput, ...func(*configservice.Options)) (*configservice.DescribeConfigurationRecorderStatusOutput, error)
+	DescribeDeliveryChannels(context.Context, *configservice.DescribeDeliveryChannelsInput, ...func(*configservice.Options)) (*configservice.DescribeDeliveryChannelsOutput, error)
 }
 
 // describe reads the region's recorder, its status and the delivery channels:
 // three calls (two when there is no recorder).
-func describe(ctx context.Context, s *awsclient.Session) (setup, error) {
-	client := awsclient.Client(s, configservice.NewFromConfig)
+func describe(ctx context.Context, client configAPI) (setup, error) {
 	st := setup{Known: true}
 	recs, err := client.DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{})
 	if err != nil {
@@ -326,24 +353,24 @@ type channelParams struct {
 // decide is the rule: what is wrong with the setup and the plan that fixes
 // what the baseline allows, in the order AWS requires (a recorder before its
 // channel, a channel before starting).
-func decide(st setup, p rule.Params, region string) rule.Finding {
+func decide(st setup, p baseline, region string) rule.Finding {
 	where := ""
 	if region != "" {
 		where = " in " + region
 	}
 	var problems, cannot []string
 	var alerts, fixes []rule.Action
-	recName := p[ParamRecorderName]
+	recName := p.RecorderName
 	haveRecorder := st.Recorder != nil
 	if haveRecorder {
 		recName = st.Recorder.Name
 	}
-	role := p[ParamRecorderRole]
+	role := p.RecorderRole
 	if !haveRecorder {
 		msg := "no configuration recorder" + where
 		problems = append(problems, msg)
 		if role != "" {
-			rp := recorderParams{Name: recName, RoleARN: role, IncludeGlobal: on(p[ParamGlobal])}
+			rp := recorderParams{Name: recName, RoleARN: role, IncludeGlobal: p.Global}
 			undo := rule.NewAction(apiDeleteRecorder, recName, "delete the recreated recorder", recorderParams{Name: recName}, nil)
 			fixes = append(fixes, rule.NewAction(apiPutRecorder, recName, "recreate the baseline recorder (all supported resource types) with role "+role, rp, &undo))
 			haveRecorder = true
@@ -370,14 +397,14 @@ func decide(st setup, p rule.Params, region string) rule.Finding {
 	if !haveChannel {
 		msg := "no delivery channel" + where
 		problems = append(problems, msg)
-		name := p[ParamChannelName]
-		switch bucket := p[ParamBucket]; {
+		name := p.ChannelName
+		switch bucket := p.Bucket; {
 		case bucket == "":
 			cannot = append(cannot, "no baseline delivery channel to recreate ("+ParamBucket+" is not set)")
 		case !haveRecorder:
 			cannot = append(cannot, "the delivery channel cannot be recreated without a recorder")
 		default:
-			cp := channelParams{Name: name, Bucket: bucket, Prefix: p[ParamPrefix], Topic: p[ParamTopic], Frequency: p[ParamFrequency]}
+			cp := channelParams{Name: name, Bucket: bucket, Prefix: p.Prefix, Topic: p.Topic, Frequency: p.Frequency}
 			undo := rule.NewAction(apiDeleteChannel, name, "delete the recreated delivery channel", channelParams{Name: name}, nil)
 			fixes = append(fixes, rule.NewAction(apiPutChannel, name, "recreate the baseline delivery channel to s3://"+bucket, cp, &undo))
 			haveChannel = true
@@ -477,30 +504,28 @@ func (c *requestChannel) channel() channelParams {
 	return cp
 }
 
-func on(s string) bool {
-	v, _ := strconv.ParseBool(s)
-	return v
+// judge is the rule's judgement of the region's setup.
+func judge(st setup, t rule.Target, p baseline, _ rule.Facts) rule.Finding {
+	return decide(st, p, t.Region)
 }
 
-// Sweep implements rule.Sweeper: the region's setup, read once, as one target.
-func (*configRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params) ([]rule.Target, error) {
-	if s.Offline {
-		return nil, fmt.Errorf("config-tampering: a sweep reads AWS and cannot run offline")
-	}
-	st, err := describe(ctx, s)
+// sweep is the region's setup, read once, as one target (the engine never
+// sweeps offline).
+func sweep(ctx context.Context, env rule.Env, p baseline) ([]rule.Target, error) {
+	st, err := describe(ctx, awsclient.Client(env.Session, configservice.NewFromConfig))
 	if err != nil {
 		return nil, err
 	}
-	id := p[ParamRecorderName]
+	id := p.RecorderName
 	if st.Recorder != nil {
 		id = st.Recorder.Name
 	}
-	return []rule.Target{{Type: ResourceType, ID: id, Region: s.Region, Evidence: swept{st}}}, nil
+	return []rule.Target{{Type: ResourceType, ID: id, Region: env.Session.Region, State: st}}, nil
 }
 
-// Apply implements rule.Rule: the three restorations and their undos.
-func (*configRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
-	client := awsclient.Client(s, configservice.NewFromConfig)
+// apply makes the three restorations and their undos.
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
+	client := awsclient.Client(env.Session, configservice.NewFromConfig)
 	switch a.API {
 	case apiStart, apiStop, apiPutRecorder, apiDeleteRecorder:
 		var rp recorderParams
@@ -596,6 +621,3 @@ func applyChannel(ctx context.Context, client *configservice.Client, api string,
 	}
 	return nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *configRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

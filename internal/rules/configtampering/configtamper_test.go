@@ -12,6 +12,7 @@ import (
 )
 
 func TestTargetsOfSampleEvents(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ file, id, typ, event string }{
 		{"config-stop-configuration-recorder.json", "default", ResourceType, "StopConfigurationRecorder"},
 		{"config-delete-configuration-recorder.json", "default", ResourceType, "DeleteConfigurationRecorder"},
@@ -20,11 +21,12 @@ func TestTargetsOfSampleEvents(t *testing.T) {
 		{"config-put-delivery-channel-redirected.json", "default", channelType, "PutDeliveryChannel"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
+			t.Parallel()
 			cl := enginetest.Call(t, "events/cloudtrail/"+c.file)
 			if !Rule.Meta().CloudTrail[0].Matches(cl) {
 				t.Fatalf("the rule's trigger does not match %s", c.file)
 			}
-			ts, err := Rule.Targets(cl, nil)
+			ts, err := bind(t).Targets(cl)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,6 +41,7 @@ func TestTargetsOfSampleEvents(t *testing.T) {
 }
 
 func TestTargetsRejectsMalformed(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"array":          `["default"]`,
 		"no name":        `{}`,
@@ -48,9 +51,10 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 	}
 	for name, req := range cases {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			cl := enginetest.Call(t, "events/cloudtrail/config-stop-configuration-recorder.json")
 			cl.Request = []byte(req)
-			if _, err := Rule.Targets(cl, nil); !errors.Is(err, trigger.ErrInput) {
+			if _, err := bind(t).Targets(cl); !errors.Is(err, trigger.ErrInput) {
 				t.Fatalf("err = %v, want ErrInput", err)
 			}
 		})
@@ -59,24 +63,38 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 		"group not an object": `{"configurationRecorder": {"name": "default", "recordingGroup": []}}`} {
 		cl := enginetest.Call(t, "events/cloudtrail/config-put-configuration-recorder-narrowed.json")
 		cl.Request = []byte(req)
-		if _, err := Rule.Targets(cl, nil); !errors.Is(err, trigger.ErrInput) {
+		if _, err := bind(t).Targets(cl); !errors.Is(err, trigger.ErrInput) {
 			t.Fatalf("%s: err = %v, want ErrInput", name, err)
 		}
 	}
 	cl := enginetest.Call(t, "events/cloudtrail/config-stop-configuration-recorder.json")
 	cl.EventName = "StartConfigurationRecorder"
-	if ts, err := Rule.Targets(cl, nil); ts != nil || err != nil {
+	if ts, err := bind(t).Targets(cl); ts != nil || err != nil {
 		t.Fatalf("StartConfigurationRecorder: %+v, %v", ts, err)
 	}
 }
 
-func params(t *testing.T, over map[string]string) rule.Params {
+// params resolves and parses a baseline, as binding the rule does.
+func params(t *testing.T, over map[string]string) baseline {
 	t.Helper()
 	p, err := Rule.Meta().Resolve(over)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	b, err := parse(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func bind(t *testing.T) *rule.Bound {
+	t.Helper()
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 var fullBaseline = map[string]string{ParamRecorderRole: "arn:aws:iam::123456789012:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
@@ -93,7 +111,8 @@ func apis(actions []rule.Action) []string {
 	return out
 }
 
-func TestDecide(t *testing.T) {
+func TestJudge(t *testing.T) {
+	t.Parallel()
 	recording := &recorder{Name: "default", Recording: true}
 	stopped := &recorder{Name: "default"}
 	cases := []struct {
@@ -125,7 +144,8 @@ func TestDecide(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := decide(c.st, params(t, c.baseline), "us-east-1")
+			t.Parallel()
+			f := judge(c.st, rule.Target{Type: ResourceType, ID: "default", Region: "us-east-1"}, params(t, c.baseline), rule.Facts{})
 			if f.Verdict != c.verdict || !strings.Contains(f.Reason, c.inReason) {
 				t.Fatalf("finding = %s %q, want %s containing %q", f.Verdict, f.Reason, c.verdict, c.inReason)
 			}
@@ -138,6 +158,7 @@ func TestDecide(t *testing.T) {
 
 // The recreated channel carries the whole baseline; its undo only the name.
 func TestRecreatedChannelParams(t *testing.T) {
+	t.Parallel()
 	f := decide(setup{Recorder: &recorder{Name: "main"}, Known: true}, params(t, fullBaseline), "")
 	var put rule.Action
 	for _, a := range f.Actions {
@@ -163,6 +184,7 @@ func TestRecreatedChannelParams(t *testing.T) {
 }
 
 func TestParamChecks(t *testing.T) {
+	t.Parallel()
 	for name, over := range map[string]map[string]string{
 		"role not an ARN":  {ParamRecorderRole: "config-role"},
 		"topic not an ARN": {ParamTopic: "alerts"},
@@ -173,5 +195,31 @@ func TestParamChecks(t *testing.T) {
 		if _, err := Rule.Meta().Resolve(over); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// The typed baseline is parsed once; the booleans are booleans.
+func TestParse(t *testing.T) {
+	t.Parallel()
+	b := params(t, map[string]string{ParamGlobal: "true", ParamRequireAll: "false", ParamBucket: "b", ParamTopic: "arn:aws:sns:us-east-1:1:t"})
+	if !b.Global || b.RequireAll || b.Bucket != "b" || b.RecorderName != "default" || b.ChannelName != "default" || b.Topic != "arn:aws:sns:us-east-1:1:t" {
+		t.Fatalf("baseline = %+v", b)
+	}
+	if _, err := parse(rule.Params{ParamGlobal: "sometimes", ParamRequireAll: "true"}); err == nil {
+		t.Fatal("a bad boolean parsed")
+	}
+}
+
+// Offline, a target no call describes is undecided; an event's is the
+// setup it implies.
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	p := params(t, nil)
+	if _, err := plan(rule.Target{ID: "default"}, p); !errors.Is(err, rule.ErrUndecided) || err.Error() != "offline: the trigger says nothing about the Config setup" {
+		t.Fatalf("plan without evidence = %v", err)
+	}
+	st, err := plan(rule.Target{ID: "default", Evidence: evidence{Event: "DeleteDeliveryChannel", Name: "default"}}, p)
+	if err != nil || st.Known || st.Channel != "" || st.Recorder == nil || st.Recorder.Recording || st.Recorder.Name != "default" {
+		t.Fatalf("plan after DeleteDeliveryChannel = %+v, %v", st, err)
 	}
 }

@@ -308,22 +308,31 @@ func TestOfflinePlanMakesNoCall(t *testing.T) {
 // recorder that is gone is an error, not a no-op.
 func TestApplyErrors(t *testing.T) {
 	s := mototest.Session(t)
-	ctx := context.Background()
 	del := rule.NewAction("config:DeleteDeliveryChannel", "default", "", map[string]string{"deliveryChannelName": "default"}, nil)
-	if err := configtampering.Rule.Apply(ctx, s, del); !errorsIsNoOp(err) {
+	if err := apply(t, s, del); !errorsIsNoOp(err) {
 		t.Fatalf("delete of a missing channel = %v, want ErrNoOp", err)
 	}
 	stopA := rule.NewAction("config:StopConfigurationRecorder", "default", "", map[string]string{"recorderName": "default"}, nil)
-	if err := configtampering.Rule.Apply(ctx, s, stopA); !errorsIsNoOp(err) {
+	if err := apply(t, s, stopA); !errorsIsNoOp(err) {
 		t.Fatalf("stop of a missing recorder = %v, want ErrNoOp", err)
 	}
 	start := rule.NewAction("config:StartConfigurationRecorder", "default", "", map[string]string{"recorderName": "default"}, nil)
-	if err := configtampering.Rule.Apply(ctx, s, start); err == nil || errorsIsNoOp(err) || !awsclient.HasCode(err, "NoSuchConfigurationRecorderException") {
+	if err := apply(t, s, start); err == nil || errorsIsNoOp(err) || !awsclient.HasCode(err, "NoSuchConfigurationRecorderException") {
 		t.Fatalf("start of a missing recorder = %v", err)
 	}
-	if err := configtampering.Rule.Apply(ctx, s, rule.NewAction("config:DeleteConfigRule", "x", "", map[string]string{}, nil)); err == nil {
+	if err := apply(t, s, rule.NewAction("config:DeleteConfigRule", "x", "", map[string]string{}, nil)); err == nil {
 		t.Fatal("an unknown API was applied")
 	}
+}
+
+// apply binds the rule with its defaults and applies one action.
+func apply(t *testing.T, s *awsclient.Session, a rule.Action) error {
+	t.Helper()
+	b, err := rule.BindWith(configtampering.Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Apply(context.Background(), rule.Env{Session: s}, a)
 }
 
 func errorsIsNoOp(err error) bool { return errors.Is(err, rule.ErrNoOp) }
@@ -461,7 +470,7 @@ func TestApplyRefusesAnImpossibleRecorder(t *testing.T) {
 	bad := map[string]any{"recorderName": "default", "recorder": map[string]any{"name": "default", "roleArn": roleARN, "allSupported": true,
 		"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []map[string]any{
 			{"recordingFrequency": "DAILY", "resourceTypes": []string{"AWS::EC2::VPC"}}, {"recordingFrequency": "DAILY", "resourceTypes": []string{"AWS::EC2::EIP"}}}}}
-	err := configtampering.Rule.Apply(context.Background(), s, rule.NewAction("config:PutConfigurationRecorder", "default", "", bad, nil))
+	err := apply(t, s, rule.NewAction("config:PutConfigurationRecorder", "default", "", bad, nil))
 	if err == nil || !strings.Contains(err.Error(), "at most one recording mode override") {
 		t.Fatalf("err = %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
-	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // JudgedTypes are the resource types Rampart's own Config rules evaluate on
@@ -233,9 +232,9 @@ func specOf(c *cfgtypes.ConfigurationRecorder) recorderSpec {
 // changing nothing else. p's recordAllSupported and
 // includeGlobalResourceTypes say what the baseline asks; its role, when
 // named, is the role the recorder must use.
-func judgeRecorder(r recorderSpec, p rule.Params) (problems []string, want recorderSpec) {
+func judgeRecorder(r recorderSpec, p baseline) (problems []string, want recorderSpec) {
 	want = r.clone()
-	requireAll, global := on(p[ParamRequireAll]), on(p[ParamGlobal])
+	requireAll, global := p.RequireAll, p.Global
 
 	// Coverage.
 	var missing []string
@@ -317,7 +316,7 @@ func judgeRecorder(r recorderSpec, p rule.Params) (problems []string, want recor
 	}
 
 	// Role.
-	if role := p[ParamRecorderRole]; role != "" && r.RoleARN != role {
+	if role := p.RecorderRole; role != "" && r.RoleARN != role {
 		problems = append(problems, fmt.Sprintf("recorder %s records with role %s, not the baseline's %s", r.Name, r.RoleARN, role))
 		want.RoleARN = role
 	}
@@ -328,20 +327,20 @@ func judgeRecorder(r recorderSpec, p rule.Params) (problems []string, want recor
 // channel must deliver to exactly the baseline's bucket, prefix and topic.
 // The restored channel keeps its name, snapshot frequency (unless the
 // baseline names one) and KMS key.
-func judgeChannel(c channelParams, p rule.Params) (problems []string, want channelParams) {
+func judgeChannel(c channelParams, p baseline) (problems []string, want channelParams) {
 	want = c
-	bucket := p[ParamBucket]
+	bucket := p.Bucket
 	if bucket == "" {
 		return nil, want
 	}
-	if c.Bucket != bucket || c.Prefix != p[ParamPrefix] {
-		problems = append(problems, fmt.Sprintf("delivery channel %s delivers to %s, not the baseline's %s", c.Name, s3URL(c.Bucket, c.Prefix), s3URL(bucket, p[ParamPrefix])))
+	if c.Bucket != bucket || c.Prefix != p.Prefix {
+		problems = append(problems, fmt.Sprintf("delivery channel %s delivers to %s, not the baseline's %s", c.Name, s3URL(c.Bucket, c.Prefix), s3URL(bucket, p.Prefix)))
 	}
-	if c.Topic != p[ParamTopic] {
-		problems = append(problems, fmt.Sprintf("delivery channel %s notifies %q, not the baseline's %q", c.Name, c.Topic, p[ParamTopic]))
+	if c.Topic != p.Topic {
+		problems = append(problems, fmt.Sprintf("delivery channel %s notifies %q, not the baseline's %q", c.Name, c.Topic, p.Topic))
 	}
-	want.Bucket, want.Prefix, want.Topic = bucket, p[ParamPrefix], p[ParamTopic]
-	if f := p[ParamFrequency]; f != "" {
+	want.Bucket, want.Prefix, want.Topic = bucket, p.Prefix, p.Topic
+	if f := p.Frequency; f != "" {
 		want.Frequency = f
 	}
 	return problems, want

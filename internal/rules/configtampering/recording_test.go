@@ -29,6 +29,7 @@ func judgedWithout(drop ...string) []string {
 }
 
 func TestJudgeRecorder(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		rec      recorderSpec
@@ -134,6 +135,7 @@ func TestJudgeRecorder(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			problems, want := judgeRecorder(c.rec, params(t, c.baseline))
 			if len(problems) != len(c.problems) {
 				t.Fatalf("problems = %q, want %q", problems, c.problems)
@@ -163,6 +165,7 @@ func TestJudgeRecorder(t *testing.T) {
 // but ignores recordingMode altogether, so the mode rules are Rampart's only
 // guard against a restore AWS would refuse.
 func TestRecorderSpecCheck(t *testing.T) {
+	t.Parallel()
 	good := []recorderSpec{
 		all(),
 		with(func(r *recorderSpec) { r.IncludeGlobal, r.Strategy = true, strategyAll }),
@@ -208,6 +211,7 @@ func TestRecorderSpecCheck(t *testing.T) {
 }
 
 func TestJudgeChannel(t *testing.T) {
+	t.Parallel()
 	ch := channelParams{Name: "default", Bucket: "config-bucket-123456789012", Prefix: "config", Frequency: "Six_Hours", KMSKey: "arn:aws:kms:us-east-1:123456789012:key/k"}
 	base := map[string]string{ParamBucket: "config-bucket-123456789012", ParamPrefix: "config"}
 	if problems, _ := judgeChannel(ch, params(t, base)); len(problems) > 0 {
@@ -230,8 +234,9 @@ func TestJudgeChannel(t *testing.T) {
 
 // Offline, a Put event is judged from what it asked for.
 func TestPutEventsOffline(t *testing.T) {
+	t.Parallel()
 	cl := enginetest.Call(t, "events/cloudtrail/config-put-configuration-recorder-narrowed.json")
-	ts, err := Rule.Targets(cl, nil)
+	ts, err := bind(t).Targets(cl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +249,7 @@ func TestPutEventsOffline(t *testing.T) {
 		t.Fatalf("plan = %v: %s", got, f.Reason)
 	}
 	cl = enginetest.Call(t, "events/cloudtrail/config-put-delivery-channel-redirected.json")
-	ts, err = Rule.Targets(cl, nil)
+	ts, err = bind(t).Targets(cl)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/exemption"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
@@ -91,13 +90,41 @@ var meta = rule.Meta{
 	WriteActions: []string{rule.AlertAPI},
 }
 
-// Rule is the exemption-tag rule.
-var Rule = exemptTag{}
+// Rule is the exemption-tag rule. It decides from the call alone (what the
+// call did is the fact to report), live or offline, and makes no AWS call.
+var Rule = rule.Define(rule.Spec[tagCall, struct{}]{
+	Meta:    &meta,
+	Targets: func(call *trigger.APICall, _ struct{}) ([]rule.Target, error) { return targets(call) },
+	Observe: func(_ context.Context, _ rule.Env, t rule.Target, _ struct{}) (tagCall, error) { return fromCall(t) },
+	Plan:    func(t rule.Target, _ struct{}) (tagCall, error) { return fromCall(t) },
+	Judge:   judge,
+})
 
-type exemptTag struct{}
+// tagCall is what the rule judges: one call's change to one resource's
+// tags, who made it and when.
+type tagCall struct {
+	Change Change
+	Who    string
+	// At is when the call was made (the time the evaluation read it when
+	// the event has none): an expiry is judged against it.
+	At time.Time
+}
 
-// Meta implements rule.Rule.
-func (exemptTag) Meta() *rule.Meta { return &meta }
+// fromCall reads the state from what the target's call said.
+func fromCall(t rule.Target) (tagCall, error) {
+	c, ok := t.Evidence.(Change)
+	if !ok {
+		return tagCall{}, fmt.Errorf("%s: target %s carries no tag change", ID, t.ID)
+	}
+	tc := tagCall{Change: c, Who: "someone", At: time.Now()}
+	if t.Call != nil {
+		tc.Who = t.Call.Actor.Display()
+		if !t.Call.Time.IsZero() {
+			tc.At = t.Call.Time
+		}
+	}
+	return tc, nil
+}
 
 // Change is what one call did to one resource's tags (Target.Evidence).
 type Change struct {
@@ -127,10 +154,9 @@ type s3kv struct {
 	Value trigger.String `json:"Value"`
 }
 
-// Targets implements rule.Rule: one target per tagged resource, with what
-// the call did to its tags. It is pure; a call that names no resource is
-// trigger.ErrInput.
-func (exemptTag) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// targets are one target per tagged resource, with what the call did to
+// its tags. It is pure; a call that names no resource is trigger.ErrInput.
+func targets(call *trigger.APICall) ([]rule.Target, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s %s: %s", trigger.ErrInput, call.EventSource, call.EventName, fmt.Sprintf(format, args...))
 	}
@@ -291,20 +317,12 @@ func arnType(s string) string {
 	return ""
 }
 
-// Evaluate implements rule.Rule. It decides from the call alone (what the
-// call did is the fact to report) and makes no AWS call.
-func (exemptTag) Evaluate(ctx context.Context, _ *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
-	c, ok := t.Evidence.(Change)
-	if !ok {
-		return rule.Finding{}, fmt.Errorf("%s: target %s carries no tag change", ID, t.ID)
-	}
-	key := rule.ExemptTag(ctx)
-	who, at := "someone", time.Now()
-	if t.Call != nil {
-		who = t.Call.Actor.Display()
-		if !t.Call.Time.IsZero() {
-			at = t.Call.Time
-		}
+// judge decides one tag change with the deployment's exemption tag and
+// horizon (f.ExemptTag, f.ExemptMaxDays).
+func judge(tc tagCall, t rule.Target, _ struct{}, f rule.Facts) rule.Finding {
+	c, key, who := tc.Change, f.ExemptTag, tc.Who
+	if key == "" {
+		key = rule.DefaultExemptTag
 	}
 	what := t.ID
 	if t.Type != "" {
@@ -315,22 +333,22 @@ func (exemptTag) Evaluate(ctx context.Context, _ *awsclient.Session, t rule.Targ
 	switch {
 	case i >= 0 && !judged:
 		return rule.Finding{Verdict: rule.Compliant,
-			Reason: fmt.Sprintf("%s set the exemption tag %s on %s, which no Rampart rule judges: the tag has no effect", who, key, what)}, nil
+			Reason: fmt.Sprintf("%s set the exemption tag %s on %s, which no Rampart rule judges: the tag has no effect", who, key, what)}
 	case i >= 0:
 		value := c.Set[i].Value
 		tag := exemption.Parse(value)
-		status, why := exemption.Judge(tag, at, exemption.MaxDays(ctx))
+		status, why := exemption.Judge(tag, tc.At, f.ExemptMaxDays)
 		reason := fmt.Sprintf("%s set the exemption tag %s on %s to %q (reason: %s; owner: %s; expires: %s). %s",
 			who, key, what, value, tag.Reason, orNone(tag.Owner), orNone(tag.Expires), verdict(status, why, tag, judges))
-		return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: []rule.Action{rule.Alert(t.ID, reason)}}, nil
+		return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: []rule.Action{rule.Alert(t.ID, reason)}}
 	case slices.Contains(c.Removed, key) && judged:
 		reason := fmt.Sprintf("%s removed the exemption tag %s from %s: the rules judging it (%s) judge it normally again", who, key, what, ruleList(judges))
-		return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: []rule.Action{rule.Alert(t.ID, reason)}}, nil
+		return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: []rule.Action{rule.Alert(t.ID, reason)}}
 	case c.All && judged:
 		return rule.Finding{Verdict: rule.Compliant, Reason: fmt.Sprintf("%s replaced or removed every tag of %s without setting %s: "+
-			"an exemption tag, if there was one, is gone and the resource is judged normally", who, what, key)}, nil
+			"an exemption tag, if there was one, is gone and the resource is judged normally", who, what, key)}
 	}
-	return rule.Finding{Verdict: rule.Ignored, Reason: "the call does not touch the exemption tag " + key}, nil
+	return rule.Finding{Verdict: rule.Ignored, Reason: "the call does not touch the exemption tag " + key}
 }
 
 // verdict says whether the value exempts the resource, rule by rule.
@@ -372,12 +390,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-
-// Apply implements rule.Rule. The rule only alerts, and the engine
-// delivers alerts itself: nothing reaches Apply.
-func (exemptTag) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
-	return fmt.Errorf("%s cannot apply %s: it only alerts", ID, a.API)
-}
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r exemptTag) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -8,12 +8,21 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart-aws/rampart/internal/awsclient"
-	"github.com/rampart-aws/rampart/internal/exemption"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
+
+func bind(t *testing.T) *rule.Bound {
+	t.Helper()
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func sample(t *testing.T, name string) *trigger.APICall {
 	t.Helper()
@@ -31,6 +40,7 @@ func sample(t *testing.T, name string) *trigger.APICall {
 // TestSamples: every sample event, through Targets and an offline
 // Evaluate, with the default exemption tag and horizon.
 func TestSamples(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		file    string
 		targets []string // type id
@@ -73,14 +83,16 @@ func TestSamples(t *testing.T) {
 		{"cloudwatch-untag-resource-exempt.json", []string{"AWS::CloudWatch::Alarm arn:aws:cloudwatch:us-east-1:123456789012:alarm:rampart-securitygroup"},
 			[]rule.Verdict{rule.Violation}, []string{"removed the exemption tag"}},
 	}
-	ctx := rule.WithExemptTag(context.Background(), rule.DefaultExemptTag)
+	b := bind(t)
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
 			call := sample(t, tc.file)
 			if !meta.MatchesCall(trigger.DetailAPICall, call) {
 				t.Fatalf("the rule's triggers do not select %s %s", call.EventSource, call.EventName)
 			}
-			targets, err := Rule.Targets(call, nil)
+			targets, err := b.Targets(call)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +105,7 @@ func TestSamples(t *testing.T) {
 			}
 			for i, tg := range targets {
 				tg.Call = call
-				f, err := Rule.Evaluate(ctx, awsclient.NewOffline("us-east-1"), tg, nil)
+				f, err := b.Evaluate(context.Background(), env, tg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -120,44 +132,51 @@ func TestSamples(t *testing.T) {
 
 // TestOtherKeysAndDeployments: the deployment's key and horizon decide.
 func TestOtherKeysAndDeployments(t *testing.T) {
+	t.Parallel()
+	b := bind(t)
 	call := sample(t, "ec2-create-tags-exempt.json")
-	targets, err := Rule.Targets(call, nil)
+	targets, err := b.Targets(call)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tg := targets[0]
 	tg.Call = call
-	eval := func(ctx context.Context) rule.Finding {
-		f, err := Rule.Evaluate(ctx, awsclient.NewOffline("us-east-1"), tg, nil)
+	offline := awsclient.NewOffline("us-east-1")
+	eval := func(env rule.Env) rule.Finding {
+		f, err := b.Evaluate(context.Background(), env, tg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return f
 	}
 	// Another deployment's key: this call does not touch it.
-	if f := eval(rule.WithExemptTag(context.Background(), "team:exempt")); f.Verdict != rule.Ignored || len(f.Actions) != 0 {
+	if f := eval(rule.Env{Session: offline, ExemptTag: "team:exempt"}); f.Verdict != rule.Ignored || len(f.Actions) != 0 {
 		t.Fatalf("other key: %+v", f)
 	}
 	// A 30-day horizon: the 76-day expiry is ignored, and the reason says so.
-	ctx := exemption.WithMaxDays(rule.WithExemptTag(context.Background(), rule.DefaultExemptTag), 30)
-	if f := eval(ctx); f.Verdict != rule.Violation || !strings.Contains(f.Reason, "IGNORED: expiry 2026-05-31 is beyond the 30-day horizon") {
+	if f := eval(rule.Env{Session: offline, ExemptMaxDays: 30}); f.Verdict != rule.Violation || !strings.Contains(f.Reason, "IGNORED: expiry 2026-05-31 is beyond the 30-day horizon") {
 		t.Fatalf("30-day horizon: %+v", f)
 	}
 	// A tag on a kind of resource no rule judges has no effect.
 	sub := call
 	c := *sub
 	c.Request = []byte(`{"resourcesSet":{"items":[{"resourceId":"subnet-0123"}]},"tagSet":{"items":[{"key":"rampart:exempt","value":"x; owner=o; expires=2026-04-01"}]}}`)
-	ts, err := Rule.Targets(&c, nil)
+	ts, err := b.Targets(&c)
 	if err != nil || len(ts) != 1 || ts[0].Type != "" {
 		t.Fatalf("subnet: %v %+v", err, ts)
 	}
 	ts[0].Call = &c
-	if f, _ := Rule.Evaluate(rule.WithExemptTag(context.Background(), rule.DefaultExemptTag), awsclient.NewOffline("us-east-1"), ts[0], nil); f.Verdict != rule.Compliant || !strings.Contains(f.Reason, "no Rampart rule judges") {
+	if f := eval(rule.Env{Session: offline}); f.Verdict != rule.Violation {
+		t.Fatalf("the security group first: %+v", f)
+	}
+	if f, _ := b.Evaluate(context.Background(), rule.Env{Session: offline}, ts[0]); f.Verdict != rule.Compliant || !strings.Contains(f.Reason, "no Rampart rule judges") {
 		t.Fatalf("subnet: %+v", f)
 	}
 }
 
 func TestMalformedRequestsAreInputErrors(t *testing.T) {
+	t.Parallel()
+	b := bind(t)
 	for name, tc := range map[string]struct{ event, req string }{
 		"ec2 without resources":   {"CreateTags", `{"tagSet":{"items":[{"key":"k","value":"v"}]}}`},
 		"ec2 resource without id": {"CreateTags", `{"resourcesSet":{"items":[{}]}}`},
@@ -169,8 +188,80 @@ func TestMalformedRequestsAreInputErrors(t *testing.T) {
 		"null":                    {"UntagResource", `null`},
 	} {
 		call := &trigger.APICall{EventName: tc.event, EventSource: "x.amazonaws.com", Request: []byte(tc.req)}
-		if _, err := Rule.Targets(call, nil); !errors.Is(err, trigger.ErrInput) {
+		if _, err := b.Targets(call); !errors.Is(err, trigger.ErrInput) {
 			t.Errorf("%s: err = %v, want trigger.ErrInput", name, err)
 		}
+	}
+}
+
+// TestJudge: the judgement over tag changes, with the deployment's key and
+// horizon as facts.
+func TestJudge(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 16, 12, 0, 0, 0, time.UTC)
+	const sg, bucket = "AWS::EC2::SecurityGroup", "AWS::S3::Bucket"
+	set := func(k, v string) Change { return Change{Set: []Tag{{"Name", "web"}, {k, v}}} }
+	for _, tc := range []struct {
+		name    string
+		change  Change
+		typ     string
+		f       rule.Facts
+		verdict rule.Verdict
+		reason  []string
+	}{
+		{"honoured", set(rule.DefaultExemptTag, "migration; owner=ops@example.com; expires=2026-04-01"), sg, rule.Facts{},
+			rule.Violation, []string{"bob set the exemption tag rampart:exempt on AWS::EC2::SecurityGroup sg-1", "HONOURED until 2026-04-01 by sg-open-world"}},
+		{"beyond the deployment's horizon", set(rule.DefaultExemptTag, "x; owner=o; expires=2026-04-01"), sg, rule.Facts{ExemptMaxDays: 7},
+			rule.Violation, []string{"IGNORED: expiry 2026-04-01 is beyond the 7-day horizon"}},
+		{"expired", set(rule.DefaultExemptTag, "x; owner=o; expires=2026-03-01"), sg, rule.Facts{},
+			rule.Violation, []string{"IGNORED", "still judged by sg-open-world"}},
+		{"no owner nor expiry", set(rule.DefaultExemptTag, "because"), sg, rule.Facts{},
+			rule.Violation, []string{"owner: none; expires: none", "IGNORED: no owner, no expiry"}},
+		{"honoured by some, ignored by a checked-in-only rule", set(rule.DefaultExemptTag, "x; owner=o; expires=2026-04-01"), bucket, rule.Facts{},
+			rule.Violation, []string{"HONOURED until 2026-04-01 by s3-bucket-public-access, required-tags; IGNORED by trail-bucket-tampering"}},
+		{"checked-in only", set(rule.DefaultExemptTag, "x; owner=o; expires=2026-04-01"), "AWS::CloudTrail::Trail", rule.Facts{},
+			rule.Violation, []string{"IGNORED: the rules judging it accept only checked-in exemptions"}},
+		{"the deployment's own key", set("team:exempt", "x; owner=o; expires=2026-04-01"), sg, rule.Facts{ExemptTag: "team:exempt"},
+			rule.Violation, []string{"set the exemption tag team:exempt", "HONOURED"}},
+		{"another key", set("team:exempt", "x"), sg, rule.Facts{}, rule.Ignored, []string{"does not touch the exemption tag rampart:exempt"}},
+		{"unjudged type", set(rule.DefaultExemptTag, "x"), "", rule.Facts{}, rule.Compliant, []string{"which no Rampart rule judges"}},
+		{"removed", Change{Removed: []string{rule.DefaultExemptTag}}, sg, rule.Facts{},
+			rule.Violation, []string{"removed the exemption tag rampart:exempt", "(sg-open-world, sg-restricted-ssh, sg-restricted-common-ports, required-tags)"}},
+		{"removed from an unjudged type", Change{Removed: []string{rule.DefaultExemptTag}}, "", rule.Facts{}, rule.Ignored, nil},
+		{"every tag replaced", Change{All: true, Set: []Tag{{"Name", "web"}}}, bucket, rule.Facts{}, rule.Compliant, []string{"replaced or removed every tag"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := judge(tagCall{Change: tc.change, Who: "bob", At: at}, rule.Target{Type: tc.typ, ID: "sg-1"}, struct{}{}, tc.f)
+			if f.Verdict != tc.verdict {
+				t.Fatalf("verdict %s (%s), want %s", f.Verdict, f.Reason, tc.verdict)
+			}
+			if tc.verdict == rule.Violation != (len(f.Actions) == 1 && f.Actions[0].API == rule.AlertAPI && f.Actions[0].Target == "sg-1") {
+				t.Fatalf("actions %+v on a %s", f.Actions, f.Verdict)
+			}
+			for _, want := range tc.reason {
+				if !strings.Contains(f.Reason, want) {
+					t.Errorf("reason %q lacks %q", f.Reason, want)
+				}
+			}
+		})
+	}
+}
+
+// TestFromCall: the state is what the call says; a target without a tag
+// change is an error, not a verdict.
+func TestFromCall(t *testing.T) {
+	t.Parallel()
+	when := time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
+	call := &trigger.APICall{Time: when}
+	tc, err := fromCall(rule.Target{ID: "sg-1", Evidence: Change{All: true}, Call: call})
+	if err != nil || !tc.At.Equal(when) || !tc.Change.All || tc.Who != call.Actor.Display() {
+		t.Fatalf("fromCall = %+v, %v", tc, err)
+	}
+	if tc, err := fromCall(rule.Target{ID: "sg-1", Evidence: Change{}}); err != nil || tc.Who != "someone" || tc.At.IsZero() {
+		t.Fatalf("without a call: %+v, %v", tc, err)
+	}
+	if _, err := fromCall(rule.Target{ID: "sg-1"}); err == nil {
+		t.Fatal("a target without a tag change was judged")
 	}
 }

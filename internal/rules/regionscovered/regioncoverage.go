@@ -23,7 +23,6 @@ import (
 
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
-	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 // ResourceType is the account.
@@ -37,9 +36,31 @@ const TargetID = "regions"
 const EnvRegions = "RAMPART_REGIONS"
 
 // Rule is regions-covered.
-var Rule = &coverage{getenv: os.Getenv}
+var Rule = rule.Define(rule.Spec[regions, params]{
+	Meta:    &meta,
+	Parse:   parse,
+	Observe: observe,
+	Plan:    plan,
+	Judge:   judgeFinding,
+	Sweep:   sweep,
+})
 
-type coverage struct{ getenv func(string) string }
+// params are the deployment's covered regions: not a rule parameter (they
+// are the deployment's, not the rule's) but configuration the CDK app sets
+// in RAMPART_REGIONS, read once when the rule is bound (at cold start), so
+// the judgement gets them as a value.
+type params struct {
+	// Covered are the regions Rampart is deployed to; empty when
+	// RAMPART_REGIONS is unset, which the sweep and a live read refuse.
+	Covered []string
+}
+
+func parse(rule.Params) (params, error) {
+	return params{Covered: splitRegions(os.Getenv(EnvRegions))}, nil
+}
+
+// regions is what the rule judges of the account: its enabled regions.
+type regions struct{ Enabled []string }
 
 var meta = rule.Meta{
 	ID:           "regions-covered",
@@ -55,78 +76,87 @@ var meta = rule.Meta{
 	WriteActions: []string{rule.AlertAPI},
 }
 
-// Meta implements rule.Rule.
-func (*coverage) Meta() *rule.Meta { return &meta }
+// The rule has no Targets: no API call triggers it (enabling a region is an
+// account-management call recorded nowhere EventBridge delivers reliably);
+// the daily sweep does.
 
-// Targets implements rule.Rule: no API call triggers the rule (enabling a
-// region is an account-management call recorded nowhere EventBridge
-// delivers reliably); the daily sweep does.
-func (*coverage) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) { return nil, nil }
-
-// swept is what the sweep read.
-type swept struct{ enabled []string }
-
-// Sweep implements rule.Sweeper: one call, one target.
-func (c *coverage) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	if s.Offline {
-		return nil, fmt.Errorf("regions-covered: the sweep lists the enabled regions and cannot run offline")
+// sweep: one call, one target, with its state (the engine never sweeps
+// offline).
+func sweep(ctx context.Context, env rule.Env, p params) ([]rule.Target, error) {
+	if err := p.known(); err != nil {
+		return nil, err
 	}
-	enabled, err := enabledRegions(ctx, s)
+	enabled, err := enabledRegions(ctx, awsclient.Client(env.Session, ec2.NewFromConfig))
 	if err != nil {
 		return nil, err
 	}
-	return []rule.Target{{Type: ResourceType, ID: TargetID, Region: s.Region, Evidence: swept{enabled}}}, nil
+	return []rule.Target{{Type: ResourceType, ID: TargetID, Region: env.Session.Region, State: regions{enabled}}}, nil
+}
+
+// observe reads the enabled regions of a target that came without them.
+func observe(ctx context.Context, env rule.Env, _ rule.Target, p params) (regions, error) {
+	if err := p.known(); err != nil {
+		return regions{}, err
+	}
+	enabled, err := enabledRegions(ctx, awsclient.Client(env.Session, ec2.NewFromConfig))
+	return regions{enabled}, err
+}
+
+// plan: offline, the enabled regions are unknown.
+func plan(_ rule.Target, p params) (regions, error) {
+	if err := p.known(); err != nil {
+		return regions{}, err
+	}
+	return regions{}, rule.Undecided("the enabled regions cannot be listed without AWS")
+}
+
+// regionsAPI is what the rule reads of EC2.
+type regionsAPI interface {
+	DescribeRegions(context.Context, *ec2.DescribeRegionsInput, ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
 }
 
 // enabledRegions lists the regions enabled in the account.
-func enabledRegions(ctx context.Context, s *awsclient.Session) ([]string, error) {
-	out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeRegions(ctx, &ec2.DescribeRegionsInput{
+func enabledRegions(ctx context.Context, api regionsAPI) ([]string, error) {
+	out, err := api.DescribeRegions(ctx, &ec2.DescribeRegionsInput{
 		Filters: []ec2types.Filter{{Name: aws.String("opt-in-status"), Values: []string{"opt-in-not-required", "opted-in"}}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("describe regions: %w", err)
 	}
-	var regions []string
+	var names []string
 	for _, r := range out.Regions {
-		regions = append(regions, aws.ToString(r.RegionName))
+		names = append(names, aws.ToString(r.RegionName))
 	}
-	return regions, nil
+	return names, nil
 }
 
-// Evaluate implements rule.Rule.
-func (c *coverage) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
-	covered, err := parseRegions(c.getenv(EnvRegions))
-	if err != nil {
-		return rule.Finding{}, err
-	}
-	if s.Offline {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the enabled regions cannot be listed without AWS"}, nil
-	}
-	sw, ok := t.Evidence.(swept)
-	if !ok {
-		if sw.enabled, err = enabledRegions(ctx, s); err != nil {
-			return rule.Finding{}, err
-		}
-	}
-	return judge(sw.enabled, covered), nil
-}
-
-// parseRegions reads RAMPART_REGIONS; empty is an error: without it the
-// rule cannot tell what is covered, and must not say "all is well".
-func parseRegions(v string) ([]string, error) {
+// splitRegions reads RAMPART_REGIONS's comma-separated list.
+func splitRegions(v string) []string {
 	var out []string
 	for _, r := range strings.Split(v, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			out = append(out, r)
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("regions-covered: %s is empty: the deployment's covered regions are unknown", EnvRegions)
-	}
-	return out, nil
+	return out
 }
 
-// judge is the rule: every enabled region must be covered.
+// known: without the covered regions the rule cannot tell what is
+// covered, and must not say "all is well".
+func (p params) known() error {
+	if len(p.Covered) == 0 {
+		return fmt.Errorf("regions-covered: %s is empty: the deployment's covered regions are unknown", EnvRegions)
+	}
+	return nil
+}
+
+// judgeFinding is the rule's judgement.
+func judgeFinding(r regions, _ rule.Target, p params, _ rule.Facts) rule.Finding {
+	return judge(r.Enabled, p.Covered)
+}
+
+// judge is the rule: every enabled region must be covered (with none
+// known to be covered, every enabled region is named: never a pass).
 func judge(enabled, covered []string) rule.Finding {
 	var missing []string
 	for _, r := range enabled {
@@ -142,11 +172,3 @@ func judge(enabled, covered []string) rule.Finding {
 		strings.Join(missing, ", "))
 	return rule.Finding{Verdict: rule.Violation, Reason: reason, Resource: TargetID, Actions: []rule.Action{rule.Alert(TargetID, reason)}}
 }
-
-// Apply implements rule.Rule: the rule only alerts.
-func (*coverage) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
-	return fmt.Errorf("regions-covered changes nothing and cannot apply %s", a.API)
-}
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *coverage) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

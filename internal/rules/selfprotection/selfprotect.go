@@ -87,9 +87,38 @@ const (
 )
 
 // Rule is self-protection.
-var Rule = &guardRule{}
+var Rule = rule.Define(rule.Spec[resource, params]{
+	Meta:    &meta,
+	Parse:   parse,
+	Targets: targets,
+	Observe: observe,
+	Plan:    plan,
+	Judge:   judge,
+	Apply:   apply,
+	Sweep:   sweep,
+})
 
-type guardRule struct{}
+// params are the deployment's configuration the rule judges with: not rule
+// parameters (they are the deployment's, set by the CDK app) but read from
+// the environment once, when the rule is bound (at cold start).
+type params struct {
+	// Deployers are RAMPART_DEPLOYER_ARNS's role ARNs; nil: the CDK
+	// bootstrap roles of the call's account and region.
+	Deployers []string
+	// Topic is RAMPART_TOPIC_ARN; "": rampart-notifications in the call's
+	// account and region.
+	Topic string
+}
+
+// parse reads the deployment's configuration; a malformed
+// RAMPART_DEPLOYER_ARNS is an error (see parseDeployers).
+func parse(rule.Params) (params, error) {
+	d, err := parseDeployers(os.Getenv(EnvDeployerARNs))
+	if err != nil {
+		return params{}, err
+	}
+	return params{Deployers: d, Topic: strings.TrimSpace(os.Getenv(EnvTopicARN))}, nil
+}
 
 var meta = rule.Meta{
 	ID:       "self-protection",
@@ -124,9 +153,6 @@ var meta = rule.Meta{
 	ListExemptionsOnly: true, // guards Rampart itself: only the checked-in list exempts
 }
 
-// Meta implements rule.Rule.
-func (*guardRule) Meta() *rule.Meta { return &meta }
-
 // evidence is what a call did to one of Rampart's resources.
 type evidence struct {
 	Event string
@@ -137,13 +163,45 @@ type evidence struct {
 	ZeroConcurrency bool
 }
 
-// swept marks a target the sweep listed (no call).
-type swept struct{ State string }
+// resource is what the rule judges of one of Rampart's resources: what a
+// call did to it, or that the sweep listed it, and what the reads a
+// restoration needs found (offline: what the event implies).
+type resource struct {
+	// Call is what the call did; nil when the sweep listed the resource
+	// (Swept) or when no call names a Rampart resource.
+	Call  *evidence
+	Swept bool
+	// Listed is an EventBridge rule's state as the sweep listed it.
+	Listed string
+	// Rule is what DescribeRule and ListTargetsByRule found of a rule that
+	// may be re-enabled; Concurrency what GetFunctionConcurrency found of a
+	// function that may be at zero. Nil: not read.
+	Rule        *ruleState
+	Concurrency *concurrency
+}
 
-// Targets implements rule.Rule: the Rampart resource the call names, if it
-// names one. requestParameters that are not an object, or lack the name the
-// API requires, are bad input.
-func (*guardRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// ruleState is the current state of an EventBridge rule.
+type ruleState struct {
+	// Implied: offline, the event implies a disabled Rampart rule.
+	Implied bool
+	Gone    bool
+	State   string
+	// TargetsRampart is read only for a disabled rule.
+	TargetsRampart bool
+}
+
+// concurrency is a function's current reserved concurrency.
+type concurrency struct {
+	// Implied: offline, the event implies zero.
+	Implied  bool
+	Gone     bool
+	Reserved *int32 // nil: no reservation
+}
+
+// targets are the Rampart resource the call names, if it names one.
+// requestParameters that are not an object, or lack the name the API
+// requires, are bad input.
+func targets(call *trigger.APICall, p params) ([]rule.Target, error) {
 	var req struct {
 		Name         string   `json:"name"`
 		Rule         string   `json:"rule"`
@@ -226,7 +284,7 @@ func (*guardRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, 
 		if err := need(topic, "topicArn"); err != nil {
 			return nil, err
 		}
-		if topic != topicARN(call) {
+		if topic != p.topicARN(call) {
 			return nil, nil
 		}
 		t.Type, t.ID = typeTopic, topic
@@ -327,28 +385,19 @@ func account(call *trigger.APICall) string {
 
 // topicARN is Rampart's topic: RAMPART_TOPIC_ARN, else the default name in
 // the call's account and region.
-func topicARN(call *trigger.APICall) string {
-	if v := strings.TrimSpace(os.Getenv(EnvTopicARN)); v != "" {
-		return v
+func (p params) topicARN(call *trigger.APICall) string {
+	if p.Topic != "" {
+		return p.Topic
 	}
 	return arn.ARN{Partition: awsclient.PartitionOf(call.Region), Service: "sns", Region: call.Region, AccountID: account(call), Resource: DefaultTopicName}.String()
 }
 
-// Deployers are the role ARNs allowed to change Rampart's resources, for a
-// call: RAMPART_DEPLOYER_ARNS, else the CDK bootstrap deploy and
-// CloudFormation execution roles of the call's account and region. A value
-// that is not an IAM role ARN is an error: a typo must not silently let
-// nobody (or everybody) through.
-func Deployers(call *trigger.APICall) ([]string, error) {
-	v := strings.TrimSpace(os.Getenv(EnvDeployerARNs))
-	if v == "" {
-		acct, region := account(call), call.Region
-		var out []string
-		for _, kind := range []string{"deploy", "cfn-exec"} {
-			out = append(out, arn.ARN{Partition: awsclient.PartitionOf(region), Service: "iam", AccountID: acct,
-				Resource: fmt.Sprintf("role/cdk-hnb659fds-%s-role-%s-%s", kind, acct, region)}.String())
-		}
-		return out, nil
+// parseDeployers reads RAMPART_DEPLOYER_ARNS: nil when unset (the CDK
+// bootstrap roles). A value that is not an IAM role ARN is an error: a
+// typo must not silently let nobody (or everybody) through.
+func parseDeployers(v string) ([]string, error) {
+	if v = strings.TrimSpace(v); v == "" {
+		return nil, nil
 	}
 	var out []string
 	for _, s := range strings.Split(v, ",") {
@@ -368,32 +417,41 @@ func Deployers(call *trigger.APICall) ([]string, error) {
 	return out, nil
 }
 
+// deployers are the role ARNs allowed to change Rampart's resources, for a
+// call: RAMPART_DEPLOYER_ARNS, else the CDK bootstrap deploy and
+// CloudFormation execution roles of the call's account and region.
+func (p params) deployers(call *trigger.APICall) []string {
+	if p.Deployers != nil {
+		return p.Deployers
+	}
+	acct, region := account(call), call.Region
+	var out []string
+	for _, kind := range []string{"deploy", "cfn-exec"} {
+		out = append(out, arn.ARN{Partition: awsclient.PartitionOf(region), Service: "iam", AccountID: acct,
+			Resource: fmt.Sprintf("role/cdk-hnb659fds-%s-role-%s-%s", kind, acct, region)}.String())
+	}
+	return out
+}
+
 // CheckEnv validates RAMPART_DEPLOYER_ARNS, for the function's cold start:
 // a malformed value stops the function before it handles anything, as a
 // malformed engine setting does.
 func CheckEnv() error {
-	if strings.TrimSpace(os.Getenv(EnvDeployerARNs)) == "" {
-		return nil
-	}
-	_, err := Deployers(&trigger.APICall{})
+	_, err := parseDeployers(os.Getenv(EnvDeployerARNs))
 	return err
 }
 
 // byDeployer reports whether the call was made in a session of a deploying
 // role: the session issuer's full ARN, exactly.
-func byDeployer(call *trigger.APICall) (string, bool, error) {
-	deployers, err := Deployers(call)
-	if err != nil {
-		return "", false, err
-	}
+func (p params) byDeployer(call *trigger.APICall) (string, bool) {
 	a := call.Actor
 	if a.Type != "AssumedRole" || a.IssuerARN == "" {
-		return "", false, nil
+		return "", false
 	}
-	if slices.Contains(deployers, a.IssuerARN) {
-		return a.IssuerARN, true, nil
+	if slices.Contains(p.deployers(call), a.IssuerARN) {
+		return a.IssuerARN, true
 	}
-	return "", false, nil
+	return "", false
 }
 
 // what says in words what a call did.
@@ -428,10 +486,56 @@ var what = map[string]string{
 var kinds = map[string]string{typeEventRule: "EventBridge rule", typeFunction: "function", typeConfigRule: "Config rule",
 	typeTopic: "notification topic", typeStack: "stack", typeAlarm: "CloudWatch alarm"}
 
-// Evaluate implements rule.Rule. A call by a deploying principal is
-// compliant. Any other call is a violation and an alert; what can be
-// restored safely is planned from the current state (offline: from the
-// event):
+// callOf is what the target's call did, if a call names it.
+func callOf(t rule.Target) (evidence, bool) {
+	ev, ok := t.Evidence.(evidence)
+	return ev, ok && t.Call != nil
+}
+
+// observe reads what a restoration needs: the rule's state (and, when
+// disabled, its targets) for a call that disabled it, the function's
+// reserved concurrency for a call that zeroed it. A deploying principal's
+// call, or one nothing can restore, needs no read.
+func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (resource, error) {
+	ev, ok := callOf(t)
+	if !ok {
+		return resource{}, nil
+	}
+	r := resource{Call: &ev}
+	if _, ok := p.byDeployer(t.Call); ok {
+		return r, nil
+	}
+	var err error
+	switch {
+	case ev.Disables:
+		r.Rule, err = readRule(ctx, awsclient.Client(env.Session, eventbridge.NewFromConfig), t.ID, t.Region)
+	case ev.ZeroConcurrency:
+		r.Concurrency, err = readConcurrency(ctx, awsclient.Client(env.Session, lambda.NewFromConfig), t.ID)
+	}
+	return r, err
+}
+
+// plan is the offline planner: the event implies a disabled rule or a
+// zero concurrency.
+func plan(t rule.Target, _ params) (resource, error) {
+	ev, ok := callOf(t)
+	if !ok {
+		return resource{}, nil
+	}
+	r := resource{Call: &ev}
+	switch {
+	case ev.Disables:
+		r.Rule = &ruleState{Implied: true}
+	case ev.ZeroConcurrency:
+		r.Concurrency = &concurrency{Implied: true}
+	}
+	return r, nil
+}
+
+// judge decides one of Rampart's resources. A call by a deploying
+// principal is compliant. Any other call is a violation and an alert; what
+// can be restored safely is planned from the current state (offline: from
+// the event):
 //
 //   - a disabled EventBridge rule is enabled again only when it targets a
 //     Rampart function (rampart-… in the rule's account and region). An
@@ -440,21 +544,17 @@ var kinds = map[string]string{typeEventRule: "EventBridge rule", typeFunction: "
 //   - a function left at zero reserved concurrency gets its reservation
 //     removed (Rampart deploys none). On an intruder's own "rampart-x"
 //     function this only lets his function run: nothing he could not do.
-func (*guardRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	if sw, ok := t.Evidence.(swept); ok {
-		return judgeSwept(ctx, s, t, sw)
+func judge(r resource, t rule.Target, p params, _ rule.Facts) rule.Finding {
+	if r.Swept {
+		return judgeSwept(r, t)
 	}
-	ev, ok := t.Evidence.(evidence)
-	if !ok || t.Call == nil {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "no call names a Rampart resource"}, nil
+	if r.Call == nil || t.Call == nil {
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: "no call names a Rampart resource"}
 	}
-	who, deployer, err := byDeployer(t.Call)
-	if err != nil {
-		return rule.Finding{}, err
-	}
+	ev := *r.Call
 	kind := kinds[t.Type]
-	if deployer {
-		return rule.Finding{Verdict: rule.Compliant, Reason: fmt.Sprintf("%s on Rampart's %s %s was made by the deploying principal %s", ev.Event, kind, t.ID, who)}, nil
+	if who, ok := p.byDeployer(t.Call); ok {
+		return rule.Finding{Verdict: rule.Compliant, Reason: fmt.Sprintf("%s on Rampart's %s %s was made by the deploying principal %s", ev.Event, kind, t.ID, who)}
 	}
 	actor := t.Call.Actor.ARN
 	if actor == "" {
@@ -465,65 +565,77 @@ func (*guardRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Tar
 	var fix *rule.Action
 	var note string
 	switch {
-	case ev.Disables:
-		fix, note, err = enableRule(ctx, s, t.ID, t.Region)
-	case ev.ZeroConcurrency:
-		fix, note, err = removeZeroConcurrency(ctx, s, t.ID)
+	case ev.Disables && r.Rule != nil:
+		fix, note = enableRule(*r.Rule, t.ID)
+	case ev.ZeroConcurrency && r.Concurrency != nil:
+		fix, note = removeZeroConcurrency(*r.Concurrency, t.ID)
 	default:
 		note = "not restored: it cannot be put back exactly from the event; redeploy Rampart"
-	}
-	if err != nil {
-		return rule.Finding{}, err
 	}
 	if fix != nil {
 		f.Actions = append(f.Actions, *fix)
 	}
 	f.Reason = msg + "; " + note
-	return f, nil
+	return f
 }
 
-// enableRule plans EnableRule on a disabled Rampart EventBridge rule: two
-// reads (DescribeRule, ListTargetsByRule), none offline.
-func enableRule(ctx context.Context, s *awsclient.Session, name, region string) (*rule.Action, string, error) {
+// enableRule plans EnableRule on a disabled Rampart EventBridge rule, from
+// its state (readRule).
+func enableRule(st ruleState, name string) (*rule.Action, string) {
 	plan := func() *rule.Action {
 		undo := rule.NewAction(apiDisableRule, name, "disable the rule again", ruleParams{Name: name}, nil)
 		a := rule.NewAction(apiEnableRule, name, "enable Rampart's EventBridge rule again", ruleParams{Name: name}, &undo)
 		return &a
 	}
-	if s.Offline {
-		return plan(), "re-enabled (as the event implies it is disabled)", nil
+	switch {
+	case st.Implied:
+		return plan(), "re-enabled (as the event implies it is disabled)"
+	case st.Gone:
+		return nil, "not restored: the rule is gone; redeploy Rampart"
+	case st.State != string(ebtypes.RuleStateDisabled):
+		return nil, fmt.Sprintf("the rule is %s again", st.State)
+	case !st.TargetsRampart:
+		return nil, "not re-enabled: the rule targets no Rampart function, so it may not be Rampart's"
 	}
-	client := awsclient.Client(s, eventbridge.NewFromConfig)
-	out, err := client.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(name)})
+	return plan(), "re-enabled"
+}
+
+// rulesAPI is what the rule reads of EventBridge.
+type rulesAPI interface {
+	DescribeRule(context.Context, *eventbridge.DescribeRuleInput, ...func(*eventbridge.Options)) (*eventbridge.DescribeRuleOutput, error)
+	ListTargetsByRule(context.Context, *eventbridge.ListTargetsByRuleInput, ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error)
+}
+
+// readRule reads an EventBridge rule's state, and its targets when it is
+// disabled: DescribeRule, then ListTargetsByRule.
+func readRule(ctx context.Context, api rulesAPI, name, region string) (*ruleState, error) {
+	out, err := api.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(name)})
 	switch {
 	case awsclient.HasCode(err, "ResourceNotFoundException"):
-		return nil, "not restored: the rule is gone; redeploy Rampart", nil
+		return &ruleState{Gone: true}, nil
 	case err != nil:
-		return nil, "", fmt.Errorf("describe rule %s: %w", name, err)
+		return nil, fmt.Errorf("describe rule %s: %w", name, err)
 	}
+	st := &ruleState{State: string(out.State)}
 	if out.State != ebtypes.RuleStateDisabled {
-		return nil, fmt.Sprintf("the rule is %s again", out.State), nil
+		return st, nil
 	}
-	ours, err := targetsRampart(ctx, client, name, region, aws.ToString(out.Arn))
-	if err != nil {
-		return nil, "", err
+	if st.TargetsRampart, err = targetsRampart(ctx, api, name, region, aws.ToString(out.Arn)); err != nil {
+		return nil, err
 	}
-	if !ours {
-		return nil, "not re-enabled: the rule targets no Rampart function, so it may not be Rampart's", nil
-	}
-	return plan(), "re-enabled", nil
+	return st, nil
 }
 
 // targetsRampart reports whether an EventBridge rule sends to a Rampart
 // function of its own account and region.
-func targetsRampart(ctx context.Context, client *eventbridge.Client, name, region, ruleARN string) (bool, error) {
+func targetsRampart(ctx context.Context, api rulesAPI, name, region, ruleARN string) (bool, error) {
 	acct := ""
 	if a, err := arn.Parse(ruleARN); err == nil {
 		acct, region = a.AccountID, a.Region
 	}
 	var token *string
 	for {
-		out, err := client.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name), NextToken: token})
+		out, err := api.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name), NextToken: token})
 		if err != nil {
 			return false, fmt.Errorf("list targets of rule %s: %w", name, err)
 		}
@@ -543,29 +655,40 @@ func targetsRampart(ctx context.Context, client *eventbridge.Client, name, regio
 }
 
 // removeZeroConcurrency plans DeleteFunctionConcurrency on a function whose
-// reserved concurrency is zero: one read (GetFunctionConcurrency), none
-// offline.
-func removeZeroConcurrency(ctx context.Context, s *awsclient.Session, name string) (*rule.Action, string, error) {
+// reserved concurrency is zero, from its state (readConcurrency).
+func removeZeroConcurrency(c concurrency, name string) (*rule.Action, string) {
 	plan := func() *rule.Action {
 		zero := 0
 		undo := rule.NewAction(apiPutConcurrency, name, "reserve zero concurrency again", functionParams{Name: name, Reserved: &zero}, nil)
 		a := rule.NewAction(apiDeleteConcurrency, name, "remove the zero reserved concurrency that stops the function", functionParams{Name: name}, &undo)
 		return &a
 	}
-	if s.Offline {
-		return plan(), "concurrency reservation removed (as the event implies it is zero)", nil
+	switch {
+	case c.Implied:
+		return plan(), "concurrency reservation removed (as the event implies it is zero)"
+	case c.Gone:
+		return nil, "not restored: the function is gone; redeploy Rampart"
+	case c.Reserved == nil || *c.Reserved != 0:
+		return nil, "the function is no longer at zero concurrency"
 	}
-	out, err := awsclient.Client(s, lambda.NewFromConfig).GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(name)})
+	return plan(), "concurrency reservation removed"
+}
+
+// concurrencyAPI is what the rule reads of Lambda.
+type concurrencyAPI interface {
+	GetFunctionConcurrency(context.Context, *lambda.GetFunctionConcurrencyInput, ...func(*lambda.Options)) (*lambda.GetFunctionConcurrencyOutput, error)
+}
+
+// readConcurrency reads a function's reserved concurrency (one call).
+func readConcurrency(ctx context.Context, api concurrencyAPI, name string) (*concurrency, error) {
+	out, err := api.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(name)})
 	switch {
 	case awsclient.HasCode(err, "ResourceNotFoundException"):
-		return nil, "not restored: the function is gone; redeploy Rampart", nil
+		return &concurrency{Gone: true}, nil
 	case err != nil:
-		return nil, "", fmt.Errorf("get concurrency of %s: %w", name, err)
+		return nil, fmt.Errorf("get concurrency of %s: %w", name, err)
 	}
-	if out.ReservedConcurrentExecutions == nil || *out.ReservedConcurrentExecutions != 0 {
-		return nil, "the function is no longer at zero concurrency", nil
-	}
-	return plan(), "concurrency reservation removed", nil
+	return &concurrency{Reserved: out.ReservedConcurrentExecutions}, nil
 }
 
 // Action params.
@@ -578,9 +701,9 @@ type functionParams struct {
 	Reserved *int   `json:"reservedConcurrentExecutions,omitempty"`
 }
 
-// Apply implements rule.Rule: EnableRule and DeleteFunctionConcurrency, and
-// their undos.
-func (*guardRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
+// apply makes EnableRule and DeleteFunctionConcurrency, and their undos.
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
+	s := env.Session
 	switch a.API {
 	case apiEnableRule, apiDisableRule:
 		var rp ruleParams
@@ -628,12 +751,12 @@ func (*guardRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action
 	return fmt.Errorf("self-protection cannot apply %s", a.API)
 }
 
-// Sweep implements rule.Sweeper: every Rampart EventBridge rule (with its
-// state) and every Rampart function of the region, as targets.
-func (*guardRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	if s.Offline {
-		return nil, fmt.Errorf("self-protection: a sweep reads AWS and cannot run offline")
-	}
+// sweep lists every Rampart EventBridge rule (with its state) and every
+// Rampart function of the region, each with what a restoration needs: a
+// disabled rule's current state and targets, each function's reserved
+// concurrency. The engine never sweeps offline.
+func sweep(ctx context.Context, env rule.Env, _ params) ([]rule.Target, error) {
+	s := env.Session
 	var out []rule.Target
 	eb := awsclient.Client(s, eventbridge.NewFromConfig)
 	var token *string
@@ -643,13 +766,21 @@ func (*guardRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params
 			return nil, fmt.Errorf("list EventBridge rules: %w", err)
 		}
 		for _, r := range page.Rules {
-			out = append(out, rule.Target{Type: typeEventRule, ID: aws.ToString(r.Name), Region: s.Region, Evidence: swept{State: string(r.State)}})
+			name := aws.ToString(r.Name)
+			st := resource{Swept: true, Listed: string(r.State)}
+			if r.State == ebtypes.RuleStateDisabled {
+				if st.Rule, err = readRule(ctx, eb, name, s.Region); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, rule.Target{Type: typeEventRule, ID: name, Region: s.Region, State: st})
 		}
 		if token = page.NextToken; token == nil {
 			break
 		}
 	}
-	fns := lambda.NewListFunctionsPaginator(awsclient.Client(s, lambda.NewFromConfig), &lambda.ListFunctionsInput{})
+	lc := awsclient.Client(s, lambda.NewFromConfig)
+	fns := lambda.NewListFunctionsPaginator(lc, &lambda.ListFunctionsInput{})
 	for fns.HasMorePages() {
 		page, err := fns.NextPage(ctx)
 		if err != nil {
@@ -657,7 +788,11 @@ func (*guardRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params
 		}
 		for _, f := range page.Functions {
 			if name := aws.ToString(f.FunctionName); strings.HasPrefix(name, Prefix) {
-				out = append(out, rule.Target{Type: typeFunction, ID: name, Region: s.Region, Evidence: swept{}})
+				st := resource{Swept: true}
+				if st.Concurrency, err = readConcurrency(ctx, lc, name); err != nil {
+					return nil, err
+				}
+				out = append(out, rule.Target{Type: typeFunction, ID: name, Region: s.Region, State: st})
 			}
 		}
 	}
@@ -667,36 +802,33 @@ func (*guardRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params
 // judgeSwept decides a swept rule or function: a disabled Rampart rule or a
 // function at zero concurrency is a violation (who did it is unknown: the
 // event was lost or came before Rampart); the same restorations apply.
-func judgeSwept(ctx context.Context, s *awsclient.Session, t rule.Target, sw swept) (rule.Finding, error) {
+func judgeSwept(r resource, t rule.Target) rule.Finding {
 	kind := kinds[t.Type]
 	var fix *rule.Action
 	var note string
-	var err error
 	switch t.Type {
 	case typeEventRule:
-		if sw.State != string(ebtypes.RuleStateDisabled) {
-			return rule.Finding{Verdict: rule.Compliant, Reason: fmt.Sprintf("Rampart's %s %s is %s", kind, t.ID, sw.State)}, nil
+		if r.Listed != string(ebtypes.RuleStateDisabled) {
+			return rule.Finding{Verdict: rule.Compliant, Reason: fmt.Sprintf("Rampart's %s %s is %s", kind, t.ID, r.Listed)}
 		}
-		fix, note, err = enableRule(ctx, s, t.ID, t.Region)
+		if r.Rule != nil {
+			fix, note = enableRule(*r.Rule, t.ID)
+		}
 	case typeFunction:
-		fix, note, err = removeZeroConcurrency(ctx, s, t.ID)
-	}
-	if err != nil {
-		return rule.Finding{}, err
+		if r.Concurrency != nil {
+			fix, note = removeZeroConcurrency(*r.Concurrency, t.ID)
+		}
 	}
 	if fix == nil {
 		if t.Type == typeFunction || strings.HasPrefix(note, "the rule is") {
-			return rule.Finding{Verdict: rule.Compliant, Reason: fmt.Sprintf("Rampart's %s %s is in service", kind, t.ID)}, nil
+			return rule.Finding{Verdict: rule.Compliant, Reason: fmt.Sprintf("Rampart's %s %s is in service", kind, t.ID)}
 		}
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: fmt.Sprintf("%s %s is disabled; %s", kind, t.ID, note)}, nil
+		return rule.Finding{Verdict: rule.NotApplicable, Reason: fmt.Sprintf("%s %s is disabled; %s", kind, t.ID, note)}
 	}
 	what := "is disabled"
 	if t.Type == typeFunction {
 		what = "has zero reserved concurrency: it never runs"
 	}
 	msg := fmt.Sprintf("Rampart's %s %s %s (found by the sweep)", kind, t.ID, what)
-	return rule.Finding{Verdict: rule.Violation, Reason: msg + "; " + note, Actions: []rule.Action{rule.Alert(t.ID, msg), *fix}}, nil
+	return rule.Finding{Verdict: rule.Violation, Reason: msg + "; " + note, Actions: []rule.Action{rule.Alert(t.ID, msg), *fix}}
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *guardRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

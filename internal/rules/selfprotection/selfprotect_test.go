@@ -15,6 +15,17 @@ import (
 
 func matches(call *trigger.APICall) bool { return meta.MatchesCall(trigger.DetailAPICall, call) }
 
+// bind binds the rule with the environment as it is now: the deployers
+// and the topic are read when the rule is bound.
+func bind(t *testing.T) *rule.Bound {
+	t.Helper()
+	b, err := rule.BindWith(Rule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // Every sample names the Rampart resource it concerns, and an offline plan
 // alerts on it and restores only what can be restored.
 func TestSamples(t *testing.T) {
@@ -52,14 +63,15 @@ func TestSamples(t *testing.T) {
 		{"cloudwatch-disable-alarm-actions-rampart.json", typeAlarm, "rampart-guard-errors", []string{rule.AlertAPI}},
 		{"cloudwatch-put-metric-alarm-rampart.json", typeAlarm, "rampart-config-tampering-heartbeat", []string{rule.AlertAPI}},
 	}
-	offline := awsclient.NewOffline("us-east-1")
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
+	b := bind(t)
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
 			call := enginetest.Call(t, "events/cloudtrail/"+c.file)
 			if !matches(call) {
 				t.Fatal("no trigger matches")
 			}
-			ts, err := Rule.Targets(call, nil)
+			ts, err := b.Targets(call)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +79,7 @@ func TestSamples(t *testing.T) {
 				t.Fatalf("targets = %+v", ts)
 			}
 			ts[0].Call = call
-			f, err := Rule.Evaluate(context.Background(), offline, ts[0], nil)
+			f, err := b.Evaluate(context.Background(), env, ts[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,6 +110,7 @@ func TestSamples(t *testing.T) {
 // are not targets.
 func TestNotRampartsResources(t *testing.T) {
 	t.Setenv(EnvTopicARN, "")
+	b := bind(t)
 	for file, req := range map[string]string{
 		"events-disable-rule-rampart.json":               `{"name": "billing-nightly"}`,
 		"events-remove-targets-rampart.json":             `{"rule": "rampart-x", "eventBusName": "attacker-bus", "ids": ["1"]}`,
@@ -111,18 +124,19 @@ func TestNotRampartsResources(t *testing.T) {
 	} {
 		call := enginetest.Call(t, "events/cloudtrail/"+file)
 		call.Request = []byte(req)
-		if ts, err := Rule.Targets(call, nil); ts != nil || err != nil {
+		if ts, err := b.Targets(call); ts != nil || err != nil {
 			t.Errorf("%s %s: %+v, %v", file, req, ts, err)
 		}
 	}
 	// A custom topic ARN replaces the default name.
 	t.Setenv(EnvTopicARN, "arn:aws:sns:us-east-1:123456789012:ops-alerts")
+	b = bind(t)
 	call := enginetest.Call(t, "events/cloudtrail/sns-delete-topic-rampart.json")
-	if ts, _ := Rule.Targets(call, nil); ts != nil {
+	if ts, _ := b.Targets(call); ts != nil {
 		t.Errorf("the default topic is judged though RAMPART_TOPIC_ARN names another: %+v", ts)
 	}
 	call.Request = []byte(`{"topicArn": "arn:aws:sns:us-east-1:123456789012:ops-alerts"}`)
-	if ts, _ := Rule.Targets(call, nil); len(ts) != 1 {
+	if ts, _ := b.Targets(call); len(ts) != 1 {
 		t.Errorf("the configured topic is not judged")
 	}
 }
@@ -146,6 +160,8 @@ func TestFunctionNames(t *testing.T) {
 }
 
 func TestTargetsRejectsMalformed(t *testing.T) {
+	t.Setenv(EnvTopicARN, "")
+	b := bind(t)
 	for file, req := range map[string]string{
 		"events-disable-rule-rampart.json":          `{}`,
 		"events-put-targets-rampart.json":           `{"name": "rampart-x"}`,
@@ -160,7 +176,7 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 	} {
 		call := enginetest.Call(t, "events/cloudtrail/"+file)
 		call.Request = []byte(req)
-		if _, err := Rule.Targets(call, nil); !errors.Is(err, trigger.ErrInput) {
+		if _, err := b.Targets(call); !errors.Is(err, trigger.ErrInput) {
 			t.Errorf("%s %s: err = %v, want ErrInput", file, req, err)
 		}
 	}
@@ -168,17 +184,23 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 
 // The deploying principals are matched by the session issuer's full ARN:
 // a role of the same name in another account, a user named like the role,
-// or a bad RAMPART_DEPLOYER_ARNS do not pass.
+// or a bad RAMPART_DEPLOYER_ARNS (which fails binding the rule, at cold
+// start) do not pass.
 func TestDeployers(t *testing.T) {
+	t.Setenv(EnvTopicARN, "")
 	call := enginetest.Call(t, "events/cloudtrail/events-put-rule-by-deployer.json")
-	ts, err := Rule.Targets(call, nil)
+	ts, err := bind(t).Targets(call)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts[0].Call = call
-	offline := awsclient.NewOffline("us-east-1")
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
 	verdict := func() (rule.Verdict, error) {
-		f, err := Rule.Evaluate(context.Background(), offline, ts[0], nil)
+		b, err := rule.BindWith(Rule, nil)
+		if err != nil {
+			return "", err
+		}
+		f, err := b.Evaluate(context.Background(), env, ts[0])
 		return f.Verdict, err
 	}
 	t.Setenv(EnvDeployerARNs, "")
@@ -213,14 +235,15 @@ func TestDeployers(t *testing.T) {
 }
 
 func TestApplyRefusesOthersResources(t *testing.T) {
-	s := awsclient.NewOffline("us-east-1")
+	t.Parallel()
+	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
 	for _, a := range []rule.Action{
 		rule.NewAction(apiEnableRule, "billing", "", ruleParams{Name: "billing"}, nil),
 		rule.NewAction(apiDeleteConcurrency, "orders", "", functionParams{Name: "orders"}, nil),
 		rule.NewAction(apiPutConcurrency, "rampart-x", "", functionParams{Name: "rampart-x"}, nil),
 		rule.NewAction("events:DeleteRule", "rampart-x", "", ruleParams{Name: "rampart-x"}, nil),
 	} {
-		if err := Rule.Apply(context.Background(), s, a); err == nil {
+		if err := apply(context.Background(), env, a); err == nil {
 			t.Errorf("%s %s applied", a.API, a.Target)
 		}
 	}
@@ -233,5 +256,76 @@ func TestCheckEnv(t *testing.T) {
 		if err := CheckEnv(); (err == nil) != ok {
 			t.Errorf("%q: %v", v, err)
 		}
+	}
+}
+
+// TestJudge: the judgement over states — what a call did, or what the
+// sweep listed, and what the reads found — with no AWS.
+func TestJudge(t *testing.T) {
+	t.Parallel()
+	const acct, region = "123456789012", "us-east-1"
+	cdkExec := "arn:aws:iam::" + acct + ":role/cdk-hnb659fds-cfn-exec-role-" + acct + "-" + region
+	bob := &trigger.APICall{Region: region, Account: acct, Actor: trigger.Actor{Type: "IAMUser", ARN: "arn:aws:iam::" + acct + ":user/bob"}}
+	cfn := &trigger.APICall{Region: region, Account: acct, Actor: trigger.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::" + acct + ":assumed-role/x/y", IssuerARN: cdkExec}}
+	zero, two := int32(0), int32(2)
+	disable := &evidence{Event: "DisableRule", Disables: true}
+	zeroed := &evidence{Event: "PutFunctionConcurrency20171031", ZeroConcurrency: true}
+	for _, tc := range []struct {
+		name    string
+		r       resource
+		typ     string
+		call    *trigger.APICall
+		p       params
+		verdict rule.Verdict
+		plan    []string
+		reason  string
+	}{
+		{"the deployer's call", resource{Call: disable}, typeEventRule, cfn, params{}, rule.Compliant, nil, "made by the deploying principal " + cdkExec},
+		{"a custom list replaces the CDK roles", resource{Call: &evidence{Event: "UpdateStack"}}, typeStack, cfn,
+			params{Deployers: []string{"arn:aws:iam::" + acct + ":role/pipeline"}}, rule.Violation, []string{rule.AlertAPI}, "updated Rampart's stack"},
+		{"disabled, targets Rampart", resource{Call: disable, Rule: &ruleState{State: "DISABLED", TargetsRampart: true}}, typeEventRule, bob, params{},
+			rule.Violation, []string{rule.AlertAPI, apiEnableRule}, "user/bob disabled Rampart's EventBridge rule rampart-x (DisableRule); re-enabled"},
+		{"disabled, a look-alike", resource{Call: disable, Rule: &ruleState{State: "DISABLED"}}, typeEventRule, bob, params{},
+			rule.Violation, []string{rule.AlertAPI}, "not re-enabled: the rule targets no Rampart function"},
+		{"disabled, enabled again since", resource{Call: disable, Rule: &ruleState{State: "ENABLED"}}, typeEventRule, bob, params{},
+			rule.Violation, []string{rule.AlertAPI}, "the rule is ENABLED again"},
+		{"disabled, then deleted", resource{Call: disable, Rule: &ruleState{Gone: true}}, typeEventRule, bob, params{},
+			rule.Violation, []string{rule.AlertAPI}, "the rule is gone"},
+		{"disabled, offline", resource{Call: disable, Rule: &ruleState{Implied: true}}, typeEventRule, bob, params{},
+			rule.Violation, []string{rule.AlertAPI, apiEnableRule}, "as the event implies it is disabled"},
+		{"zero concurrency", resource{Call: zeroed, Concurrency: &concurrency{Reserved: &zero}}, typeFunction, bob, params{},
+			rule.Violation, []string{rule.AlertAPI, apiDeleteConcurrency}, "concurrency reservation removed"},
+		{"zero concurrency, raised since", resource{Call: zeroed, Concurrency: &concurrency{Reserved: &two}}, typeFunction, bob, params{},
+			rule.Violation, []string{rule.AlertAPI}, "no longer at zero concurrency"},
+		{"zero concurrency, function gone", resource{Call: zeroed, Concurrency: &concurrency{Gone: true}}, typeFunction, bob, params{},
+			rule.Violation, []string{rule.AlertAPI}, "the function is gone"},
+		{"nothing restorable", resource{Call: &evidence{Event: "DeleteTopic"}}, typeTopic, bob, params{},
+			rule.Violation, []string{rule.AlertAPI}, "cannot be put back exactly from the event"},
+		{"no call", resource{}, typeEventRule, nil, params{}, rule.NotApplicable, nil, "no call names a Rampart resource"},
+		{"swept, enabled", resource{Swept: true, Listed: "ENABLED"}, typeEventRule, nil, params{}, rule.Compliant, nil, "rampart-x is ENABLED"},
+		{"swept, disabled", resource{Swept: true, Listed: "DISABLED", Rule: &ruleState{State: "DISABLED", TargetsRampart: true}}, typeEventRule, nil, params{},
+			rule.Violation, []string{rule.AlertAPI, apiEnableRule}, "is disabled (found by the sweep); re-enabled"},
+		{"swept, disabled look-alike", resource{Swept: true, Listed: "DISABLED", Rule: &ruleState{State: "DISABLED"}}, typeEventRule, nil, params{},
+			rule.NotApplicable, nil, "is disabled; not re-enabled"},
+		{"swept, enabled since", resource{Swept: true, Listed: "DISABLED", Rule: &ruleState{State: "ENABLED"}}, typeEventRule, nil, params{},
+			rule.Compliant, nil, "is in service"},
+		{"swept function at zero", resource{Swept: true, Concurrency: &concurrency{Reserved: &zero}}, typeFunction, nil, params{},
+			rule.Violation, []string{rule.AlertAPI, apiDeleteConcurrency}, "has zero reserved concurrency"},
+		{"swept function", resource{Swept: true, Concurrency: &concurrency{}}, typeFunction, nil, params{}, rule.Compliant, nil, "is in service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := judge(tc.r, rule.Target{Type: tc.typ, ID: "rampart-x", Region: region, Call: tc.call}, tc.p, rule.Facts{})
+			var got []string
+			for _, a := range f.Actions {
+				got = append(got, a.API)
+				if a.Target != "rampart-x" {
+					t.Errorf("%s targets %s", a.API, a.Target)
+				}
+			}
+			if f.Verdict != tc.verdict || !slices.Equal(got, tc.plan) || !strings.Contains(f.Reason, tc.reason) {
+				t.Fatalf("finding = %s %v %q, want %s %v …%q…", f.Verdict, got, f.Reason, tc.verdict, tc.plan, tc.reason)
+			}
+		})
 	}
 }
