@@ -122,55 +122,36 @@ func candidates(gs []ec2types.SecurityGroup) string {
 	return strings.Join(out, ", ")
 }
 
-// listCache holds the entries of the managed prefix lists read so far, and
-// the reads that failed (not tried again through the same cache).
-type listCache struct {
-	entries map[string][]netip.Prefix
-	failed  map[string]error
+// listCache holds what each managed prefix list read so far gave: its
+// entries, or the failure (not tried again through the same cache).
+type listCache map[string]listRead
+
+type listRead struct {
+	entries []netip.Prefix
+	err     error
 }
 
-// fill reads the entries of the prefix lists g references on a sensitive
-// point into g.Lists.
-func (lc *listCache) fill(ctx context.Context, api ec2.GetManagedPrefixListEntriesAPIClient, g *group, p params) error {
-	ids := p.listsToRead(g.Perms)
-	if len(ids) == 0 {
-		return nil
-	}
-	g.Lists = make(map[string][]netip.Prefix, len(ids))
-	for _, id := range ids {
-		entries, err := lc.read(ctx, api, id)
-		if err != nil {
-			return err
+// fill puts the entries of the prefix lists g references on a sensitive
+// point into g.Lists, reading each list not read yet: one
+// GetManagedPrefixListEntries (paginated). A list that no longer exists
+// admits nothing. Any other failure is returned: without a list's entries
+// the group cannot be judged.
+func (lc listCache) fill(ctx context.Context, api ec2.GetManagedPrefixListEntriesAPIClient, g *group, p params) error {
+	for _, id := range p.listsToRead(g.Perms) {
+		r, ok := lc[id]
+		if !ok {
+			r.entries, r.err = entries(ctx, api, id)
+			lc[id] = r
 		}
-		g.Lists[id] = entries
+		if r.err != nil {
+			return r.err
+		}
+		if g.Lists == nil {
+			g.Lists = map[string][]netip.Prefix{}
+		}
+		g.Lists[id] = r.entries
 	}
 	return nil
-}
-
-// read is one list's entries: one GetManagedPrefixListEntries (paginated)
-// the first time. A list that no longer exists admits nothing. Any other
-// failure is returned: without a list's entries the group cannot be
-// judged.
-func (lc *listCache) read(ctx context.Context, api ec2.GetManagedPrefixListEntriesAPIClient, id string) ([]netip.Prefix, error) {
-	if got, ok := lc.entries[id]; ok {
-		return got, nil
-	}
-	if err, ok := lc.failed[id]; ok {
-		return nil, err
-	}
-	got, err := entries(ctx, api, id)
-	if err != nil {
-		if lc.failed == nil {
-			lc.failed = map[string]error{}
-		}
-		lc.failed[id] = err
-		return nil, err
-	}
-	if lc.entries == nil {
-		lc.entries = map[string][]netip.Prefix{}
-	}
-	lc.entries[id] = got
-	return got, nil
 }
 
 func entries(ctx context.Context, api ec2.GetManagedPrefixListEntriesAPIClient, id string) ([]netip.Prefix, error) {

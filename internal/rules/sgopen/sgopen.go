@@ -88,13 +88,10 @@ func parseAllowList(p rule.Params) (params, error) {
 
 // parseBlockList reads an sg-restricted-* rule's blocked ports.
 func parseBlockList(p rule.Params) (params, error) {
-	blocked, err := parsePorts(p[ParamBlocked])
-	if err == nil && len(blocked) == 0 {
-		err = errors.New("at least one port is required")
-	}
-	if err != nil {
+	if err := checkNonEmptyPorts(p[ParamBlocked]); err != nil {
 		return params{}, fmt.Errorf("parameter %s: %w", ParamBlocked, err)
 	}
+	blocked, _ := parsePorts(p[ParamBlocked]) // checked above
 	return params{blocked: blocked}, nil
 }
 
@@ -343,7 +340,7 @@ func read(ctx context.Context, api groupsAPI, id string, ev evidence, p params) 
 		return group{}, err
 	}
 	g := fromSDK(sg)
-	if err := (&listCache{}).fill(ctx, api, &g, p); err != nil {
+	if err := (listCache{}).fill(ctx, api, &g, p); err != nil {
 		return group{}, err
 	}
 	return g, nil
@@ -477,7 +474,7 @@ func sweep(ctx context.Context, env rule.Env, p params) ([]rule.Target, error) {
 func list(ctx context.Context, api groupsAPI, region string, p params) ([]rule.Target, error) {
 	pages := ec2.NewDescribeSecurityGroupsPaginator(api, &ec2.DescribeSecurityGroupsInput{})
 	var out []rule.Target
-	lists := &listCache{}
+	lists := listCache{}
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
