@@ -17,6 +17,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/tagmap"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -26,9 +27,13 @@ const ResourceType = "AWS::EC2::Instance"
 const apiDescribe = "ec2:DescribeInstances"
 
 // Rule is ec2-instance-in-vpc.
-var Rule = &vpcRule{}
-
-type vpcRule struct{}
+var Rule = rule.Define(rule.Spec[instance, struct{}]{
+	Meta:     &meta,
+	Observe:  observe,
+	FromItem: func(item *trigger.ConfigItem, _ struct{}) (instance, error) { return fromItem(item) },
+	Judge:    judgeFinding,
+	Sweep:    sweep,
+})
 
 var meta = rule.Meta{
 	ID:           "ec2-instance-in-vpc",
@@ -41,12 +46,6 @@ var meta = rule.Meta{
 	Config:       &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
 	ReadActions:  []string{apiDescribe},
 }
-
-// Meta implements rule.Rule.
-func (*vpcRule) Meta() *rule.Meta { return &meta }
-
-// Targets implements rule.Rule: the rule is driven by Config only.
-func (*vpcRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) { return nil, nil }
 
 // instance is what the rule judges of an instance.
 type instance struct {
@@ -66,13 +65,17 @@ func judge(i instance) (rule.Verdict, string) {
 	return rule.Compliant, "the instance runs in " + i.VpcID
 }
 
+// judgeFinding is the rule's judgement; the rule only reports, so it plans
+// no action.
+func judgeFinding(i instance, _ rule.Target, _ struct{}, _ rule.Facts) rule.Finding {
+	verdict, reason := judge(i)
+	return rule.Finding{Verdict: verdict, Reason: reason, Tags: i.Tags}
+}
+
 func fromSDK(in ec2types.Instance) instance {
-	i := instance{VpcID: aws.ToString(in.VpcId), Tags: map[string]string{}}
+	i := instance{VpcID: aws.ToString(in.VpcId), Tags: tagmap.EC2(in.Tags)}
 	if in.State != nil {
 		i.State = string(in.State.Name)
-	}
-	for _, t := range in.Tags {
-		i.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	return i
 }
@@ -90,49 +93,36 @@ func fromItem(item *trigger.ConfigItem) (instance, error) {
 	return instance{State: c.State.Name, VpcID: c.VpcID, Tags: item.Tags}, nil
 }
 
-// Evaluate implements rule.Rule.
-func (*vpcRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, _ rule.Params) (rule.Finding, error) {
-	var i instance
-	switch ev := t.Evidence.(type) {
-	case swept:
-		i = fromSDK(ev.i)
-	default:
-		if s.Offline {
-			if !t.Item.HasConfiguration() {
-				return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no instance configuration"}, nil
-			}
-			var err error
-			if i, err = fromItem(t.Item); err != nil {
-				return rule.Finding{}, err
-			}
-			break
-		}
-		out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{t.ID}})
-		if awsclient.HasCode(err, "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed") ||
-			err == nil && (len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0) {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "the instance no longer exists"}, nil
-		}
-		if err != nil {
-			return rule.Finding{}, fmt.Errorf("describe instance %s: %w", t.ID, err)
-		}
-		i = fromSDK(out.Reservations[0].Instances[0])
+// instancesAPI is what the rule reads of EC2.
+type instancesAPI interface {
+	DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+}
+
+func observe(ctx context.Context, env rule.Env, t rule.Target, _ struct{}) (instance, error) {
+	return describe(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID)
+}
+
+// describe reads one instance's current state.
+func describe(ctx context.Context, api instancesAPI, id string) (instance, error) {
+	out, err := api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if awsclient.HasCode(err, "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed") ||
+		err == nil && (len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0) {
+		return instance{}, rule.Gone("the instance no longer exists")
 	}
-	verdict, reason := judge(i)
-	return rule.Finding{Verdict: verdict, Reason: reason, Tags: i.Tags}, nil
+	if err != nil {
+		return instance{}, fmt.Errorf("describe instance %s: %w", id, err)
+	}
+	return fromSDK(out.Reservations[0].Instances[0]), nil
 }
 
-// Apply implements rule.Rule: the rule plans no action.
-func (*vpcRule) Apply(_ context.Context, _ *awsclient.Session, a rule.Action) error {
-	return fmt.Errorf("ec2-instance-in-vpc only reports; it cannot apply %s", a.API)
+// sweep lists every instance in the region, read once (paginated), each
+// with its state, so evaluation needs no further call.
+func sweep(ctx context.Context, env rule.Env, _ struct{}) ([]rule.Target, error) {
+	return list(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), env.Session.Region)
 }
 
-// swept is an instance read by Sweep.
-type swept struct{ i ec2types.Instance }
-
-// Sweep implements rule.Sweeper: every instance in the region, read once
-// (paginated), so evaluation needs no further call.
-func (*vpcRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	pages := ec2.NewDescribeInstancesPaginator(awsclient.Client(s, ec2.NewFromConfig), &ec2.DescribeInstancesInput{})
+func list(ctx context.Context, api ec2.DescribeInstancesAPIClient, region string) ([]rule.Target, error) {
+	pages := ec2.NewDescribeInstancesPaginator(api, &ec2.DescribeInstancesInput{})
 	var out []rule.Target
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -141,12 +131,9 @@ func (*vpcRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) 
 		}
 		for _, r := range page.Reservations {
 			for _, i := range r.Instances {
-				out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(i.InstanceId), Region: s.Region, Evidence: swept{i}})
+				out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(i.InstanceId), Region: region, State: fromSDK(i)})
 			}
 		}
 	}
 	return out, nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *vpcRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

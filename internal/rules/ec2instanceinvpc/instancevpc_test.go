@@ -16,7 +16,6 @@ import (
 	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
 	"github.com/rampart-aws/rampart/internal/testing/enginetest"
 	"github.com/rampart-aws/rampart/internal/testing/mototest"
-	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Main(m)) }
@@ -125,12 +124,18 @@ func TestScheduledSweepOneCall(t *testing.T) {
 	}
 }
 
-func TestApplyRefuses(t *testing.T) {
-	err := ec2instanceinvpc.Rule.Apply(ctx, awsclient.NewOffline("us-east-1"), rule.Alert("i-1", "x"))
-	if err == nil {
-		t.Fatal("a report-only rule applied an action")
+// TestReportsOnly: the rule has no remediation and no CloudTrail trigger,
+// so it binds without Apply and Targets, and the engine refuses any action
+// made in its name.
+func TestReportsOnly(t *testing.T) {
+	b, err := rule.BindWith(ec2instanceinvpc.Rule, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ts, err := ec2instanceinvpc.Rule.Targets(&trigger.APICall{EventName: "RunInstances"}, nil); ts != nil || err != nil {
-		t.Fatalf("targets = %v, %v", ts, err)
+	if b.Apply != nil || b.Targets != nil {
+		t.Fatal("a report-only, Config-only rule can apply or name targets")
+	}
+	if b.Sweep == nil {
+		t.Fatal("the periodic rule cannot sweep")
 	}
 }

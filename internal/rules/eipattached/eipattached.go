@@ -7,7 +7,7 @@
 // address unattached tags it rampart:unattached-since=<RFC 3339 time>; the
 // address is released only when graceHours have passed since that tag, and
 // Apply checks right before releasing that it is still unattached, still
-// carries the same tag and no exemption tag. An attached address that still
+// carries the same tag and no exemption the engine would honour. An attached address that still
 // carries the tag has it removed, so a later detachment starts a fresh grace
 // period. The exemption tag (handled by the engine) keeps an address forever.
 //
@@ -20,6 +20,7 @@ package eipattached
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,7 +30,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/exemption"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/tagmap"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -55,9 +58,35 @@ const (
 )
 
 // Rule is eip-attached.
-var Rule = &eipRule{}
+var Rule = rule.Define(rule.Spec[address, params]{
+	Meta:     &meta,
+	Parse:    parse,
+	Observe:  observe,
+	FromItem: func(item *trigger.ConfigItem, _ params) (address, error) { return fromItem(item, time.Now()) },
+	Judge:    judgeFinding,
+	Apply:    apply,
+	Sweep:    sweep,
+})
 
-type eipRule struct{}
+// params are the rule's typed parameters.
+type params struct {
+	// Grace is how long an address may stay unattached after it was first
+	// seen so.
+	Grace time.Duration
+	// AllowRelease opts in to the irreversible release.
+	AllowRelease bool
+}
+
+func parse(p rule.Params) (params, error) {
+	if err := checkGrace(p[ParamGrace]); err != nil {
+		return params{}, fmt.Errorf("parameter %s=%q: %w", ParamGrace, p[ParamGrace], err)
+	}
+	if err := checkBool(p[ParamAllowRelease]); err != nil {
+		return params{}, fmt.Errorf("parameter %s=%q: %w", ParamAllowRelease, p[ParamAllowRelease], err)
+	}
+	n, _ := strconv.Atoi(p[ParamGrace]) // checked above
+	return params{Grace: time.Duration(n) * time.Hour, AllowRelease: p[ParamAllowRelease] == "true"}, nil
+}
 
 var meta = rule.Meta{
 	ID:        "eip-attached",
@@ -92,12 +121,6 @@ func checkBool(s string) error {
 	return nil
 }
 
-// Meta implements rule.Rule.
-func (*eipRule) Meta() *rule.Meta { return &meta }
-
-// Targets implements rule.Rule: the rule is driven by Config only.
-func (*eipRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) { return nil, nil }
-
 // address is what the rule judges of an Elastic IP.
 type address struct {
 	AllocationID string
@@ -105,10 +128,13 @@ type address struct {
 	// AttachedTo names the instance or network interface; "" when idle.
 	AttachedTo string
 	Tags       map[string]string
+	// Seen is when the state was read: the time the grace period is
+	// measured against, and the value a first mark records.
+	Seen time.Time
 }
 
-func fromSDK(a ec2types.Address) address {
-	out := address{AllocationID: aws.ToString(a.AllocationId), PublicIP: aws.ToString(a.PublicIp), Tags: map[string]string{}}
+func fromSDK(a ec2types.Address, seen time.Time) address {
+	out := address{AllocationID: aws.ToString(a.AllocationId), PublicIP: aws.ToString(a.PublicIp), Tags: tagmap.EC2(a.Tags), Seen: seen}
 	// moto writes "" rather than omitting these; AWS omits them.
 	for _, v := range []*string{a.InstanceId, a.NetworkInterfaceId, a.AssociationId} {
 		if aws.ToString(v) != "" {
@@ -116,13 +142,10 @@ func fromSDK(a ec2types.Address) address {
 			break
 		}
 	}
-	for _, t := range a.Tags {
-		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
 	return out
 }
 
-func fromItem(item *trigger.ConfigItem) (address, error) {
+func fromItem(item *trigger.ConfigItem, seen time.Time) (address, error) {
 	var c struct {
 		AllocationID       string `json:"allocationId"`
 		PublicIP           string `json:"publicIp"`
@@ -133,7 +156,7 @@ func fromItem(item *trigger.ConfigItem) (address, error) {
 	if err := json.Unmarshal(item.Configuration, &c); err != nil {
 		return address{}, fmt.Errorf("%w: Elastic IP configuration: %v", trigger.ErrInput, err)
 	}
-	a := address{AllocationID: c.AllocationID, PublicIP: c.PublicIP, Tags: item.Tags}
+	a := address{AllocationID: c.AllocationID, PublicIP: c.PublicIP, Tags: item.Tags, Seen: seen}
 	if a.AllocationID == "" {
 		a.AllocationID = item.ResourceID
 	}
@@ -215,59 +238,75 @@ func judge(a address, now time.Time, grace time.Duration, allowRelease bool) rul
 	return f
 }
 
-func grace(p rule.Params) time.Duration {
-	n, _ := strconv.Atoi(p[ParamGrace])
-	return time.Duration(n) * time.Hour
-}
-
-// Evaluate implements rule.Rule.
-func (*eipRule) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, p rule.Params) (rule.Finding, error) {
-	var a address
-	switch ev := t.Evidence.(type) {
-	case swept:
-		a = fromSDK(ev.a)
-	default:
-		if s.Offline {
-			if !t.Item.HasConfiguration() {
-				return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no address configuration"}, nil
-			}
-			var err error
-			if a, err = fromItem(t.Item); err != nil {
-				return rule.Finding{}, err
-			}
-			break
-		}
-		got, err := describe(ctx, s, t.ID)
-		if err != nil {
-			return rule.Finding{}, err
-		}
-		if got == nil {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: "the address no longer exists"}, nil
-		}
-		a = *got
-	}
+// judgeFinding is the rule's judgement of one address, at the time its
+// state was read.
+func judgeFinding(a address, _ rule.Target, p params, _ rule.Facts) rule.Finding {
 	if a.AllocationID == "" {
-		return rule.Finding{Verdict: rule.NotApplicable, Tags: a.Tags, Reason: "an EC2-Classic address has no allocation ID to manage"}, nil
+		return rule.Finding{Verdict: rule.NotApplicable, Tags: a.Tags, Reason: "an EC2-Classic address has no allocation ID to manage"}
 	}
-	return judge(a, time.Now(), grace(p), p[ParamAllowRelease] == "true"), nil
+	return judge(a, a.Seen, p.Grace, p.AllowRelease)
 }
 
-// describe reads one address; nil when it is gone.
-func describe(ctx context.Context, s *awsclient.Session, id string) (*address, error) {
-	out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
+// addressesAPI is what the rule reads and changes of EC2.
+type addressesAPI interface {
+	DescribeAddresses(context.Context, *ec2.DescribeAddressesInput, ...func(*ec2.Options)) (*ec2.DescribeAddressesOutput, error)
+	CreateTags(context.Context, *ec2.CreateTagsInput, ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+	DeleteTags(context.Context, *ec2.DeleteTagsInput, ...func(*ec2.Options)) (*ec2.DeleteTagsOutput, error)
+	ReleaseAddress(context.Context, *ec2.ReleaseAddressInput, ...func(*ec2.Options)) (*ec2.ReleaseAddressOutput, error)
+}
+
+func observe(ctx context.Context, env rule.Env, t rule.Target, _ params) (address, error) {
+	return describe(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID)
+}
+
+// describe reads one address; an error made with rule.Gone when it is gone.
+func describe(ctx context.Context, api addressesAPI, id string) (address, error) {
+	out, err := api.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
 	if awsclient.HasCode(err, "InvalidAllocationID.NotFound", "InvalidAllocationID.Malformed") || err == nil && len(out.Addresses) == 0 {
-		return nil, nil
+		return address{}, rule.Gone("the address no longer exists")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("describe address %s: %w", id, err)
+		return address{}, fmt.Errorf("describe address %s: %w", id, err)
 	}
-	a := fromSDK(out.Addresses[0])
-	return &a, nil
+	return fromSDK(out.Addresses[0], time.Now()), nil
 }
 
-// Apply implements rule.Rule.
-func (*eipRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
-	client := awsclient.Client(s, ec2.NewFromConfig)
+// apply makes one action of a plan, or its undo.
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
+	f := env.Facts()
+	return applyWith(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), a, exemptionCheck{Tag: f.ExemptTag, MaxDays: f.ExemptMaxDays, Now: time.Now()})
+}
+
+// exemptionCheck is the deployment's exemption tag and horizon (0:
+// exemption.DefaultMaxDays), at a time: what Apply re-checks right before a
+// release.
+type exemptionCheck struct {
+	Tag     string
+	MaxDays int
+	Now     time.Time
+}
+
+// honoured is the value of an exemption tag on tags that the engine would
+// honour now (owner, expiry within the horizon, not expired), if any. The
+// key is compared case-insensitively: before an irreversible call, a
+// differently cased but otherwise valid exemption keeps the address too.
+func (c exemptionCheck) honoured(tags map[string]string) (string, bool) {
+	days := c.MaxDays
+	if days <= 0 {
+		days = exemption.DefaultMaxDays
+	}
+	for k, v := range tags {
+		if !strings.EqualFold(k, c.Tag) {
+			continue
+		}
+		if st, _ := exemption.Judge(exemption.Parse(v), c.Now, days); st == exemption.Honoured {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func applyWith(ctx context.Context, client addressesAPI, a rule.Action, ex exemptionCheck) error {
 	switch a.API {
 	case apiCreateTag, apiDeleteTag:
 		var p tagParams
@@ -302,19 +341,24 @@ func (*eipRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) 
 			return fmt.Errorf("%s: params need allocationId and since", a.API)
 		}
 		// Re-check right before the irreversible call.
-		cur, err := describe(ctx, s, p.AllocationID)
-		switch {
-		case err != nil:
-			return err
-		case cur == nil:
+		cur, err := describe(ctx, client, p.AllocationID)
+		if errors.Is(err, rule.ErrGone) {
 			return fmt.Errorf("release %s: already gone: %w", p.AllocationID, rule.ErrNoOp)
-		case cur.AttachedTo != "":
+		}
+		if err != nil {
+			return err
+		}
+		if cur.AttachedTo != "" {
 			return fmt.Errorf("release %s: associated again with %s, so kept: %w", p.AllocationID, cur.AttachedTo, rule.ErrNoOp)
-		case hasKey(cur.Tags, rule.ExemptTag(ctx)):
+		}
+		if key, ok := ex.honoured(cur.Tags); ok {
 			// The engine honoured the exemption at evaluation; re-checked
-			// here because a release cannot be undone.
-			return fmt.Errorf("release %s: now carries %s, so kept: %w", p.AllocationID, rule.ExemptTag(ctx), rule.ErrNoOp)
-		case cur.Tags[TagPending] != p.Since:
+			// here because a release cannot be undone. Only an exemption
+			// the engine would honour counts: a tag without owner or
+			// expiry, expired, or beyond the horizon keeps nothing.
+			return fmt.Errorf("release %s: now carries a valid exemption (%s), so kept: %w", p.AllocationID, key, rule.ErrNoOp)
+		}
+		if cur.Tags[TagPending] != p.Since {
 			return fmt.Errorf("release %s: the %s tag changed (%q, planned on %q), so kept: %w", p.AllocationID, TagPending, cur.Tags[TagPending], p.Since, rule.ErrNoOp)
 		}
 		_, err = client.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: aws.String(p.AllocationID)})
@@ -329,35 +373,21 @@ func (*eipRule) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) 
 	return fmt.Errorf("eip-attached cannot apply %s", a.API)
 }
 
-func hasKey(m map[string]string, k string) bool {
-	for key := range m {
-		if strings.EqualFold(key, k) {
-			return true
-		}
-	}
-	return false
-}
-
-// swept is an address read by Sweep.
-type swept struct{ a ec2types.Address }
-
-// Sweep implements rule.Sweeper: every address in the region, in one call
-// (DescribeAddresses is not paginated).
-func (*eipRule) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeAddresses(ctx, &ec2.DescribeAddressesInput{})
+// sweep lists every address in the region, in one call (DescribeAddresses
+// is not paginated), each with its state.
+func sweep(ctx context.Context, env rule.Env, _ params) ([]rule.Target, error) {
+	out, err := awsclient.Client(env.Session, ec2.NewFromConfig).DescribeAddresses(ctx, &ec2.DescribeAddressesInput{})
 	if err != nil {
 		return nil, fmt.Errorf("list addresses: %w", err)
 	}
+	seen := time.Now()
 	targets := make([]rule.Target, 0, len(out.Addresses))
 	for _, a := range out.Addresses {
 		id := aws.ToString(a.AllocationId)
 		if id == "" {
 			id = aws.ToString(a.PublicIp)
 		}
-		targets = append(targets, rule.Target{Type: ResourceType, ID: id, Region: s.Region, Evidence: swept{a}})
+		targets = append(targets, rule.Target{Type: ResourceType, ID: id, Region: env.Session.Region, State: fromSDK(a, seen)})
 	}
 	return targets, nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *eipRule) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

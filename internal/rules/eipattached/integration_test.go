@@ -200,45 +200,101 @@ func TestExemptAddressIsNeverReleased(t *testing.T) {
 	}
 }
 
+// planRelease tags id as unattached 100 hours ago and evaluates it with the
+// opt-in: the plan is one release, returned with the bound rule.
+func planRelease(t *testing.T, s *awsclient.Session, id string) (*rule.Bound, rule.Action) {
+	t.Helper()
+	tag(t, s, id, eipattached.TagPending, time.Now().Add(-100*time.Hour).UTC().Format(time.RFC3339))
+	b, err := rule.BindWith(eipattached.Rule, map[string]string{eipattached.ParamGrace: "72", eipattached.ParamAllowRelease: "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.Evaluate(ctx, rule.Env{Session: s}, rule.Target{Type: eipattached.ResourceType, ID: id})
+	if err != nil || len(f.Actions) != 1 || f.Actions[0].API != "ec2:ReleaseAddress" {
+		t.Fatalf("finding = %+v, %v", f, err)
+	}
+	return b, f.Actions[0]
+}
+
+// exemptFor is a valid exemption tag value, expiring in days.
+func exemptFor(days int) string {
+	return "DR standby; owner=net@example.com; expires=" + time.Now().UTC().AddDate(0, 0, days).Format(time.DateOnly)
+}
+
+func untag(t *testing.T, s *awsclient.Session, id, key string) {
+	t.Helper()
+	if _, err := awsclient.Client(s, ec2.NewFromConfig).DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id},
+		Tags: []ec2types.Tag{{Key: aws.String(key)}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestApplyRechecksBeforeReleasing(t *testing.T) {
 	s := mototest.Session(t)
 	id := allocate(t, s)
 	old := time.Now().Add(-100 * time.Hour).UTC().Format(time.RFC3339)
-	tag(t, s, id, eipattached.TagPending, old)
-	f, err := eipattached.Rule.Evaluate(ctx, s, rule.Target{Type: eipattached.ResourceType, ID: id}, rule.Params{eipattached.ParamGrace: "72", eipattached.ParamAllowRelease: "true"})
-	if err != nil || len(f.Actions) != 1 || f.Actions[0].API != "ec2:ReleaseAddress" {
-		t.Fatalf("finding = %+v, %v", f, err)
-	}
-	release := f.Actions[0]
+	b, release := planRelease(t, s, id)
+	env := rule.Env{Session: s}
 
-	// Exempted between evaluation and apply: kept.
-	tag(t, s, id, "rampart:exempt", "keep")
-	if err := eipattached.Rule.Apply(ctx, s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+	// Exempted (validly) between evaluation and apply: kept.
+	tag(t, s, id, "rampart:exempt", exemptFor(30))
+	if err := b.Apply(ctx, env, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
 		t.Fatalf("exempt: err = %v", err)
 	}
-	if _, err := awsclient.Client(s, ec2.NewFromConfig).DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id},
-		Tags: []ec2types.Tag{{Key: aws.String("rampart:exempt")}}}); err != nil {
-		t.Fatal(err)
-	}
+	untag(t, s, id, "rampart:exempt")
 	// The deployment's own exemption tag counts too.
-	tag(t, s, id, "corp:keep", "DR standby")
-	if err := eipattached.Rule.Apply(rule.WithExemptTag(ctx, "corp:keep"), s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+	tag(t, s, id, "corp:keep", exemptFor(30))
+	if err := b.Apply(ctx, rule.Env{Session: s, ExemptTag: "corp:keep"}, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
 		t.Fatalf("custom exemption tag: err = %v", err)
 	}
-	if _, err := awsclient.Client(s, ec2.NewFromConfig).DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id},
-		Tags: []ec2types.Tag{{Key: aws.String("corp:keep")}}}); err != nil {
-		t.Fatal(err)
-	}
+	untag(t, s, id, "corp:keep")
 	// The mark was renewed: kept.
 	tag(t, s, id, eipattached.TagPending, time.Now().UTC().Format(time.RFC3339))
-	if err := eipattached.Rule.Apply(ctx, s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+	if err := b.Apply(ctx, env, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
 		t.Fatalf("renewed mark: err = %v", err)
 	}
 	tag(t, s, id, eipattached.TagPending, old)
 	// Attached again: kept.
 	associate(t, s, id)
-	if err := eipattached.Rule.Apply(ctx, s, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+	if err := b.Apply(ctx, env, release); !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
 		t.Fatalf("attached: err = %v", err)
+	}
+}
+
+// TestApplyReleasesDespiteAnExemptionTheEngineWouldNotHonour: the re-check
+// before the release counts an exemption tag only when the engine would
+// honour it (owner, expiry, within the deployment's horizon): one added
+// between evaluation and apply without an owner, expired, or beyond the
+// horizon keeps nothing, and the address is released.
+func TestApplyReleasesDespiteAnExemptionTheEngineWouldNotHonour(t *testing.T) {
+	s := mototest.Session(t)
+	for _, tc := range []struct {
+		name    string
+		value   string
+		maxDays int // the deployment's horizon; 0: exemption.DefaultMaxDays
+		kept    bool
+	}{
+		{"no owner or expiry", "keep", 0, false},
+		{"expired", "DR standby; owner=net@example.com; expires=" + time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly), 0, false},
+		{"beyond the default horizon", exemptFor(120), 0, false},
+		{"beyond the deployment's horizon", exemptFor(30), 7, false},
+		{"within the deployment's horizon", exemptFor(30), 60, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := allocate(t, s)
+			b, release := planRelease(t, s, id)
+			tag(t, s, id, "rampart:exempt", tc.value)
+			err := b.Apply(ctx, rule.Env{Session: s, ExemptMaxDays: tc.maxDays}, release)
+			if tc.kept {
+				if !errors.Is(err, rule.ErrNoOp) || address(t, s, id) == nil {
+					t.Fatalf("err = %v, want kept", err)
+				}
+				return
+			}
+			if err != nil || address(t, s, id) != nil {
+				t.Fatalf("err = %v, want released", err)
+			}
+		})
 	}
 }
 

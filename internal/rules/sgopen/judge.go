@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/rampart-aws/rampart/internal/ipspace"
-	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // The judgement: a group is world-open on a sensitive point — a protocol and
@@ -65,24 +64,23 @@ func (p Permission) reaches(pt point) bool {
 // allow-list, every other protocol. ICMP is never sensitive (ping from
 // anywhere is left alone); the block-list rules look at tcp and udp ports
 // only.
-func (c *Check) points(perms []Permission, params rule.Params) []point {
+func (p params) points(perms []Permission) []point {
 	var pts []point
 	for _, proto := range []string{"tcp", "udp"} {
-		var special portSet
+		special := p.blocked
 		switch {
-		case !c.allowList:
-			special, _ = parsePorts(params[ParamBlocked])
+		case !p.allowList:
 		case proto == "tcp":
-			special, _ = parsePorts(params[ParamTCP])
+			special = p.tcp
 		default:
-			special, _ = parsePorts(params[ParamUDP])
+			special = p.udp
 		}
 		bounds := []int{0, 65536}
 		reached := false
-		for _, p := range perms {
-			switch normProtocol(p.Protocol) {
+		for _, q := range perms {
+			switch normProtocol(q.Protocol) {
 			case proto:
-				r := p.ports()
+				r := q.ports()
 				bounds = append(bounds, r.from, r.to+1)
 				reached = true
 			case "-1":
@@ -103,18 +101,18 @@ func (c *Check) points(perms []Permission, params rule.Params) []point {
 			}
 			pt := point{proto, bounds[i], min(bounds[i+1]-1, 65535)}
 			at := portRange{pt.from, pt.from}
-			if c.allowList && !special.covers(at) || !c.allowList && special.overlaps(at) {
+			if p.allowList && !special.covers(at) || !p.allowList && special.overlaps(at) {
 				pts = append(pts, pt)
 			}
 		}
 	}
-	if !c.allowList {
+	if !p.allowList {
 		return pts
 	}
 	var others []string
 	all := false
-	for _, p := range perms {
-		switch proto := normProtocol(p.Protocol); proto {
+	for _, q := range perms {
+		switch proto := normProtocol(q.Protocol); proto {
 		case "tcp", "udp", "icmp", "icmpv6":
 		case "-1":
 			all = true
@@ -140,10 +138,10 @@ func (c *Check) points(perms []Permission, params rule.Params) []point {
 }
 
 // sensitive reports whether any permission reaches a sensitive point.
-func (c *Check) sensitive(perms []Permission, params rule.Params) bool {
-	for _, pt := range c.points(perms, params) {
-		for _, p := range perms {
-			if p.reaches(pt) {
+func (p params) sensitive(perms []Permission) bool {
+	for _, pt := range p.points(perms) {
+		for _, q := range perms {
+			if q.reaches(pt) {
 				return true
 			}
 		}
@@ -175,7 +173,7 @@ type openness struct {
 // judge finds where the permissions, with the prefix lists' entries, admit
 // the whole internet on a sensitive point. It returns the offending
 // permissions (indices, ascending) and the ways they are open.
-func (c *Check) judge(perms []Permission, lists map[string][]netip.Prefix, params rule.Params) ([]int, []openness) {
+func (p params) judge(perms []Permission, lists map[string][]netip.Prefix) ([]int, []openness) {
 	type verdict struct {
 		off  []int
 		fams ipspace.Coverage
@@ -183,11 +181,11 @@ func (c *Check) judge(perms []Permission, lists map[string][]netip.Prefix, param
 	memo := map[string]verdict{}
 	var opens []openness
 	offending := map[int]bool{}
-	for _, pt := range c.points(perms, params) {
+	for _, pt := range p.points(perms) {
 		var reach []int
 		var key strings.Builder
-		for i, p := range perms {
-			if p.reaches(pt) {
+		for i, q := range perms {
+			if q.reaches(pt) {
 				reach = append(reach, i)
 				fmt.Fprintf(&key, "%d,", i)
 			}
@@ -201,7 +199,7 @@ func (c *Check) judge(perms []Permission, lists map[string][]netip.Prefix, param
 			if v.fams = ipspace.Covers(all); v.fams.Any() {
 				off := ipspace.Offending(all)
 				for _, i := range reach {
-					if slices.ContainsFunc(perms[i].prefixes(lists), func(p netip.Prefix) bool { return slices.Contains(off, p.Masked()) }) {
+					if slices.ContainsFunc(perms[i].prefixes(lists), func(pre netip.Prefix) bool { return slices.Contains(off, pre.Masked()) }) {
 						v.off = append(v.off, i)
 					}
 				}

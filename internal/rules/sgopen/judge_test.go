@@ -58,6 +58,7 @@ func partition(r *rand.Rand, w netip.Prefix, n int) []string {
 }
 
 func TestJudge(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(7, 8))
 	var eights, eightsLessOne []string
 	for i := range 256 {
@@ -106,7 +107,7 @@ func TestJudge(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		c      *Check
+		c      rule.Rule
 		perms  []string
 		want   []int // indices of the offending permissions
 		reason string
@@ -147,15 +148,13 @@ func TestJudge(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			params, err := tc.c.Meta().Resolve(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			t.Parallel()
+			ps := paramsOf(t, tc.c)
 			perms := make([]Permission, len(tc.perms))
 			for i, s := range tc.perms {
 				perms[i] = perm(t, s)
 			}
-			off, opens := tc.c.judge(perms, lists, params)
+			off, opens := ps.judge(perms, lists)
 			if !slices.Equal(off, tc.want) {
 				t.Fatalf("offending = %v, want %v", off, tc.want)
 			}
@@ -166,13 +165,13 @@ func TestJudge(t *testing.T) {
 					rest = append(rest, p)
 				}
 			}
-			if again, _ := tc.c.judge(rest, lists, params); len(again) != 0 {
+			if again, _ := ps.judge(rest, lists); len(again) != 0 {
 				t.Fatalf("after the revoke, still offending: %v", again)
 			}
 			if len(off) == 0 {
 				return
 			}
-			f := tc.c.finding("sg-1", perms, off, opens, "")
+			f := ps.finding("sg-1", perms, off, opens, "")
 			if tc.reason != "" && !strings.Contains(f.Reason, tc.reason) {
 				t.Errorf("reason %q lacks %q", f.Reason, tc.reason)
 			}
@@ -189,8 +188,9 @@ func TestJudge(t *testing.T) {
 // leaves no sensitive port world-open. (ipspace's tests check that each
 // revoked range takes part in a cover.)
 func TestJudgeRandomInvariants(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(9, 10))
-	params, _ := RestrictedSSH.Meta().Resolve(nil)
+	ps := paramsOf(t, RestrictedSSH)
 	// The first five reach tcp 22.
 	protos := []string{"tcp 22", "tcp 0-1000", "tcp 20-30", "-1 -", "tcp 0-65535", "tcp 23-80", "udp 22", "udp 53"}
 	for round := range 100 {
@@ -209,14 +209,14 @@ func TestJudgeRandomInvariants(t *testing.T) {
 		for range r.IntN(8) {
 			perms = append(perms, perm(t, protos[r.IntN(len(protos))]+" "+partition(r, w, 40)[r.IntN(40)]))
 		}
-		off, _ := RestrictedSSH.judge(perms, nil, params)
+		off, _ := ps.judge(perms, nil)
 		var rest []Permission
 		for i, p := range perms {
 			if !slices.Contains(off, i) {
 				rest = append(rest, p)
 			}
 		}
-		if again, _ := RestrictedSSH.judge(rest, nil, params); len(again) != 0 {
+		if again, _ := ps.judge(rest, nil); len(again) != 0 {
 			t.Fatalf("round %d: still offending after the revoke", round)
 		}
 		// When every permission reaches tcp 22, the partition covers it.
@@ -228,8 +228,9 @@ func TestJudgeRandomInvariants(t *testing.T) {
 }
 
 func TestPointsCutAtParams(t *testing.T) {
-	params, _ := OpenWorld.Meta().Resolve(map[string]string{ParamTCP: "80,443,8000-8080"})
-	pts := OpenWorld.points([]Permission{perm(t, "tcp 0-65535 0.0.0.0/0")}, params)
+	t.Parallel()
+	ps := paramsOf(t, OpenWorld, ParamTCP, "80,443,8000-8080")
+	pts := ps.points([]Permission{perm(t, "tcp 0-65535 0.0.0.0/0")})
 	var got []string
 	for _, pt := range pts {
 		got = append(got, pt.String())
@@ -238,23 +239,22 @@ func TestPointsCutAtParams(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("points = %v, want %v", got, want)
 	}
-	if OpenWorld.sensitive([]Permission{perm(t, "tcp 8000-8080 0.0.0.0/0")}, params) {
+	if ps.sensitive([]Permission{perm(t, "tcp 8000-8080 0.0.0.0/0")}) {
 		t.Error("an authorized range is sensitive")
 	}
-	if !OpenWorld.sensitive([]Permission{perm(t, "tcp 8000-8081 10.0.0.0/8")}, params) {
+	if !ps.sensitive([]Permission{perm(t, "tcp 8000-8081 10.0.0.0/8")}) {
 		t.Error("a range reaching 8081 is not sensitive")
 	}
-	_ = rule.Params{}
 }
 
 // BenchmarkJudgeTypicalGroup: the judgement of a group like the demo's (SSH
 // from the world and a /8, https, all traffic from ::/0, a prefix list).
 func BenchmarkJudgeTypicalGroup(b *testing.B) {
-	params, _ := OpenWorld.Meta().Resolve(nil)
+	ps := paramsOf(b, OpenWorld)
 	perms := []Permission{perm(b, "tcp 22 0.0.0.0/0"), perm(b, "tcp 22 10.0.0.0/8"), perm(b, "tcp 443 0.0.0.0/0"),
 		perm(b, "-1 - ::/0"), perm(b, "tcp 6379 pl-office")}
 	lists := map[string][]netip.Prefix{"pl-office": {netip.MustParsePrefix("198.51.100.0/24")}}
 	for b.Loop() {
-		OpenWorld.judge(perms, lists, params)
+		ps.judge(perms, lists)
 	}
 }

@@ -104,7 +104,7 @@ func checkPortValues(from, to trigger.Int) error {
 // IDs when the response carries them. The group is its ID, or, in records
 // that name it only by name (EC2-Classic and default-VPC calls, before
 // 2021), nothing: the evidence then carries the name (and the VPC, if the
-// record names one) for Evaluate to resolve.
+// record names one) for Observe to resolve.
 func parseAuthorize(call *trigger.APICall) (string, evidence, error) {
 	var req authorizeRequest
 	if err := json.Unmarshal(call.Request, &req); err != nil {

@@ -13,6 +13,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/ipspace"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // ErrAmbiguous is returned (wrapped, naming the candidates) when an old
@@ -22,7 +23,15 @@ import (
 // human to look at.
 var ErrAmbiguous = errors.New("ambiguous security group name")
 
-// current reads the group a target names, or nil with the reason it is gone.
+// groupsAPI is what the rules read of EC2.
+type groupsAPI interface {
+	ec2.DescribeSecurityGroupsAPIClient
+	ec2.GetManagedPrefixListEntriesAPIClient
+	DescribeVpcs(context.Context, *ec2.DescribeVpcsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error)
+}
+
+// current reads the group a target names; an error made with rule.Gone,
+// saying why, when it no longer exists.
 //
 // By ID it is one DescribeSecurityGroups. By name (a pre-2021 record of a
 // call that named the group with groupName only) it resolves the name as
@@ -30,40 +39,40 @@ var ErrAmbiguous = errors.New("ambiguous security group name")
 // default VPC, the only VPC whose groups a name-only call could change. It
 // never acts on the first of several groups that share a name in different
 // VPCs, and never passes the name where AWS wants an ID.
-func current(ctx context.Context, s *awsclient.Session, id string, ev evidence) (*ec2types.SecurityGroup, string, error) {
-	client := awsclient.Client(s, ec2.NewFromConfig)
+func current(ctx context.Context, api groupsAPI, id string, ev evidence) (ec2types.SecurityGroup, error) {
 	if strings.HasPrefix(id, "sg-") {
-		out, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+		out, err := api.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
 		switch {
 		case awsclient.HasCode(err, "InvalidGroup.NotFound", "InvalidGroupId.NotFound", "InvalidGroupId.Malformed"):
-			return nil, "the security group no longer exists", nil
+			return ec2types.SecurityGroup{}, rule.Gone("the security group no longer exists")
 		case err != nil:
-			return nil, "", fmt.Errorf("describe security group %s: %w", id, err)
+			return ec2types.SecurityGroup{}, fmt.Errorf("describe security group %s: %w", id, err)
 		case len(out.SecurityGroups) == 0:
-			return nil, "the security group no longer exists", nil
+			return ec2types.SecurityGroup{}, rule.Gone("the security group no longer exists")
 		}
-		return &out.SecurityGroups[0], "", nil
+		return out.SecurityGroups[0], nil
 	}
 	name := ev.GroupName
 	if name == "" {
 		name = id
 	}
 	if name == "" {
-		return nil, "", errors.New("the target names no security group")
+		return ec2types.SecurityGroup{}, errors.New("the target names no security group")
 	}
-	return byName(ctx, client, name, ev.VpcID)
+	return byName(ctx, api, name, ev.VpcID)
 }
 
 // byName resolves a group name: one DescribeSecurityGroups filtered by name
 // (every VPC), then, when the record names no VPC and some group has the
 // name, one DescribeVpcs for the default VPC.
-func byName(ctx context.Context, client *ec2.Client, name, vpc string) (*ec2types.SecurityGroup, string, error) {
+func byName(ctx context.Context, client groupsAPI, name, vpc string) (ec2types.SecurityGroup, error) {
+	var none ec2types.SecurityGroup
 	in := &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{name}}}}
 	var all []ec2types.SecurityGroup
 	for pages := ec2.NewDescribeSecurityGroupsPaginator(client, in); pages.HasMorePages(); {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, "", fmt.Errorf("describe security groups named %q: %w", name, err)
+			return none, fmt.Errorf("describe security groups named %q: %w", name, err)
 		}
 		// The filter matches exactly, but a wildcard in a hostile name
 		// (group-name filters accept * and ?) must not widen it.
@@ -73,18 +82,17 @@ func byName(ctx context.Context, client *ec2.Client, name, vpc string) (*ec2type
 			}
 		}
 	}
-	gone := fmt.Sprintf("no security group named %q exists any more", name)
 	if len(all) == 0 {
-		return nil, gone, nil
+		return none, rule.Gone(fmt.Sprintf("no security group named %q exists any more", name))
 	}
 	where := "the VPC the record names, " + vpc
 	if vpc == "" {
 		out, err := client.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
 		if err != nil {
-			return nil, "", fmt.Errorf("find the default VPC for security group name %q: %w", name, err)
+			return none, fmt.Errorf("find the default VPC for security group name %q: %w", name, err)
 		}
 		if len(out.Vpcs) == 0 {
-			return nil, "", fmt.Errorf("%w: the record names group %q without an ID or a VPC, and the region has no default VPC, the only place a name-only call can change; groups of that name: %s",
+			return none, fmt.Errorf("%w: the record names group %q without an ID or a VPC, and the region has no default VPC, the only place a name-only call can change; groups of that name: %s",
 				ErrAmbiguous, name, candidates(all))
 		}
 		vpc = aws.ToString(out.Vpcs[0].VpcId)
@@ -98,11 +106,11 @@ func byName(ctx context.Context, client *ec2.Client, name, vpc string) (*ec2type
 	}
 	switch len(in1) {
 	case 0:
-		return nil, fmt.Sprintf("no security group named %q exists any more in %s (groups of that name elsewhere, %s, are not the one the call changed)", name, where, candidates(all)), nil
+		return none, rule.Gone(fmt.Sprintf("no security group named %q exists any more in %s (groups of that name elsewhere, %s, are not the one the call changed)", name, where, candidates(all)))
 	case 1:
-		return &in1[0], "", nil
+		return in1[0], nil
 	}
-	return nil, "", fmt.Errorf("%w: %q matches several groups in %s: %s", ErrAmbiguous, name, where, candidates(in1))
+	return none, fmt.Errorf("%w: %q matches several groups in %s: %s", ErrAmbiguous, name, where, candidates(in1))
 }
 
 func candidates(gs []ec2types.SecurityGroup) string {
@@ -114,47 +122,56 @@ func candidates(gs []ec2types.SecurityGroup) string {
 	return strings.Join(out, ", ")
 }
 
-// listCache holds the entries of the managed prefix lists read so far.
-type listCache struct {
-	entries map[string][]netip.Prefix
+// listCache holds what each managed prefix list read so far gave: its
+// entries, or the failure (not tried again through the same cache).
+type listCache map[string]listRead
+
+type listRead struct {
+	entries []netip.Prefix
+	err     error
 }
 
-// read fetches the entries of the prefix lists not yet read: one
-// GetManagedPrefixListEntries (paginated) per list. A list that no longer
-// exists admits nothing. Any other failure is returned: without a list's
-// entries the group cannot be judged.
-func (lc *listCache) read(ctx context.Context, s *awsclient.Session, ids []string) error {
-	if lc.entries == nil {
-		lc.entries = map[string][]netip.Prefix{}
-	}
-	var client *ec2.Client
-	for _, id := range ids {
-		if _, ok := lc.entries[id]; ok {
-			continue
+// fill puts the entries of the prefix lists g references on a sensitive
+// point into g.Lists, reading each list not read yet: one
+// GetManagedPrefixListEntries (paginated). A list that no longer exists
+// admits nothing. Any other failure is returned: without a list's entries
+// the group cannot be judged.
+func (lc listCache) fill(ctx context.Context, api ec2.GetManagedPrefixListEntriesAPIClient, g *group, p params) error {
+	for _, id := range p.listsToRead(g.Perms) {
+		r, ok := lc[id]
+		if !ok {
+			r.entries, r.err = entries(ctx, api, id)
+			lc[id] = r
 		}
-		if client == nil {
-			client = awsclient.Client(s, ec2.NewFromConfig)
+		if r.err != nil {
+			return r.err
 		}
-		var got []netip.Prefix
-		pages := ec2.NewGetManagedPrefixListEntriesPaginator(client, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(id)})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if awsclient.HasCode(err, "InvalidPrefixListID.NotFound", "InvalidPrefixListId.NotFound") {
-				got = nil
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("read prefix list %s: %w", id, err)
-			}
-			for _, e := range page.Entries {
-				p, err := ipspace.Parse(aws.ToString(e.Cidr))
-				if err != nil {
-					return fmt.Errorf("prefix list %s: %w", id, err)
-				}
-				got = append(got, p)
-			}
+		if g.Lists == nil {
+			g.Lists = map[string][]netip.Prefix{}
 		}
-		lc.entries[id] = got
+		g.Lists[id] = r.entries
 	}
 	return nil
+}
+
+func entries(ctx context.Context, api ec2.GetManagedPrefixListEntriesAPIClient, id string) ([]netip.Prefix, error) {
+	var got []netip.Prefix
+	pages := ec2.NewGetManagedPrefixListEntriesPaginator(api, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(id)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if awsclient.HasCode(err, "InvalidPrefixListID.NotFound", "InvalidPrefixListId.NotFound") {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read prefix list %s: %w", id, err)
+		}
+		for _, e := range page.Entries {
+			p, err := ipspace.Parse(aws.ToString(e.Cidr))
+			if err != nil {
+				return nil, fmt.Errorf("prefix list %s: %w", id, err)
+			}
+			got = append(got, p)
+		}
+	}
+	return got, nil
 }

@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -34,6 +35,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/ipspace"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/tagmap"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -51,7 +53,7 @@ const (
 	apiPrefixList   = "ec2:GetManagedPrefixListEntries"
 )
 
-// readActions are what Evaluate and Sweep call.
+// readActions are what Observe and Sweep call.
 var readActions = []string{apiDescribe, apiDescribeVpcs, apiPrefixList}
 
 // Parameter names.
@@ -61,18 +63,63 @@ const (
 	ParamBlocked = "blockedPorts"
 )
 
-// Check is one registration of the security-group check.
-type Check struct {
-	meta rule.Meta
-	// allowList: world-open is fine only within the authorized ports;
-	// otherwise (block-list) world-open is wrong only on the blocked ports.
+// params are one registration's typed parameters: an allow-list
+// (sg-open-world: world-open is fine only on the authorized ports) or a
+// block-list (sg-restricted-*: world-open is wrong only on the blocked
+// ports).
+type params struct {
 	allowList bool
+	tcp, udp  portSet // the allow-list's authorized ports
+	blocked   portSet // the block-list's ports
+}
+
+// parseAllowList reads sg-open-world's authorized ports.
+func parseAllowList(p rule.Params) (params, error) {
+	tcp, err := parsePorts(p[ParamTCP])
+	if err != nil {
+		return params{}, fmt.Errorf("parameter %s: %w", ParamTCP, err)
+	}
+	udp, err := parsePorts(p[ParamUDP])
+	if err != nil {
+		return params{}, fmt.Errorf("parameter %s: %w", ParamUDP, err)
+	}
+	return params{allowList: true, tcp: tcp, udp: udp}, nil
+}
+
+// parseBlockList reads an sg-restricted-* rule's blocked ports.
+func parseBlockList(p rule.Params) (params, error) {
+	if err := checkNonEmptyPorts(p[ParamBlocked]); err != nil {
+		return params{}, fmt.Errorf("parameter %s: %w", ParamBlocked, err)
+	}
+	blocked, _ := parsePorts(p[ParamBlocked]) // checked above
+	return params{blocked: blocked}, nil
+}
+
+// define makes one registration of the check: the three share everything
+// but their metadata and parameters. Only a rule with CloudTrail triggers
+// names targets of API calls.
+func define(m *rule.Meta, parse func(rule.Params) (params, error)) rule.Rule {
+	spec := rule.Spec[group, params]{
+		Meta:    m,
+		Parse:   parse,
+		Observe: observe,
+		Plan:    plan,
+		Judge:   judgeGroup,
+		Apply:   apply,
+		Sweep:   sweep,
+	}
+	if len(m.CloudTrail) > 0 {
+		spec.Targets = targets
+	}
+	return rule.Define(spec)
 }
 
 var sgConfig = &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour}
 
 // OpenWorld is sg-open-world.
-var OpenWorld = &Check{allowList: true, meta: rule.Meta{
+var OpenWorld = define(&openWorld, parseAllowList)
+
+var openWorld = rule.Meta{
 	ID:           "sg-open-world",
 	Title:        "Security groups admit the internet only on authorized ports",
 	Severity:     rule.High,
@@ -89,10 +136,12 @@ var OpenWorld = &Check{allowList: true, meta: rule.Meta{
 	},
 	ReadActions:  readActions,
 	WriteActions: []string{apiRevoke},
-}}
+}
 
 // RestrictedSSH is sg-restricted-ssh: no world-open access to port 22.
-var RestrictedSSH = &Check{meta: rule.Meta{
+var RestrictedSSH = define(&restrictedSSH, parseBlockList)
+
+var restrictedSSH = rule.Meta{
 	ID:           "sg-restricted-ssh",
 	Title:        "Security groups do not admit SSH (port 22) from the internet",
 	Severity:     rule.High,
@@ -106,10 +155,12 @@ var RestrictedSSH = &Check{meta: rule.Meta{
 	},
 	ReadActions:  readActions,
 	WriteActions: []string{apiRevoke},
-}}
+}
 
 // RestrictedCommonPorts is sg-restricted-common-ports.
-var RestrictedCommonPorts = &Check{meta: rule.Meta{
+var RestrictedCommonPorts = define(&restrictedCommonPorts, parseBlockList)
+
+var restrictedCommonPorts = rule.Meta{
 	ID:           "sg-restricted-common-ports",
 	Title:        "Security groups do not admit common service ports from the internet",
 	Severity:     rule.High,
@@ -123,7 +174,7 @@ var RestrictedCommonPorts = &Check{meta: rule.Meta{
 	},
 	ReadActions:  readActions,
 	WriteActions: []string{apiRevoke},
-}}
+}
 
 func checkNonEmptyPorts(s string) error {
 	set, err := parsePorts(s)
@@ -132,9 +183,6 @@ func checkNonEmptyPorts(s string) error {
 	}
 	return err
 }
-
-// Meta implements rule.Rule.
-func (c *Check) Meta() *rule.Meta { return &c.meta }
 
 // Permission is one ingress permission with an address source: one
 // protocol, one port range, and one CIDR or one prefix list. It is the unit
@@ -214,18 +262,36 @@ type evidence struct {
 	VpcID       string
 }
 
-// swept is a group read by Sweep: its state is already current. Lists is
-// shared by every group of one sweep, so each prefix list is read once.
-type swept struct {
-	group ec2types.SecurityGroup
-	lists *listCache
+// group is what the rules judge of a security group.
+type group struct {
+	// ID is the group's ID (sg-…); in an offline plan, the target's ID,
+	// which is the group's name when the record names it only by name.
+	ID string
+	// Name is the name a name-only record gave the group (offline plan).
+	Name string
+	// Perms are the group's ingress permissions with an address source;
+	// in an offline plan only those the call added.
+	Perms []Permission
+	// Lists holds the entries of the prefix lists Perms reference on a
+	// sensitive point (no entries: the list no longer exists); unknown
+	// lists admit nothing known.
+	Lists map[string][]netip.Prefix
+	Tags  map[string]string
+	// Planned marks an offline plan: the state is only what the call
+	// added, not the whole group.
+	Planned bool
 }
 
-// Targets implements rule.Rule: the group the call changed, with the
-// address permissions the call added. It makes no call: a group named only
-// by name (old records) keeps the name in its evidence, and Evaluate
-// resolves it.
-func (c *Check) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
+// fromSDK is a group as DescribeSecurityGroups shows it, before its prefix
+// lists are read.
+func fromSDK(g ec2types.SecurityGroup) group {
+	return group{ID: aws.ToString(g.GroupId), Perms: permissions(&g), Tags: tagmap.EC2(g.Tags)}
+}
+
+// targets names the group the call changed, with the address permissions
+// the call added. It makes no call: a group named only by name (old
+// records) keeps the name in its evidence, and Observe resolves it.
+func targets(call *trigger.APICall, _ params) ([]rule.Target, error) {
 	var groupID string
 	var ev evidence
 	var err error
@@ -247,67 +313,79 @@ func (c *Check) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, er
 	return []rule.Target{{Type: ResourceType, ID: id, Region: call.Region, Evidence: ev}}, nil
 }
 
-// Evaluate implements rule.Rule. An event says where to look; the group's
-// current state decides, as a whole: a call that adds 128.0.0.0/1 to a
-// group that already admits 0.0.0.0/1 on the same port is caught.
-func (c *Check) Evaluate(ctx context.Context, s *awsclient.Session, t rule.Target, params rule.Params) (rule.Finding, error) {
-	ev, fromEvent := t.Evidence.(evidence)
-	if fromEvent {
-		if !c.sensitive(ev.Permissions, params) {
-			return rule.Finding{Verdict: rule.Compliant, Reason: "the call opened no address range to a port outside the authorized ones"}, nil
-		}
-		if s.Offline {
-			return c.offline(t, ev, params), nil
-		}
-	} else if s.Offline {
-		return rule.Finding{Verdict: rule.NotApplicable, Reason: "offline: the trigger carries no permissions to judge"}, nil
-	}
-	var group *ec2types.SecurityGroup
-	lists := &listCache{}
-	if sw, ok := t.Evidence.(swept); ok {
-		group = &sw.group
-		if sw.lists != nil {
-			lists = sw.lists
-		}
-	} else {
-		var gone string
-		var err error
-		if group, gone, err = current(ctx, s, t.ID, ev); err != nil {
-			return rule.Finding{}, err
-		}
-		if group == nil {
-			return rule.Finding{Verdict: rule.NotApplicable, Reason: gone}, nil
-		}
-	}
-	perms := permissions(group)
-	if err := lists.read(ctx, s, c.listsToRead(perms, params)); err != nil {
-		return rule.Finding{}, err
-	}
-	groupID := aws.ToString(group.GroupId)
-	off, opens := c.judge(perms, lists.entries, params)
-	if len(off) == 0 {
-		return rule.Finding{Verdict: rule.Compliant, Resource: groupID, Tags: tags(group),
-			Reason: "no sensitive port admits the whole IPv4 or IPv6 address space"}, nil
-	}
-	f := c.finding(groupID, perms, off, opens, "")
-	f.Resource, f.Tags = groupID, tags(group)
-	return f, nil
+// unopened reports whether the target is a call that opened no address
+// range to a sensitive port: judged from the call alone, with no read.
+func (p params) unopened(t rule.Target) bool {
+	ev, ok := t.Evidence.(evidence)
+	return ok && !p.sensitive(ev.Permissions)
 }
 
-// offline judges the call's own permissions: it cannot know what the group
-// already had, nor what a prefix list holds.
-func (c *Check) offline(t rule.Target, ev evidence, params rule.Params) rule.Finding {
-	off, opens := c.judge(ev.Permissions, nil, params)
+// observe reads the group's current state: an event says where to look,
+// the whole group decides (a call that adds 128.0.0.0/1 to a group that
+// already admits 0.0.0.0/1 on the same port is caught). A call that opened
+// nothing sensitive needs no read.
+func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (group, error) {
+	if p.unopened(t) {
+		return group{}, nil
+	}
+	ev, _ := t.Evidence.(evidence)
+	return read(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID, ev, p)
+}
+
+// read is one group (by ID, or by the name a record gave it) with the
+// entries of the prefix lists it references on a sensitive point.
+func read(ctx context.Context, api groupsAPI, id string, ev evidence, p params) (group, error) {
+	sg, err := current(ctx, api, id, ev)
+	if err != nil {
+		return group{}, err
+	}
+	g := fromSDK(sg)
+	if err := (listCache{}).fill(ctx, api, &g, p); err != nil {
+		return group{}, err
+	}
+	return g, nil
+}
+
+// plan is the offline planner: the call's own permissions. It cannot know
+// what the group already had, nor what a prefix list holds.
+func plan(t rule.Target, p params) (group, error) {
+	ev, ok := t.Evidence.(evidence)
+	switch {
+	case !ok:
+		return group{}, rule.Undecided("the trigger carries no permissions to judge")
+	case p.unopened(t):
+		return group{}, nil
+	}
+	return group{ID: t.ID, Name: ev.GroupName, Perms: ev.Permissions, Planned: true}, nil
+}
+
+// judgeGroup is the judgement: the permissions that together admit the
+// whole address space on a sensitive point, and the revoke of exactly
+// those. It is pure.
+func judgeGroup(g group, t rule.Target, p params, _ rule.Facts) rule.Finding {
+	if p.unopened(t) {
+		return rule.Finding{Verdict: rule.Compliant, Reason: "the call opened no address range to a port outside the authorized ones"}
+	}
+	off, opens := p.judge(g.Perms, g.Lists)
+	if g.Planned {
+		switch {
+		case len(off) == 0:
+			return rule.Finding{Verdict: rule.Compliant,
+				Reason: "the ranges the call added do not by themselves cover the whole address space on a port outside the authorized ones; a live run judges them with the rest of the group"}
+		case g.Name != "" && !strings.HasPrefix(g.ID, "sg-"):
+			f := p.finding("", g.Perms, off, opens, "the call opened ")
+			f.Reason += fmt.Sprintf("; the call names the group only by name (%q), which a live run resolves to its ID before any revoke", g.Name)
+			return f
+		}
+		return p.finding(g.ID, g.Perms, off, opens, "the call opened ")
+	}
 	if len(off) == 0 {
-		return rule.Finding{Verdict: rule.Compliant,
-			Reason: "the ranges the call added do not by themselves cover the whole address space on a port outside the authorized ones; a live run judges them with the rest of the group"}
+		return rule.Finding{Verdict: rule.Compliant, Resource: g.ID, Tags: g.Tags,
+			Reason: "no sensitive port admits the whole IPv4 or IPv6 address space"}
 	}
-	if ev.GroupName != "" && !strings.HasPrefix(t.ID, "sg-") {
-		f := c.finding("", ev.Permissions, off, opens, "the call opened ")
-		f.Reason += fmt.Sprintf("; the call names the group only by name (%q), which a live run resolves to its ID before any revoke", ev.GroupName)
-		return f
-	}
-	return c.finding(t.ID, ev.Permissions, off, opens, "the call opened ")
+	f := p.finding(g.ID, g.Perms, off, opens, "")
+	f.Resource, f.Tags = g.ID, g.Tags
+	return f
 }
 
 // permissions lists the group's ingress permissions that have an address
@@ -337,15 +415,15 @@ func permissions(g *ec2types.SecurityGroup) []Permission {
 
 // listsToRead are the prefix lists referenced on a sensitive point: only
 // their entries can matter.
-func (c *Check) listsToRead(perms []Permission, params rule.Params) []string {
-	pts := c.points(perms, params)
+func (p params) listsToRead(perms []Permission) []string {
+	pts := p.points(perms)
 	var ids []string
-	for _, p := range perms {
-		if p.PrefixListID == "" || slices.Contains(ids, p.PrefixListID) {
+	for _, q := range perms {
+		if q.PrefixListID == "" || slices.Contains(ids, q.PrefixListID) {
 			continue
 		}
-		if slices.ContainsFunc(pts, p.reaches) {
-			ids = append(ids, p.PrefixListID)
+		if slices.ContainsFunc(pts, q.reaches) {
+			ids = append(ids, q.PrefixListID)
 		}
 	}
 	return ids
@@ -354,13 +432,13 @@ func (c *Check) listsToRead(perms []Permission, params rule.Params) []string {
 // finding plans the revoke of the offending permissions (indices into
 // perms). With no group ID (an offline plan for a group named only by name)
 // it plans nothing: a revoke needs the ID.
-func (c *Check) finding(groupID string, perms []Permission, off []int, opens []openness, prefix string) rule.Finding {
+func (p params) finding(groupID string, perms []Permission, off []int, opens []openness, prefix string) rule.Finding {
 	var how []string
 	for _, o := range opens {
 		how = append(how, o.describe(perms))
 	}
 	reason := prefix + strings.Join(how, "; and ")
-	if c.allowList {
+	if p.allowList {
 		reason += " — outside the authorized ports"
 	} else {
 		reason += " — a blocked port"
@@ -374,33 +452,41 @@ func (c *Check) finding(groupID string, perms []Permission, off []int, opens []o
 	if !strings.HasPrefix(groupID, "sg-") {
 		return f
 	}
-	params := revokeParams{GroupID: groupID, Permissions: revoked}
-	undo := rule.NewAction(apiAuthorize, groupID, "restore the revoked permissions", params, nil)
-	f.Actions = []rule.Action{rule.NewAction(apiRevoke, groupID, "revoke "+strings.Join(descs, "; "), params, &undo)}
+	rp := revokeParams{GroupID: groupID, Permissions: revoked}
+	undo := rule.NewAction(apiAuthorize, groupID, "restore the revoked permissions", rp, nil)
+	f.Actions = []rule.Action{rule.NewAction(apiRevoke, groupID, "revoke "+strings.Join(descs, "; "), rp, &undo)}
 	return f
 }
 
-func tags(g *ec2types.SecurityGroup) map[string]string {
-	m := make(map[string]string, len(g.Tags))
-	for _, t := range g.Tags {
-		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return m
+// sweep lists every security group in the region, read once (paginated),
+// each with its state: the entries of the prefix lists the groups reference
+// on a sensitive point are read too, each list once per sweep, so
+// evaluation needs no further call.
+func sweep(ctx context.Context, env rule.Env, p params) ([]rule.Target, error) {
+	return list(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), env.Session.Region, p)
 }
 
-// Sweep implements rule.Sweeper: every security group in the region, read
-// once (paginated) so evaluation needs no further call.
-func (c *Check) Sweep(ctx context.Context, s *awsclient.Session, _ rule.Params) ([]rule.Target, error) {
-	pages := ec2.NewDescribeSecurityGroupsPaginator(awsclient.Client(s, ec2.NewFromConfig), &ec2.DescribeSecurityGroupsInput{})
+// list is the sweep's listing. A group whose prefix lists cannot be read
+// is left without a state: when its turn comes it is read live (Observe)
+// and, if the list still cannot be read, its own decision is an error — as
+// when the lists were read at evaluation — while the other groups are
+// judged.
+func list(ctx context.Context, api groupsAPI, region string, p params) ([]rule.Target, error) {
+	pages := ec2.NewDescribeSecurityGroupsPaginator(api, &ec2.DescribeSecurityGroupsInput{})
 	var out []rule.Target
-	lists := &listCache{}
+	lists := listCache{}
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list security groups: %w", err)
 		}
-		for _, g := range page.SecurityGroups {
-			out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(g.GroupId), Region: s.Region, Evidence: swept{g, lists}})
+		for _, sg := range page.SecurityGroups {
+			t := rule.Target{Type: ResourceType, ID: aws.ToString(sg.GroupId), Region: region}
+			g := fromSDK(sg)
+			if lists.fill(ctx, api, &g, p) == nil {
+				t.State = g
+			}
+			out = append(out, t)
 		}
 	}
 	return out, nil
@@ -433,41 +519,60 @@ func (p revokeParams) ipPermissions() []ec2types.IpPermission {
 	return out
 }
 
-// Apply implements rule.Rule: revoke (the plan) or authorize (its undo).
-func (c *Check) Apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
-	var p revokeParams
-	if err := a.Decode(&p); err != nil {
+// ingressAPI is what Apply changes of EC2.
+type ingressAPI interface {
+	RevokeSecurityGroupIngress(context.Context, *ec2.RevokeSecurityGroupIngressInput, ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupIngressOutput, error)
+	AuthorizeSecurityGroupIngress(context.Context, *ec2.AuthorizeSecurityGroupIngressInput, ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupIngressOutput, error)
+}
+
+// apply makes the revoke (the plan) or the authorize (its undo). Bad params
+// are refused before any client is built.
+func apply(ctx context.Context, env rule.Env, a rule.Action) error {
+	p, err := actionParams(a)
+	if err != nil {
 		return err
 	}
+	return applyWith(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), a.API, p)
+}
+
+// actionParams reads and checks an action's params.
+func actionParams(a rule.Action) (revokeParams, error) {
+	var p revokeParams
+	if a.API != apiRevoke && a.API != apiAuthorize {
+		return p, fmt.Errorf("sgopen cannot apply %s", a.API)
+	}
+	if err := a.Decode(&p); err != nil {
+		return p, err
+	}
 	if p.GroupID == "" || len(p.Permissions) == 0 {
-		return fmt.Errorf("%s: params need groupId and permissions", a.API)
+		return p, fmt.Errorf("%s: params need groupId and permissions", a.API)
 	}
 	if !strings.HasPrefix(p.GroupID, "sg-") {
 		// Never a name where AWS wants an ID: by name, AWS would act on the
 		// default VPC's group of that name, whichever it is.
-		return fmt.Errorf("%s: groupId %q is not a security group ID", a.API, p.GroupID)
+		return p, fmt.Errorf("%s: groupId %q is not a security group ID", a.API, p.GroupID)
 	}
-	client := awsclient.Client(s, ec2.NewFromConfig)
-	switch a.API {
-	case apiRevoke:
+	return p, nil
+}
+
+func applyWith(ctx context.Context, client ingressAPI, api string, p revokeParams) error {
+	if api == apiRevoke {
 		return revoke(ctx, client, p)
-	case apiAuthorize:
-		_, err := client.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
-			GroupId: aws.String(p.GroupID), IpPermissions: p.ipPermissions()})
-		if awsclient.HasCode(err, "InvalidPermission.Duplicate") {
-			return fmt.Errorf("authorize on %s: %w", p.GroupID, rule.ErrNoOp)
-		}
-		if err != nil {
-			return fmt.Errorf("authorize on %s: %w", p.GroupID, err)
-		}
-		return nil
 	}
-	return fmt.Errorf("sgopen cannot apply %s", a.API)
+	_, err := client.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: aws.String(p.GroupID), IpPermissions: p.ipPermissions()})
+	if awsclient.HasCode(err, "InvalidPermission.Duplicate") {
+		return fmt.Errorf("authorize on %s: %w", p.GroupID, rule.ErrNoOp)
+	}
+	if err != nil {
+		return fmt.Errorf("authorize on %s: %w", p.GroupID, err)
+	}
+	return nil
 }
 
 // revoke removes the permissions in one call. If AWS rejects the batch
 // because one is already gone, each is revoked alone so the rest still go.
-func revoke(ctx context.Context, client *ec2.Client, p revokeParams) error {
+func revoke(ctx context.Context, client ingressAPI, p revokeParams) error {
 	out, err := client.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{
 		GroupId: aws.String(p.GroupID), IpPermissions: p.ipPermissions()})
 	switch {
@@ -498,6 +603,3 @@ func revoke(ctx context.Context, client *ec2.Client, p revokeParams) error {
 	}
 	return nil
 }
-
-// Bind implements rule.Rule through the legacy adapter (until the rule moves to rule.Define).
-func (r *Check) Bind(p rule.Params) (*rule.Bound, error) { return rule.Adapt(r).Bind(p) }

@@ -17,7 +17,43 @@ import (
 
 func i32(v int32) *int32 { return &v }
 
+// paramsOf are r's typed parameters: its defaults with the overrides kv
+// (name, value, …), resolved and parsed as Bind does.
+func paramsOf(t testing.TB, r rule.Rule, kv ...string) params {
+	t.Helper()
+	over := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		over[kv[i]] = kv[i+1]
+	}
+	raw, err := r.Meta().Resolve(over)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := parseBlockList
+	if r == OpenWorld {
+		parse = parseAllowList
+	}
+	p, err := parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// bound is r bound with its defaults.
+func bound(t testing.TB, r rule.Rule) *rule.Bound {
+	t.Helper()
+	b, err := rule.BindWith(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var offline = rule.Env{Session: awsclient.NewOffline("us-east-1")}
+
 func TestPortSets(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		set      string
 		r        portRange
@@ -54,16 +90,7 @@ func TestPortSets(t *testing.T) {
 }
 
 func TestViolates(t *testing.T) {
-	params := func(c *Check, kv ...string) rule.Params {
-		p, err := c.Meta().Resolve(map[string]string{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			p[kv[i]] = kv[i+1]
-		}
-		return p
-	}
+	t.Parallel()
 	world := func(proto string, from, to int32) Permission {
 		p := Permission{Protocol: proto, CIDR: "0.0.0.0/0"}
 		if from != -99 {
@@ -73,7 +100,7 @@ func TestViolates(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		c    *Check
+		c    rule.Rule
 		p    Permission
 		kv   []string
 		want bool
@@ -104,7 +131,7 @@ func TestViolates(t *testing.T) {
 		{"host bits /0", RestrictedSSH, Permission{Protocol: "tcp", FromPort: i32(22), ToPort: i32(22), CIDR: "208.236.235.254/0"}, nil, true},
 	}
 	for _, tc := range cases {
-		off, _ := tc.c.judge([]Permission{tc.p}, nil, params(tc.c, tc.kv...))
+		off, _ := paramsOf(t, tc.c, tc.kv...).judge([]Permission{tc.p}, nil)
 		if got := len(off) > 0; got != tc.want {
 			t.Errorf("%s: violates = %v, want %v", tc.name, got, tc.want)
 		}
@@ -114,6 +141,7 @@ func TestViolates(t *testing.T) {
 // TestTargetsOfRealShapes checks the world-open permissions read from each
 // real-shaped sample, and the offline plan they lead to.
 func TestTargetsOfRealShapes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		file     string
 		group    string
@@ -133,12 +161,12 @@ func TestTargetsOfRealShapes(t *testing.T) {
 		{"cloudtrail/ec2-modify-sg-rules-world.json", "sg-0123456789abcdef0", []string{"tcp 22 from 0.0.0.0/0"}, []string{"tcp 22 from 0.0.0.0/0"}, true},
 		{"cloudtrail/ec2-modify-sg-rules-world-string-ports.json", "sg-0123456789abcdef0", []string{"tcp 3389 from 0.0.0.0/0"}, []string{"tcp 3389 from 0.0.0.0/0"}, true},
 	}
-	offline := awsclient.NewOffline("us-east-1")
+	b := bound(t, OpenWorld)
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
 			call := enginetest.Call(t, "events/"+tc.file)
-			params, _ := OpenWorld.Meta().Resolve(nil)
-			targets, err := OpenWorld.Targets(call, params)
+			targets, err := b.Targets(call)
 			if err != nil || len(targets) != 1 {
 				t.Fatalf("targets = %v, %v", targets, err)
 			}
@@ -157,7 +185,7 @@ func TestTargetsOfRealShapes(t *testing.T) {
 			if !slices.Equal(added, want) {
 				t.Errorf("added = %v, want %v", added, want)
 			}
-			f, err := OpenWorld.Evaluate(context.Background(), offline, targets[0], params)
+			f, err := b.Evaluate(context.Background(), offline, targets[0])
 			if err != nil || f.Verdict != rule.Violation || len(f.Actions) != 1 {
 				t.Fatalf("finding = %+v, %v", f, err)
 			}
@@ -181,9 +209,11 @@ func TestTargetsOfRealShapes(t *testing.T) {
 }
 
 func TestTargetsRejectMalformed(t *testing.T) {
+	t.Parallel()
+	b := bound(t, OpenWorld)
 	for _, file := range []string{"invalid/authorize-bad-port.json", "invalid/authorize-bad-cidr.json"} {
 		call := enginetest.Call(t, "events/"+file)
-		if _, err := OpenWorld.Targets(call, nil); !errors.Is(err, trigger.ErrInput) {
+		if _, err := b.Targets(call); !errors.Is(err, trigger.ErrInput) {
 			t.Errorf("%s: err = %v, want ErrInput", file, err)
 		}
 	}
@@ -195,23 +225,24 @@ func TestTargetsRejectMalformed(t *testing.T) {
 	} {
 		c := *call
 		c.Request, c.Response = []byte(req), []byte("null")
-		if _, err := OpenWorld.Targets(&c, nil); !errors.Is(err, trigger.ErrInput) {
+		if _, err := b.Targets(&c); !errors.Is(err, trigger.ErrInput) {
 			t.Errorf("%s: err = %v, want ErrInput", name, err)
 		}
 	}
 }
 
 func TestRestrictedCIDRsAreNotEvidence(t *testing.T) {
+	t.Parallel()
+	b := bound(t, OpenWorld)
 	call := enginetest.Call(t, "events/cloudtrail/ec2-authorize-sg-ingress-ssh-world.json")
 	c := *call
 	c.Request = []byte(`{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"}]},"groups":{"items":[{"groupId":"sg-2"}]},"prefixListIds":{"items":[{"prefixListId":"pl-1"}]}}]}}`)
 	c.Response = []byte(`null`)
-	targets, err := OpenWorld.Targets(&c, nil)
+	targets, err := b.Targets(&c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	params, _ := OpenWorld.Meta().Resolve(nil)
-	f, err := OpenWorld.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), targets[0], params)
+	f, err := b.Evaluate(context.Background(), offline, targets[0])
 	if err != nil || f.Verdict != rule.Compliant || len(f.Actions) != 0 {
 		t.Fatalf("finding = %+v, %v", f, err)
 	}
@@ -226,15 +257,15 @@ func FuzzTargets(f *testing.F) {
 			f.Add(tr.Call.EventName, []byte(tr.Call.Request), []byte(tr.Call.Response))
 		}
 	}
-	params, _ := OpenWorld.Meta().Resolve(nil)
+	b := bound(f, OpenWorld)
 	f.Fuzz(func(t *testing.T, name string, req, resp []byte) {
 		call := &trigger.APICall{EventName: name, EventSource: "ec2.amazonaws.com", Request: req, Response: resp}
-		targets, err := OpenWorld.Targets(call, params)
+		targets, err := b.Targets(call)
 		if err != nil && !errors.Is(err, trigger.ErrInput) {
 			t.Fatalf("error without ErrInput: %v", err)
 		}
 		for _, tg := range targets {
-			if _, err := OpenWorld.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), tg, params); err != nil {
+			if _, err := b.Evaluate(context.Background(), offline, tg); err != nil {
 				t.Fatalf("offline evaluate: %v", err)
 			}
 		}
@@ -246,9 +277,10 @@ func FuzzTargets(f *testing.F) {
 // judges the permissions but plans no revoke, which needs the ID; Apply
 // refuses a name where AWS wants an ID.
 func TestNameOnlyRecordOffline(t *testing.T) {
+	t.Parallel()
 	call := enginetest.Call(t, "events/cloudtrail/ec2-authorize-sg-ingress-by-name.json")
-	params, _ := OpenWorld.Meta().Resolve(nil)
-	targets, err := OpenWorld.Targets(call, params)
+	b := bound(t, OpenWorld)
+	targets, err := b.Targets(call)
 	if err != nil || len(targets) != 1 {
 		t.Fatalf("targets = %v, %v", targets, err)
 	}
@@ -256,12 +288,12 @@ func TestNameOnlyRecordOffline(t *testing.T) {
 	if targets[0].ID != "web" || ev.GroupName != "web" || len(ev.Permissions) != 1 {
 		t.Fatalf("target = %+v", targets[0])
 	}
-	f, err := OpenWorld.Evaluate(context.Background(), awsclient.NewOffline("us-east-1"), targets[0], params)
+	f, err := b.Evaluate(context.Background(), offline, targets[0])
 	if err != nil || f.Verdict != rule.Violation || len(f.Actions) != 0 || !strings.Contains(f.Reason, `only by name ("web")`) {
 		t.Fatalf("finding = %+v, %v", f, err)
 	}
 	act := rule.NewAction(apiRevoke, "web", "", revokeParams{GroupID: "web", Permissions: ev.Permissions}, nil)
-	if err := OpenWorld.Apply(context.Background(), awsclient.NewOffline("us-east-1"), act); err == nil || !strings.Contains(err.Error(), "not a security group ID") {
+	if err := b.Apply(context.Background(), offline, act); err == nil || !strings.Contains(err.Error(), "not a security group ID") {
 		t.Fatalf("apply by name: %v", err)
 	}
 }

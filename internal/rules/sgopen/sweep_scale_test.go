@@ -121,7 +121,11 @@ func TestSweepStopsAtTheDeadlineBudgetAndTheRetryFinishes(t *testing.T) {
 	// The budget ends 200ms after the listing: a few of the 150 revokes
 	// start, then none.
 	listStart := time.Now()
-	if _, err := sgopen.OpenWorld.Sweep(context.Background(), s, nil); err != nil {
+	b, err := rule.BindWith(sgopen.OpenWorld, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Sweep(context.Background(), rule.Env{Session: s}); err != nil {
 		t.Fatal(err)
 	}
 	listing := time.Since(listStart)
@@ -270,7 +274,7 @@ func TestSweepScale(t *testing.T) {
 					openGroups(t, s, open)
 				}
 				fresh = false
-				tr := &timedRule{Check: sgopen.OpenWorld}
+				tr := &timedRule{Rule: sgopen.OpenWorld}
 				e, rec := enginetest.New(t, sess, engine.Config{Mode: engine.Enforce}, tr)
 				te := &timedEvals{next: e.Evaluator}
 				e.Evaluator = te
@@ -320,14 +324,23 @@ func addLatency(d time.Duration) func(*middleware.Stack) error {
 
 // timedRule times the rule's listing of the groups.
 type timedRule struct {
-	*sgopen.Check
+	rule.Rule
 	list time.Duration
 }
 
-func (r *timedRule) Sweep(ctx context.Context, s *awsclient.Session, p rule.Params) ([]rule.Target, error) {
-	start := time.Now()
-	defer func() { r.list = time.Since(start) }()
-	return r.Check.Sweep(ctx, s, p)
+// Bind binds the rule with its sweep timed.
+func (r *timedRule) Bind(p rule.Params) (*rule.Bound, error) {
+	b, err := r.Rule.Bind(p)
+	if err != nil || b.Sweep == nil {
+		return b, err
+	}
+	sweep := b.Sweep
+	b.Sweep = func(ctx context.Context, env rule.Env) ([]rule.Target, error) {
+		start := time.Now()
+		defer func() { r.list = time.Since(start) }()
+		return sweep(ctx, env)
+	}
+	return b, nil
 }
 
 // timedEvals times the PutEvaluations calls.
