@@ -20,7 +20,6 @@ import (
 
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
-	"github.com/rampart-aws/rampart/internal/exemption"
 	"github.com/rampart-aws/rampart/internal/notifystate"
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
@@ -129,8 +128,6 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
-	ctx = exemption.WithMaxDays(ctx, e.cfg.ExemptMaxDays)
 	ctx = e.begin(ctx) // decisions are recorded as they are made (record.go)
 	var ds []report.Decision
 	switch t.Kind {

@@ -48,7 +48,6 @@ func (e *Engine) Undo(ctx context.Context, ds []report.Decision) ([]rule.Action,
 			}{r, *a.Undo, sess})
 		}
 	}
-	ctx = rule.WithExemptTag(ctx, e.cfg.ExemptTag)
 	var out []rule.Action
 	var errs []error
 	for i := len(todo) - 1; i >= 0; i-- {

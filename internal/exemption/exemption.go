@@ -8,7 +8,6 @@
 package exemption
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -107,20 +106,4 @@ func Judge(t Tag, now time.Time, maxDays int) (s Status, why string) {
 		return Invalid, fmt.Sprintf("expiry %s is beyond the %d-day horizon (%s)", t.Expires, maxDays, horizon.Format(time.DateOnly))
 	}
 	return Honoured, ""
-}
-
-type maxDaysKey struct{}
-
-// WithMaxDays returns a context carrying the deployment's horizon; the
-// engine sets it for every Evaluate, next to rule.WithExemptTag.
-func WithMaxDays(ctx context.Context, days int) context.Context {
-	return context.WithValue(ctx, maxDaysKey{}, days)
-}
-
-// MaxDays is the deployment's horizon carried by ctx, else DefaultMaxDays.
-func MaxDays(ctx context.Context) int {
-	if d, ok := ctx.Value(maxDaysKey{}).(int); ok && d > 0 {
-		return d
-	}
-	return DefaultMaxDays
 }

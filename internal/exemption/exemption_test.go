@@ -1,7 +1,6 @@
 package exemption
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -46,12 +45,5 @@ func TestJudge(t *testing.T) {
 		if s != tc.status || why != tc.why {
 			t.Errorf("Judge(%q, %d) = %v %q, want %v %q", tc.value, tc.maxDays, s, why, tc.status, tc.why)
 		}
-	}
-}
-
-func TestMaxDaysContext(t *testing.T) {
-	if MaxDays(context.Background()) != DefaultMaxDays || MaxDays(WithMaxDays(context.Background(), 7)) != 7 ||
-		MaxDays(WithMaxDays(context.Background(), 0)) != DefaultMaxDays {
-		t.Fatal("MaxDays does not read the context")
 	}
 }

@@ -8,13 +8,11 @@
 package rule
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -60,7 +58,7 @@ type Meta struct {
 	// each finding is reported once, not once per region.
 	Global bool
 	// Schedule is an EventBridge schedule expression for a periodic sweep of
-	// every resource (the rule must implement Sweeper), e.g. "rate(1 day)".
+	// every resource (the rule must have a Sweep), e.g. "rate(1 day)".
 	Schedule string
 	// ListExemptionsOnly marks a rule that guards the audit trail or Rampart
 	// itself: the exemption tag is ignored (whoever can tag the resource may
@@ -371,57 +369,6 @@ func Alert(target, reason string) Action {
 // action would leave it: e.g. revoking a rule that is already gone.
 var ErrNoOp = errors.New("already in the desired state")
 
-// LegacyRule is the contract before observe → judge (see Spec), kept while
-// rules move over: Adapt makes a Rule of it. Implementations are stateless:
-// parameters and clients come in with every call.
-type LegacyRule interface {
-	Meta() *Meta
-	// Targets names the resources an API call (or console sign-in) concerns,
-	// with what the call says about them. It is pure and must not panic on
-	// any input: malformed requestParameters are an error wrapping
-	// trigger.ErrInput.
-	Targets(call *trigger.APICall, p Params) ([]Target, error)
-	// Evaluate decides one target from its current state and plans the fix.
-	// With an offline session it must make no AWS call and decide from
-	// Target.Evidence (what the event alone implies).
-	Evaluate(ctx context.Context, s *awsclient.Session, t Target, p Params) (Finding, error)
-	// Apply makes one action of a plan, or its undo. It returns an error
-	// wrapping ErrNoOp when there was nothing to do.
-	Apply(ctx context.Context, s *awsclient.Session, a Action) error
-}
-
-// Sweeper is a rule that can list every resource it judges in the region:
-// used for Config periodic evaluations and scheduled sweeps.
-type Sweeper interface {
-	Sweep(ctx context.Context, s *awsclient.Session, p Params) ([]Target, error)
-}
-
-// Expander is a rule whose event names something other than the resources
-// it judges (DeleteFlowLogs names flow logs, not VPCs). On a live session the
-// engine asks it to expand each target into the resources that current state
-// says the event concerns; each is then evaluated, exempted and remediated on
-// its own. An empty result keeps the original target.
-type Expander interface {
-	Expand(ctx context.Context, s *awsclient.Session, t Target, p Params) ([]Target, error)
-}
-
 // DefaultExemptTag is the tag that exempts a resource unless the deployment
 // names another.
 const DefaultExemptTag = "rampart:exempt"
-
-type exemptTagKey struct{}
-
-// WithExemptTag returns a context carrying the deployment's exemption tag;
-// the engine sets it for every Evaluate and Apply.
-func WithExemptTag(ctx context.Context, tag string) context.Context {
-	return context.WithValue(ctx, exemptTagKey{}, tag)
-}
-
-// ExemptTag is the deployment's exemption tag, for a rule that re-checks it
-// right before an irreversible action (the engine has already honoured it).
-func ExemptTag(ctx context.Context) string {
-	if tag, ok := ctx.Value(exemptTagKey{}).(string); ok && tag != "" {
-		return tag
-	}
-	return DefaultExemptTag
-}
