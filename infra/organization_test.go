@@ -14,8 +14,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rampart-aws/rampart/internal/catalog"
-	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 var testOrg = &Organization{ID: "o-abcdef1234", ManagementAccount: "999988887777",
