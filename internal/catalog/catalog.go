@@ -21,6 +21,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
 	"github.com/rampart-aws/rampart/internal/rules/eipattached"
 	"github.com/rampart-aws/rampart/internal/rules/exemptiontag"
+	"github.com/rampart-aws/rampart/internal/rules/exposedaccesskeys"
 	"github.com/rampart-aws/rampart/internal/rules/regionscovered"
 	"github.com/rampart-aws/rampart/internal/rules/requiredtags"
 	"github.com/rampart-aws/rampart/internal/rules/rootaccesskeys"
@@ -43,6 +44,7 @@ func All() []rule.Rule {
 		configtampering.Rule,
 		stalecredentials.Rule,
 		rootaccesskeys.Rule,
+		exposedaccesskeys.Rule,
 		ec2instanceinvpc.Rule,
 		ebsattachedencrypted.Rule,
 		ebsdefaultencryption.Rule,

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -78,6 +79,17 @@ func RulePage(module string, e Entry, all []Entry, hand string) string {
 			v += fmt.Sprintf(", delivered in `%s` only", ct.Region)
 		}
 		row("CloudTrail", v)
+	}
+	for _, et := range m.Events {
+		v := fmt.Sprintf("`%s`: `%s`", et.Source, et.DetailType)
+		if len(et.Detail) > 0 {
+			pattern, _ := json.Marshal(et.Detail)
+			v += fmt.Sprintf(" matching `%s`", pattern)
+		}
+		if et.Region != "" {
+			v += fmt.Sprintf(", delivered in `%s` only", et.Region)
+		}
+		row("Event", v)
 	}
 	if c := m.Config; c != nil {
 		var how []string
@@ -191,6 +203,13 @@ func CatalogMarkdown(rules []rule.Rule) string {
 			t := strings.TrimSuffix(ct.Source, ".amazonaws.com") + ": " + strings.Join(ct.Events, ", ")
 			if ct.Region != "" {
 				t += " (" + ct.Region + ")"
+			}
+			trig = append(trig, t)
+		}
+		for _, et := range m.Events {
+			t := strings.TrimPrefix(et.Source, "aws.") + ": " + et.DetailType
+			if et.Region != "" {
+				t += " (" + et.Region + ")"
 			}
 			trig = append(trig, t)
 		}
