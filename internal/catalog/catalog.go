@@ -26,6 +26,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/rules/requiredtags"
 	"github.com/rampart-aws/rampart/internal/rules/rootaccesskeys"
 	"github.com/rampart-aws/rampart/internal/rules/s3publicaccess"
+	"github.com/rampart-aws/rampart/internal/rules/securityfindings"
 	"github.com/rampart-aws/rampart/internal/rules/selfprotection"
 	"github.com/rampart-aws/rampart/internal/rules/sgopen"
 	"github.com/rampart-aws/rampart/internal/rules/stalecredentials"
@@ -58,6 +59,7 @@ func All() []rule.Rule {
 		selfprotection.Rule,
 		regionscovered.Rule,
 		exemptiontag.Rule,
+		securityfindings.Rule,
 	}
 }
 
