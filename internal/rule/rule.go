@@ -178,6 +178,17 @@ func (e *EventTrigger) Matches(ev *trigger.Event) bool {
 	return e.Source == ev.Source && e.DetailType == ev.DetailType && MatchDetail(e.Detail, ev.Detail)
 }
 
+// TakesEventType reports whether one of the rule's event triggers is for
+// ev's source and detail-type, whatever its detail.
+func (m *Meta) TakesEventType(ev *trigger.Event) bool {
+	for i := range m.Events {
+		if e := &m.Events[i]; e.Source == ev.Source && e.DetailType == ev.DetailType {
+			return true
+		}
+	}
+	return false
+}
+
 // MatchesEvent reports whether one of the rule's event triggers selects ev
 // (source, detail-type and the Detail pattern; see EventTrigger.Matches).
 func (m *Meta) MatchesEvent(ev *trigger.Event) bool {

@@ -2,7 +2,6 @@ package gen
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -80,16 +79,8 @@ func RulePage(module string, e Entry, all []Entry, hand string) string {
 		}
 		row("CloudTrail", v)
 	}
-	for _, et := range m.Events {
-		v := fmt.Sprintf("`%s`: `%s`", et.Source, et.DetailType)
-		if len(et.Detail) > 0 {
-			pattern, _ := json.Marshal(et.Detail)
-			v += fmt.Sprintf(" matching `%s`", pattern)
-		}
-		if et.Region != "" {
-			v += fmt.Sprintf(", delivered in `%s` only", et.Region)
-		}
-		row("Event", v)
+	for _, ev := range m.Events {
+		row("Event", eventText(ev, "`"))
 	}
 	if c := m.Config; c != nil {
 		var how []string
@@ -206,12 +197,8 @@ func CatalogMarkdown(rules []rule.Rule) string {
 			}
 			trig = append(trig, t)
 		}
-		for _, et := range m.Events {
-			t := strings.TrimPrefix(et.Source, "aws.") + ": " + et.DetailType
-			if et.Region != "" {
-				t += " (" + et.Region + ")"
-			}
-			trig = append(trig, t)
+		for _, ev := range m.Events {
+			trig = append(trig, eventText(ev, ""))
 		}
 		if c := m.Config; c != nil {
 			t := "Config `" + m.ConfigRuleName() + "`"
@@ -246,4 +233,26 @@ func replaceCatalog(readme []byte, table string) ([]byte, error) {
 		return nil, errors.New("README.md lacks the catalog markers " + CatalogStart + " and " + CatalogEnd)
 	}
 	return []byte(s[:start+len(CatalogStart)+1] + table + s[end:]), nil
+}
+
+// eventText describes a service-event trigger: source, detail-type, the
+// detail filter and a pinned region; q quotes code.
+func eventText(ev rule.EventTrigger, q string) string {
+	v := q + ev.Source + q + " " + q + ev.DetailType + q
+	if len(ev.Detail) > 0 {
+		keys := make([]string, 0, len(ev.Detail))
+		for k := range ev.Detail {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, ev.Detail[k]))
+		}
+		v += " (" + q + strings.Join(parts, ", ") + q + ")"
+	}
+	if ev.Region != "" {
+		v += ", delivered in " + q + ev.Region + q + " only"
+	}
+	return v
 }

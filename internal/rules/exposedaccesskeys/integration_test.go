@@ -205,22 +205,30 @@ func TestNothingIsDoneOnAGuess(t *testing.T) {
 }
 
 // Bad input stops the event before any call; an event the rule's detail
-// pattern does not select never reaches it.
+// pattern does not select never reaches it (ignored, no call).
 func TestBadInputMakesNoCall(t *testing.T) {
 	s := mototest.Session(t)
 	seed(t, s)
 	e := newEngine(t, s, engine.Enforce)
 	for name, raw := range map[string][]byte{
-		"no key ID":           enginetest.Sample(t, trusted, `"Access Key ID": "AKIAIOSFODNN7EXAMPLE",`, ``),
-		"placeholder key":     enginetest.Sample(t, health, sampleKey, "ACCESS_KEY_ID_HERE"),
-		"another Health type": enginetest.Sample(t, health, `"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED"`, `"eventTypeCode": "AWS_EC2_OPERATIONAL_ISSUE"`),
-		"another check":       enginetest.Sample(t, trusted, `"check-name": "Exposed Access Keys"`, `"check-name": "IAM Access Key Rotation"`),
+		"no key ID":       enginetest.Sample(t, trusted, `"Access Key ID": "AKIAIOSFODNN7EXAMPLE",`, ``),
+		"placeholder key": enginetest.Sample(t, health, sampleKey, "ACCESS_KEY_ID_HERE"),
 	} {
 		srv := mototest.Record(t)
 		res, err := e.Handle(context.Background(), raw)
 		calls := srv.Recorded(t)
 		if !errors.Is(err, trigger.ErrInput) || len(calls) != 0 {
 			t.Errorf("%s: err = %v, result %+v, calls %v", name, err, res, calls)
+		}
+	}
+	for name, raw := range map[string][]byte{
+		"another Health type": enginetest.Sample(t, health, `"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED"`, `"eventTypeCode": "AWS_EC2_OPERATIONAL_ISSUE"`),
+		"another check":       enginetest.Sample(t, trusted, `"check-name": "Exposed Access Keys"`, `"check-name": "IAM Access Key Rotation"`),
+		"an item back to OK":  enginetest.Sample(t, trusted, `"status": "ERROR"`, `"status": "OK"`),
+	} {
+		res, calls := enginetest.RecordedOne(t, e, raw)
+		if d := res.Decisions[0]; d.Verdict != rule.Ignored || !strings.Contains(d.Reason, "does not match the rule's event pattern") || len(calls) != 0 {
+			t.Errorf("%s: %+v, calls %v", name, d, calls)
 		}
 	}
 }
