@@ -398,7 +398,7 @@ func judge(s keyState, x exposure, account string) rule.Finding {
 	if o := owners(s.Tags); o != "" {
 		reason += "; user tags: " + o
 	}
-	reason += " — deactivated, not deleted: rotate it (a new key for whatever uses it), review CloudTrail for its use, then delete it"
+	reason += " — deactivate it (never delete it), then rotate it (a new key for whatever uses it), review CloudTrail for its use and delete it"
 	target := s.Owner + "/" + x.KeyID
 	undo := rule.NewAction(apiUpdateKey, target, "re-activate the access key", keyParams{UserName: s.Owner, AccessKeyID: x.KeyID, Status: string(iamtypes.StatusTypeActive)}, nil)
 	act := rule.NewAction(apiUpdateKey, target, "deactivate the exposed access key "+x.KeyID,

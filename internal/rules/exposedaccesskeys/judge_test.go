@@ -118,7 +118,7 @@ func TestJudge(t *testing.T) {
 		{"active key: deactivated", keyState{Found: true, Owner: "bob", Status: "Active", LastUsed: "last used 2026-03-15T06:30:00Z (s3 in us-east-1)",
 			Tags: map[string]string{"owner": "billing@example.com", "team": "billing"}}, ta, rule.Violation, []string{apiUpdateKey},
 			[]string{"access key AKIAIOSFODNN7EXAMPLE of user bob is exposed", "found by Trusted Advisor (Exposed, ERROR) at https://github.com/x/y", "case case-1",
-				"last used 2026-03-15T06:30:00Z (s3 in us-east-1)", "owner=billing@example.com, team=billing", "deactivated, not deleted"}},
+				"last used 2026-03-15T06:30:00Z (s3 in us-east-1)", "owner=billing@example.com, team=billing", "deactivate it (never delete it)"}},
 		{"health: where is the description", keyState{Found: true, Owner: "bob", Status: "Active", LastUsed: "never used"}, health, rule.Violation, []string{apiUpdateKey},
 			[]string{"found by AWS Health on Sun, 15 Mar 2026 06:25:10 GMT: \"publicly available online at https://github.com/x/y\"", "never used"}},
 		{"inactive key: compliant after the fact", keyState{Found: true, Owner: "bob", Status: "Inactive", LastUsed: "never used"}, ta, rule.Compliant, nil,
