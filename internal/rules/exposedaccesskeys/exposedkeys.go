@@ -138,7 +138,7 @@ func targets(ev *trigger.Event) ([]rule.Target, error) {
 		xs, err = fromTrustedAdvisor(ev)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", trigger.ErrInput, err)
+		return nil, fmt.Errorf("%w: %w", trigger.ErrInput, err)
 	}
 	var ts []rule.Target
 	for _, x := range xs {
@@ -165,7 +165,7 @@ type healthDetail struct {
 func fromHealth(ev *trigger.Event) ([]exposure, error) {
 	var d healthDetail
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		return nil, fmt.Errorf("AWS Health event detail: %v", err)
+		return nil, fmt.Errorf("the AWS Health event detail: %w", err)
 	}
 	if d.EventTypeCode != EventTypeExposed {
 		return nil, nil
@@ -203,7 +203,7 @@ type taDetail struct {
 func fromTrustedAdvisor(ev *trigger.Event) ([]exposure, error) {
 	var d taDetail
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		return nil, fmt.Errorf("Trusted Advisor event detail: %v", err)
+		return nil, fmt.Errorf("the Trusted Advisor event detail: %w", err)
 	}
 	if d.CheckName != CheckExposedKeys || (d.Status != "ERROR" && d.Status != "WARN") {
 		return nil, nil // another check, or an item that is no longer flagged
@@ -211,11 +211,11 @@ func fromTrustedAdvisor(ev *trigger.Event) ([]exposure, error) {
 	id, user := strings.TrimSpace(d.Item[colKeyID]), strings.TrimSpace(d.Item[colUser])
 	switch {
 	case id == "":
-		return nil, fmt.Errorf("Trusted Advisor %q item has no %q", CheckExposedKeys, colKeyID)
+		return nil, fmt.Errorf("the Trusted Advisor %q item has no %q", CheckExposedKeys, colKeyID)
 	case !keyIDRE.MatchString(id):
-		return nil, fmt.Errorf("Trusted Advisor %q item: %q is not an access key ID", CheckExposedKeys, id)
+		return nil, fmt.Errorf("the Trusted Advisor %q item: %q is not an access key ID", CheckExposedKeys, id)
 	case user == "":
-		return nil, fmt.Errorf("Trusted Advisor %q item for %s has no %q", CheckExposedKeys, id, colUser)
+		return nil, fmt.Errorf("the Trusted Advisor %q item for %s has no %q", CheckExposedKeys, id, colUser)
 	}
 	return []exposure{{Source: "Trusted Advisor", KeyID: id, User: user, Where: strings.TrimSpace(d.Item[colLocation]),
 		Fraud: d.Item[colFraudType], CaseID: d.Item[colCaseID], Status: d.Status, Since: millis(d.Item[colUpdated]),

@@ -167,8 +167,8 @@ func parse(p rule.Params) (params, error) {
 	if err := checkSeverity(p[ParamMinSeverity]); err != nil {
 		return params{}, fmt.Errorf("parameter %s=%q: %w", ParamMinSeverity, p[ParamMinSeverity], err)
 	}
-	min, _ := parseLevel(p[ParamMinSeverity])
-	out := params{Min: min}
+	lowest, _ := parseLevel(p[ParamMinSeverity])
+	out := params{Min: lowest}
 	for _, k := range strings.Split(p[ParamOwnerTags], ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			out.OwnerTags = append(out.OwnerTags, k)
@@ -217,7 +217,7 @@ func targets(ev *trigger.Event, _ params) ([]rule.Target, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %s", trigger.ErrInput, ev.DetailType, err)
+		return nil, fmt.Errorf("%w: %s: %w", trigger.ErrInput, ev.DetailType, err)
 	}
 	if f.Region == "" {
 		f.Region = ev.Region
@@ -244,7 +244,7 @@ type current struct {
 	Note string
 }
 
-func (l level) atLeast(min level) bool { return l >= min }
+func (l level) atLeast(lowest level) bool { return l >= lowest }
 
 // notable reports whether the finding is one a human is told about.
 func (f finding) notable(p params) bool {
@@ -292,7 +292,7 @@ func judge(f finding, c current, p params) rule.Finding {
 	if o := owners(tags, p.OwnerTags); o != "" {
 		b.WriteString("; owner: " + o + " (" + from + ")")
 	} else {
-		b.WriteString(fmt.Sprintf("; owner unknown: no %s tag (%s)", strings.Join(p.OwnerTags, " or "), from))
+		fmt.Fprintf(&b, "; owner unknown: no %s tag (%s)", strings.Join(p.OwnerTags, " or "), from)
 	}
 	switch {
 	case c.Gone:
