@@ -96,9 +96,9 @@ var meta = rule.Meta{
 	Function:     "iam",
 	Events: []rule.EventTrigger{
 		{Source: SourceHealth, DetailType: DetailHealth, Region: "us-east-1",
-			Detail: map[string]any{"eventTypeCode": []string{EventTypeExposed}}},
+			Detail: map[string]any{"eventTypeCode": []any{EventTypeExposed}}},
 		{Source: SourceTrustedAdvisor, DetailType: DetailTrustedAdvisor, Region: "us-east-1",
-			Detail: map[string]any{"check-name": []string{CheckExposedKeys}, "status": []string{"ERROR", "WARN"}}},
+			Detail: map[string]any{"check-name": []any{CheckExposedKeys}, "status": []any{"ERROR", "WARN"}}},
 	},
 	Global:       true,
 	ReadActions:  []string{apiLastUsed, apiListKeys, apiUserTags},
