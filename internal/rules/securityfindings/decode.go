@@ -163,7 +163,7 @@ func fromGuardDuty(detail json.RawMessage) (finding, error) {
 		d := res.RdsDbInstanceDetails
 		r.Type, r.ID, r.Tags, r.Desc = "AWS::RDS::DBInstance", d.DBInstanceIdentifier, gdTags(d.Tags), "RDS instance "+d.DBInstanceIdentifier
 	default:
-		r.Desc = "a " + r.Kind + " resource"
+		r.Desc = "a resource of type " + r.Kind
 	}
 	return f, nil
 }

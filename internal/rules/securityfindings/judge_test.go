@@ -141,7 +141,7 @@ func TestTargetsBadInput(t *testing.T) {
 		t.Errorf("untriaged: %+v, %v", ts, err)
 	}
 	ts, err = targets(gd(`{"id":"f","arn":"arn:f","type":"Execution:Runtime/NewBinaryExecuted","severity":5,"resource":{"resourceType":"Container"}}`), defaults(t))
-	if err != nil || ts[0].ID != "arn:f" || ts[0].Type != "" || ts[0].Evidence.(finding).Resource.Desc != "a Container resource" {
+	if err != nil || ts[0].ID != "arn:f" || ts[0].Type != "" || ts[0].Evidence.(finding).Resource.Desc != "a resource of type Container" {
 		t.Errorf("unknown resource: %+v, %v", ts, err)
 	}
 }
