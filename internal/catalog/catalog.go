@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
 	"github.com/rampart-aws/rampart/internal/rules/configtampering"
 	"github.com/rampart-aws/rampart/internal/rules/consolesignin"
+	"github.com/rampart-aws/rampart/internal/rules/detectorsenabled"
 	"github.com/rampart-aws/rampart/internal/rules/ebsattachedencrypted"
 	"github.com/rampart-aws/rampart/internal/rules/ebsdefaultencryption"
 	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
@@ -56,6 +57,7 @@ func All() []rule.Rule {
 		selfprotection.Rule,
 		regionscovered.Rule,
 		exemptiontag.Rule,
+		detectorsenabled.Rule,
 	}
 }
 
