@@ -125,7 +125,7 @@ var meta = rule.Meta{
 		{Name: ParamInspectorTypes, Default: DefaultInspectorTypes, Description: "the resource types Inspector2 must scan, comma-separated: " + inspectorTypesAccepted, Check: checkInspectorTypes},
 		{Name: ParamAnalyzerName, Default: DefaultAnalyzerName, Description: "name of the account analyzer re-created when none is left", Check: checkAnalyzerName},
 	},
-	ReadActions: []string{APIListDetectors, APIGetDetector, APIDescribeHub, APIInspectorState, APIListAnalyzers},
+	ReadActions:  []string{APIListDetectors, APIGetDetector, APIDescribeHub, APIInspectorState, APIListAnalyzers},
 	WriteActions: []string{APICreateDetector, APIUpdateDetector, APIEnableHub, APIInspectorOn, APICreateAnalyzer},
 	// Each service's restore is granted only when the baseline names it.
 	ParamWrites: []rule.ParamWrite{
@@ -311,6 +311,10 @@ func Judge(st State, t rule.Target, p Params, f rule.Facts) rule.Finding {
 		account = f.Account
 	}
 	problem, fix := judgeService(t.ID, st, region, account, p)
+	if problem != "" && !p.InBaseline(t.ID) {
+		problem += " (" + t.ID + " is not in the deployment's baseline: alert only)"
+		fix = []rule.Action{rule.Alert(t.ID, problem)}
+	}
 	ev, _ := t.Evidence.(Evidence)
 	if ev.Event == "DeletePublishingDestination" {
 		// Where GuardDuty exports findings is not part of the state read:
@@ -320,14 +324,13 @@ func Judge(st State, t rule.Target, p Params, f rule.Facts) rule.Finding {
 		if problem != "" {
 			what = problem + "; " + what
 		}
+		if !p.InBaseline(t.ID) {
+			fix = nil // the one alert says it all
+		}
 		return rule.Finding{Verdict: rule.Violation, Reason: what, Actions: append(fix, rule.Alert(t.ID, what))}
 	}
 	if problem == "" {
 		return rule.Finding{Verdict: rule.Compliant, Reason: compliant(t.ID, region, p)}
-	}
-	if !p.InBaseline(t.ID) {
-		reason := problem + " (" + t.ID + " is not in the deployment's baseline: alert only)"
-		return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: []rule.Action{rule.Alert(t.ID, reason)}}
 	}
 	return rule.Finding{Verdict: rule.Violation, Reason: problem, Actions: fix}
 }

@@ -192,7 +192,9 @@ func sweep(_ context.Context, env rule.Env, p Params) ([]rule.Target, error) {
 
 // --- apply ------------------------------------------------------------------
 
-func noop(err error, what string) error { return fmt.Errorf("%s: %w", what, errors.Join(rule.ErrNoOp, err)) }
+func noop(err error, what string) error {
+	return fmt.Errorf("%s: %w", what, errors.Join(rule.ErrNoOp, err))
+}
 
 // apply makes one action of a plan, or its undo.
 func apply(ctx context.Context, env rule.Env, a rule.Action) error {
@@ -248,14 +250,8 @@ func applyGuardDuty(ctx context.Context, c guardDutyAPI, a rule.Action) error {
 		if p.DetectorID == "" || p.Enable == nil {
 			return fmt.Errorf("%s: params need detectorId and enable", a.API)
 		}
-		d, err := c.GetDetector(ctx, &guardduty.GetDetectorInput{DetectorId: aws.String(p.DetectorID)})
-		if err != nil {
-			return err
-		}
-		if (d.Status == gdtypes.DetectorStatusEnabled) == *p.Enable {
-			return fmt.Errorf("%w: detector %s is already %s", rule.ErrNoOp, p.DetectorID, d.Status)
-		}
-		_, err = c.UpdateDetector(ctx, &guardduty.UpdateDetectorInput{DetectorId: aws.String(p.DetectorID), Enable: p.Enable})
+		// Setting enable to what it is changes nothing: no read first.
+		_, err := c.UpdateDetector(ctx, &guardduty.UpdateDetectorInput{DetectorId: aws.String(p.DetectorID), Enable: p.Enable})
 		return err
 	case APIDeleteDetector:
 		// The undo of a re-creation: the detector's ID was not known when
@@ -371,4 +367,3 @@ func applyAnalyzer(ctx context.Context, c AnalyzerAPI, a rule.Action) error {
 	}
 	return fmt.Errorf("detectors-enabled cannot apply %s", a.API)
 }
-
