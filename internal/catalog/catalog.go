@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailenabled"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
+	"github.com/rampart-aws/rampart/internal/rules/cloudtrailkeyenabled"
 	"github.com/rampart-aws/rampart/internal/rules/configtampering"
 	"github.com/rampart-aws/rampart/internal/rules/consolesignin"
 	"github.com/rampart-aws/rampart/internal/rules/detectorsenabled"
@@ -40,6 +41,7 @@ func All() []rule.Rule {
 		sgopen.RestrictedSSH,
 		sgopen.RestrictedCommonPorts,
 		cloudtrailintegrity.Rule,
+		cloudtrailkeyenabled.Rule,
 		consolesignin.Rule,
 		configtampering.Rule,
 		stalecredentials.Rule,
