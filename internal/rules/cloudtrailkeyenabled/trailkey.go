@@ -356,6 +356,12 @@ func apply(ctx context.Context, env rule.Env, a rule.Action) error {
 	}
 	var c keyAPI = awsclient.Client(env.Session, kms.NewFromConfig)
 	id := aws.String(p.KeyID)
+	if k.AccountID == env.Session.Account {
+		// The key ID names the same key in the session's own account and
+		// region (checked above). moto 5.2.1 answers 500 to these four
+		// calls given a key ARN, which AWS accepts.
+		id = aws.String(strings.TrimPrefix(k.Resource, "key/"))
+	}
 	var err error
 	switch a.API {
 	case APIEnable:
