@@ -29,6 +29,7 @@ func (f *fakeRule) Evaluate(context.Context, *awsclient.Session, rule.Target, ru
 	return rule.Finding{}, nil
 }
 func (f *fakeRule) Apply(context.Context, *awsclient.Session, rule.Action) error { return nil }
+func (f *fakeRule) Bind(rule.Params) (*rule.Bound, error)                        { return rule.NewBound(&f.m), nil }
 
 // fakeRules exercise every kind of trigger across three functions, one of
 // which only has an event pinned to us-east-1.
