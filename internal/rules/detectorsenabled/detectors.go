@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
@@ -62,6 +63,10 @@ const (
 	APICreateDetector = "guardduty:CreateDetector"
 	APIUpdateDetector = "guardduty:UpdateDetector"
 	APIDeleteDetector = "guardduty:DeleteDetector"
+	APIListDests      = "guardduty:ListPublishingDestinations"
+	APIDescribeDest   = "guardduty:DescribePublishingDestination"
+	APICreateDest     = "guardduty:CreatePublishingDestination"
+	APIDeleteDest     = "guardduty:DeletePublishingDestination"
 	APIDescribeHub    = "securityhub:DescribeHub"
 	APIEnableHub      = "securityhub:EnableSecurityHub"
 	APIDisableHub     = "securityhub:DisableSecurityHub"
@@ -79,6 +84,8 @@ const (
 	ParamHubStandards      = "securityHubDefaultStandards"
 	ParamInspectorTypes    = "inspector2ResourceTypes"
 	ParamAnalyzerName      = "accessAnalyzerName"
+	ParamDestination       = "guardDutyDestinationArn"
+	ParamDestinationKey    = "guardDutyDestinationKmsKeyArn"
 	DefaultInspectorTypes  = "EC2,ECR,LAMBDA"
 	DefaultAnalyzerName    = "rampart-account-analyzer"
 	inspectorTypesAccepted = "EC2, ECR, LAMBDA, LAMBDA_CODE, CODE_REPOSITORY"
@@ -124,12 +131,15 @@ var meta = rule.Meta{
 		{Name: ParamHubStandards, Default: "true", Description: "whether re-enabling Security Hub enables its default standards again (disabling it dropped every subscription)", Check: checkBool},
 		{Name: ParamInspectorTypes, Default: DefaultInspectorTypes, Description: "the resource types Inspector2 must scan, comma-separated: " + inspectorTypesAccepted, Check: checkInspectorTypes},
 		{Name: ParamAnalyzerName, Default: DefaultAnalyzerName, Description: "name of the account analyzer re-created when none is left", Check: checkAnalyzerName},
+		{Name: ParamDestination, Default: "", Description: "S3 bucket (or folder) ARN every GuardDuty detector exports findings to, with the key below; unset: publishing destinations are not judged, and removing one is only alerted", Check: checkDestination},
+		{Name: ParamDestinationKey, Default: "", Description: "KMS key ARN GuardDuty encrypts exported findings with (required with the destination)", Check: checkKeyARN},
 	},
-	ReadActions:  []string{APIListDetectors, APIGetDetector, APIDescribeHub, APIInspectorState, APIListAnalyzers},
-	WriteActions: []string{APICreateDetector, APIUpdateDetector, APIEnableHub, APIInspectorOn, APICreateAnalyzer},
+	ReadActions:  []string{APIListDetectors, APIGetDetector, APIListDests, APIDescribeDest, APIDescribeHub, APIInspectorState, APIListAnalyzers},
+	WriteActions: []string{APICreateDetector, APIUpdateDetector, APICreateDest, APIEnableHub, APIInspectorOn, APICreateAnalyzer},
 	// Each service's restore is granted only when the baseline names it.
 	ParamWrites: []rule.ParamWrite{
 		{Actions: []string{APICreateDetector, APIUpdateDetector}, When: []string{ParamBaseline + "~=" + GuardDuty}},
+		{Actions: []string{APICreateDest}, When: []string{ParamBaseline + "~=" + GuardDuty, ParamDestination}},
 		{Actions: []string{APIEnableHub}, When: []string{ParamBaseline + "~=" + SecurityHub}},
 		{Actions: []string{APIInspectorOn}, When: []string{ParamBaseline + "~=" + Inspector2}},
 		{Actions: []string{APICreateAnalyzer}, When: []string{ParamBaseline + "~=" + AccessAnalyzer}},
@@ -148,6 +158,9 @@ type Params struct {
 	InspectorTypes []string
 	// AnalyzerName names the analyzer re-created when none is left.
 	AnalyzerName string
+	// Destination and DestinationKey are where every detector exports its
+	// findings; "" when the deployment names none.
+	Destination, DestinationKey string
 }
 
 // InBaseline reports whether the deployment restores service.
@@ -202,15 +215,42 @@ func checkAnalyzerName(s string) error {
 	return nil
 }
 
+func checkDestination(s string) error {
+	if s == "" {
+		return nil
+	}
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "s3" || a.Resource == "" || a.Region != "" || a.AccountID != "" {
+		return errors.New("want an S3 bucket or folder ARN (arn:<partition>:s3:::bucket[/folder/])")
+	}
+	return nil
+}
+
+func checkKeyARN(s string) error {
+	if s == "" {
+		return nil
+	}
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") || len(a.Resource) == len("key/") {
+		return errors.New("want a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)")
+	}
+	return nil
+}
+
 // Parse reads the resolved parameters (each already checked).
 func Parse(p rule.Params) (Params, error) {
-	for name, check := range map[string]func(string) error{ParamBaseline: checkBaseline, ParamInspectorTypes: checkInspectorTypes, ParamAnalyzerName: checkAnalyzerName, ParamHubStandards: checkBool} {
+	for name, check := range map[string]func(string) error{ParamBaseline: checkBaseline, ParamInspectorTypes: checkInspectorTypes, ParamAnalyzerName: checkAnalyzerName,
+		ParamHubStandards: checkBool, ParamDestination: checkDestination, ParamDestinationKey: checkKeyARN} {
 		if err := check(p[name]); err != nil {
 			return Params{}, fmt.Errorf("%s: parameter %s=%q: %w", meta.ID, name, p[name], err)
 		}
 	}
+	if (p[ParamDestination] == "") != (p[ParamDestinationKey] == "") {
+		return Params{}, fmt.Errorf("%s: %s and %s go together: GuardDuty exports to S3 only with a KMS key", meta.ID, ParamDestination, ParamDestinationKey)
+	}
 	std, _ := strconv.ParseBool(p[ParamHubStandards])
-	out := Params{Baseline: list(p[ParamBaseline]), HubStandards: std, InspectorTypes: list(p[ParamInspectorTypes]), AnalyzerName: p[ParamAnalyzerName]}
+	out := Params{Baseline: list(p[ParamBaseline]), HubStandards: std, InspectorTypes: list(p[ParamInspectorTypes]), AnalyzerName: p[ParamAnalyzerName],
+		Destination: p[ParamDestination], DestinationKey: p[ParamDestinationKey]}
 	slices.Sort(out.InspectorTypes)
 	out.InspectorTypes = slices.Compact(out.InspectorTypes)
 	return out, nil
@@ -222,6 +262,9 @@ func Parse(p rule.Params) (Params, error) {
 type Detector struct {
 	ID      string
 	Enabled bool
+	// Destinations are the ARNs it exports findings to; read only when
+	// the deployment names a destination.
+	Destinations []string
 }
 
 // Analyzer is an IAM Access Analyzer analyzer of the region.
@@ -264,11 +307,15 @@ type Evidence struct {
 
 // Action params.
 
-// DetectorParams are the params of the GuardDuty actions.
+// DetectorParams are the params of the GuardDuty actions. A publishing
+// destination's actions name it by its ARN (its ID is GuardDuty's, unknown
+// until created); an empty detector ID is the region's one detector.
 type DetectorParams struct {
-	Region     string `json:"region"`
-	DetectorID string `json:"detectorId,omitempty"`
-	Enable     *bool  `json:"enable,omitempty"`
+	Region         string `json:"region"`
+	DetectorID     string `json:"detectorId,omitempty"`
+	Enable         *bool  `json:"enable,omitempty"`
+	DestinationArn string `json:"destinationArn,omitempty"`
+	KmsKeyArn      string `json:"kmsKeyArn,omitempty"`
 }
 
 // HubParams are the params of the Security Hub actions.
@@ -316,7 +363,7 @@ func Judge(st State, t rule.Target, p Params, f rule.Facts) rule.Finding {
 		fix = []rule.Action{rule.Alert(t.ID, problem)}
 	}
 	ev, _ := t.Evidence.(Evidence)
-	if ev.Event == "DeletePublishingDestination" {
+	if ev.Event == "DeletePublishingDestination" && p.Destination == "" {
 		// Where GuardDuty exports findings is not part of the state read:
 		// the call itself is the violation, and only an alert answers it.
 		what := fmt.Sprintf("publishing destination %s was removed from GuardDuty detector %s in %s: findings are no longer exported; restore it by hand",
@@ -361,26 +408,7 @@ func compliant(service, region string, p Params) string {
 func judgeService(service string, st State, region, account string, p Params) (string, []rule.Action) {
 	switch service {
 	case GuardDuty:
-		if len(st.Detectors) == 0 {
-			undo := rule.NewAction(APIDeleteDetector, GuardDuty, "delete the re-created detector", DetectorParams{Region: region}, nil)
-			return "GuardDuty has no detector in " + region, []rule.Action{rule.NewAction(APICreateDetector, GuardDuty,
-				"create an enabled GuardDuty detector in "+region, DetectorParams{Region: region, Enable: ptr(true)}, &undo)}
-		}
-		var off []string
-		var acts []rule.Action
-		for _, d := range st.Detectors {
-			if d.Enabled {
-				continue
-			}
-			off = append(off, d.ID)
-			undo := rule.NewAction(APIUpdateDetector, d.ID, "disable the detector again", DetectorParams{Region: region, DetectorID: d.ID, Enable: ptr(false)}, nil)
-			acts = append(acts, rule.NewAction(APIUpdateDetector, d.ID, "enable GuardDuty detector "+d.ID,
-				DetectorParams{Region: region, DetectorID: d.ID, Enable: ptr(true)}, &undo))
-		}
-		if len(off) == 0 {
-			return "", nil
-		}
-		return "GuardDuty detector " + strings.Join(off, ", ") + " is disabled in " + region, acts
+		return judgeGuardDuty(st.Detectors, region, p)
 	case SecurityHub:
 		if st.HubEnabled {
 			return "", nil
@@ -422,6 +450,38 @@ func judgeService(service string, st State, region, account string, p Params) (s
 			"create the account analyzer "+p.AnalyzerName+" in "+region, ap, &undo)}
 	}
 	return "", nil
+}
+
+func judgeGuardDuty(ds []Detector, region string, p Params) (string, []rule.Action) {
+	export := func(id string) rule.Action {
+		dp := DetectorParams{Region: region, DetectorID: id, DestinationArn: p.Destination, KmsKeyArn: p.DestinationKey}
+		undo := rule.NewAction(APIDeleteDest, GuardDuty, "remove the re-created publishing destination", DetectorParams{Region: region, DetectorID: id, DestinationArn: p.Destination}, nil)
+		return rule.NewAction(APICreateDest, GuardDuty, "export GuardDuty findings to "+p.Destination+" again", dp, &undo)
+	}
+	if len(ds) == 0 {
+		undo := rule.NewAction(APIDeleteDetector, GuardDuty, "delete the re-created detector", DetectorParams{Region: region}, nil)
+		acts := []rule.Action{rule.NewAction(APICreateDetector, GuardDuty,
+			"create an enabled GuardDuty detector in "+region, DetectorParams{Region: region, Enable: ptr(true)}, &undo)}
+		if p.Destination != "" {
+			acts = append(acts, export("")) // the new detector: the region's one
+		}
+		return "GuardDuty has no detector in " + region, acts
+	}
+	var problems []string
+	var acts []rule.Action
+	for _, d := range ds {
+		if !d.Enabled {
+			problems = append(problems, "GuardDuty detector "+d.ID+" is disabled in "+region)
+			undo := rule.NewAction(APIUpdateDetector, d.ID, "disable the detector again", DetectorParams{Region: region, DetectorID: d.ID, Enable: ptr(false)}, nil)
+			acts = append(acts, rule.NewAction(APIUpdateDetector, d.ID, "enable GuardDuty detector "+d.ID,
+				DetectorParams{Region: region, DetectorID: d.ID, Enable: ptr(true)}, &undo))
+		}
+		if p.Destination != "" && !slices.Contains(d.Destinations, p.Destination) {
+			problems = append(problems, "GuardDuty detector "+d.ID+" does not export findings to "+p.Destination)
+			acts = append(acts, export(d.ID))
+		}
+	}
+	return strings.Join(problems, "; "), acts
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -504,6 +564,9 @@ func plan(t rule.Target, p Params) (State, error) {
 		id = "(the detector)"
 	}
 	st.Detectors = []Detector{{ID: id, Enabled: true}}
+	if p.Destination != "" && ev.Event != "DeletePublishingDestination" {
+		st.Detectors[0].Destinations = []string{p.Destination}
+	}
 	switch ev.Event {
 	case "DeleteDetector":
 		st.Detectors = nil

@@ -111,6 +111,59 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+const (
+	dest    = "arn:aws:s3:::findings-archive/guardduty/"
+	destKey = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+)
+
+func TestJudgePublishingDestination(t *testing.T) {
+	t.Parallel()
+	withDest := map[string]string{ParamBaseline: "guardduty", ParamDestination: dest, ParamDestinationKey: destKey}
+	for _, tc := range []struct {
+		name    string
+		st      State
+		over    map[string]string
+		ev      Evidence
+		verdict rule.Verdict
+		want    []string
+		reason  string
+	}{
+		{"exports where the baseline says", State{Detectors: []Detector{{ID: "d1", Enabled: true, Destinations: []string{"arn:aws:s3:::other", dest}}}}, withDest,
+			Evidence{Event: "DeletePublishingDestination"}, rule.Compliant, nil, "enabled"},
+		{"destination removed: restored, no extra alert", State{Detectors: []Detector{{ID: "d1", Enabled: true, Destinations: []string{"arn:aws:s3:::other"}}}}, withDest,
+			Evidence{Event: "DeletePublishingDestination", DetectorID: "d1", Destination: "x"}, rule.Violation,
+			[]string{"guardduty:CreatePublishingDestination(guardduty:DeletePublishingDestination)"}, "d1 does not export findings to " + dest},
+		{"disabled and not exporting", State{Detectors: []Detector{{ID: "d1"}}}, withDest, Evidence{}, rule.Violation,
+			[]string{"guardduty:UpdateDetector(guardduty:UpdateDetector)", "guardduty:CreatePublishingDestination(guardduty:DeletePublishingDestination)"}, "d1 is disabled in us-east-1; GuardDuty detector d1 does not export"},
+		{"deleted: re-created, then exporting", State{}, withDest, Evidence{}, rule.Violation,
+			[]string{"guardduty:CreateDetector(guardduty:DeleteDetector)", "guardduty:CreatePublishingDestination(guardduty:DeletePublishingDestination)"}, "no detector"},
+		{"not in the baseline: alert only", State{Detectors: []Detector{{ID: "d1", Enabled: true}}},
+			map[string]string{ParamDestination: dest, ParamDestinationKey: destKey}, Evidence{}, rule.Violation, []string{rule.AlertAPI}, "alert only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := Judge(tc.st, rule.Target{ID: GuardDuty, Region: "us-east-1", Evidence: tc.ev}, params(t, tc.over), facts)
+			if f.Verdict != tc.verdict || !slices.Equal(apis(f.Actions), tc.want) || !strings.Contains(f.Reason, tc.reason) {
+				t.Fatalf("got %s %v %q, want %s %v containing %q", f.Verdict, apis(f.Actions), f.Reason, tc.verdict, tc.want, tc.reason)
+			}
+		})
+	}
+	f := Judge(State{}, rule.Target{ID: GuardDuty, Region: "us-east-1"}, params(t, withDest), facts)
+	var dp DetectorParams
+	if err := f.Actions[1].Decode(&dp); err != nil || dp.DetectorID != "" || dp.DestinationArn != dest || dp.KmsKeyArn != destKey {
+		t.Fatalf("export params = %+v, %v (the new detector's ID is resolved when applied)", dp, err)
+	}
+	// Offline, a DeletePublishingDestination with a baseline destination is planned back.
+	ts, err := targets(call("guardduty.amazonaws.com", "DeletePublishingDestination", `{"detectorId":"d1","destinationId":"x"}`, ""), params(t, withDest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := plan(ts[0], params(t, withDest))
+	if f := Judge(st, ts[0], params(t, withDest), facts); !slices.Equal(apis(f.Actions), []string{"guardduty:CreatePublishingDestination(guardduty:DeletePublishingDestination)"}) {
+		t.Fatalf("offline plan = %v", apis(f.Actions))
+	}
+}
+
 func TestJudgeActionParams(t *testing.T) {
 	t.Parallel()
 	p := params(t, map[string]string{ParamBaseline: "inspector2,accessanalyzer,securityhub,guardduty", ParamHubStandards: "false", ParamAnalyzerName: "baseline"})
@@ -156,8 +209,16 @@ func TestParams(t *testing.T) {
 		{map[string]string{ParamInspectorTypes: "ec2"}, false},
 		{map[string]string{ParamAnalyzerName: "1bad"}, false},
 		{map[string]string{ParamHubStandards: "maybe"}, false},
+		{map[string]string{ParamDestination: dest, ParamDestinationKey: destKey}, true},
+		{map[string]string{ParamDestination: dest}, false},
+		{map[string]string{ParamDestinationKey: destKey}, false},
+		{map[string]string{ParamDestination: "findings-archive", ParamDestinationKey: destKey}, false},
+		{map[string]string{ParamDestination: dest, ParamDestinationKey: "alias/x"}, false},
 	} {
-		_, err := meta.Resolve(tc.over)
+		raw, err := meta.Resolve(tc.over)
+		if err == nil {
+			_, err = Parse(raw)
+		}
 		if (err == nil) != tc.ok {
 			t.Errorf("Resolve(%v) = %v, want ok=%v", tc.over, err, tc.ok)
 		}
@@ -166,6 +227,14 @@ func TestParams(t *testing.T) {
 	raw, _ := meta.Resolve(map[string]string{ParamBaseline: "securityhub,inspector2"})
 	if got := meta.GrantedWriteActions(raw); !slices.Equal(got, []string{APIEnableHub, APIInspectorOn}) {
 		t.Errorf("granted = %v", got)
+	}
+	raw, _ = meta.Resolve(map[string]string{ParamBaseline: "guardduty", ParamDestination: dest, ParamDestinationKey: destKey})
+	if got := meta.GrantedWriteActions(raw); !slices.Equal(got, []string{APICreateDetector, APIUpdateDetector, APICreateDest}) {
+		t.Errorf("granted = %v", got)
+	}
+	raw, _ = meta.Resolve(map[string]string{ParamDestination: dest, ParamDestinationKey: destKey})
+	if got := meta.GrantedWriteActions(raw); len(got) != 0 {
+		t.Errorf("granted without guardduty in the baseline = %v", got)
 	}
 	raw, _ = meta.Resolve(nil)
 	if got := meta.GrantedWriteActions(raw); len(got) != 0 {

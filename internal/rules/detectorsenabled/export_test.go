@@ -9,3 +9,11 @@ func UseAnalyzer(c AnalyzerAPI) (restore func()) {
 	analyzerClient = func(*awsclient.Session) AnalyzerAPI { return c }
 	return func() { analyzerClient = old }
 }
+
+// UseDestinations replaces the client of GuardDuty's publishing
+// destinations for the test's duration: moto 5.2.1 does not serve them.
+func UseDestinations(c DestinationAPI) (restore func()) {
+	old := destinationClient
+	destinationClient = func(*awsclient.Session) DestinationAPI { return c }
+	return func() { destinationClient = old }
+}

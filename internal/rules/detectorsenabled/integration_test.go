@@ -2,6 +2,7 @@ package detectorsenabled_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -360,6 +361,147 @@ func TestAnalyzerDeletedIsRecreatedAndUndone(t *testing.T) {
 	// Undo twice: nothing left to delete.
 	if got := enginetest.Undo(t, e, enginetest.RoundTrip(t, res)); !slices.Equal(got, []string{"noop access-analyzer:DeleteAnalyzer"}) {
 		t.Fatalf("second undo = %v", got)
+	}
+}
+
+// --- GuardDuty publishing destinations (fake: moto 5.2.1 does not serve them) --
+
+// fakeDestinations is GuardDuty's publishing destinations in memory, per
+// detector; the detectors themselves are moto's.
+type fakeDestinations struct {
+	mu    sync.Mutex
+	calls []string
+	n     int
+	byDet map[string]map[string]string // detector → destination ID → ARN
+}
+
+func (f *fakeDestinations) ListPublishingDestinations(_ context.Context, in *guardduty.ListPublishingDestinationsInput, _ ...func(*guardduty.Options)) (*guardduty.ListPublishingDestinationsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "ListPublishingDestinations")
+	out := &guardduty.ListPublishingDestinationsOutput{}
+	for id := range f.byDet[aws.ToString(in.DetectorId)] {
+		out.Destinations = append(out.Destinations, gdtypes.Destination{DestinationId: aws.String(id), DestinationType: gdtypes.DestinationTypeS3, Status: gdtypes.PublishingStatusPublishing})
+	}
+	return out, nil
+}
+
+func (f *fakeDestinations) DescribePublishingDestination(_ context.Context, in *guardduty.DescribePublishingDestinationInput, _ ...func(*guardduty.Options)) (*guardduty.DescribePublishingDestinationOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "DescribePublishingDestination")
+	arn, ok := f.byDet[aws.ToString(in.DetectorId)][aws.ToString(in.DestinationId)]
+	if !ok {
+		return nil, &smithy.GenericAPIError{Code: "BadRequestException", Message: "no such destination"}
+	}
+	return &guardduty.DescribePublishingDestinationOutput{DestinationId: in.DestinationId, DestinationType: gdtypes.DestinationTypeS3,
+		DestinationProperties: &gdtypes.DestinationProperties{DestinationArn: aws.String(arn)}}, nil
+}
+
+func (f *fakeDestinations) CreatePublishingDestination(_ context.Context, in *guardduty.CreatePublishingDestinationInput, _ ...func(*guardduty.Options)) (*guardduty.CreatePublishingDestinationOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "CreatePublishingDestination")
+	if in.DestinationProperties == nil || in.DestinationProperties.KmsKeyArn == nil {
+		return nil, &smithy.GenericAPIError{Code: "BadRequestException", Message: "an S3 destination needs a KMS key"}
+	}
+	det := aws.ToString(in.DetectorId)
+	if f.byDet[det] == nil {
+		f.byDet[det] = map[string]string{}
+	}
+	f.n++
+	id := fmt.Sprintf("dest%d", f.n)
+	f.byDet[det][id] = aws.ToString(in.DestinationProperties.DestinationArn)
+	return &guardduty.CreatePublishingDestinationOutput{DestinationId: aws.String(id)}, nil
+}
+
+func (f *fakeDestinations) DeletePublishingDestination(_ context.Context, in *guardduty.DeletePublishingDestinationInput, _ ...func(*guardduty.Options)) (*guardduty.DeletePublishingDestinationOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "DeletePublishingDestination")
+	delete(f.byDet[aws.ToString(in.DetectorId)], aws.ToString(in.DestinationId))
+	return &guardduty.DeletePublishingDestinationOutput{}, nil
+}
+
+// exports are the ARNs detector exports to.
+func (f *fakeDestinations) exports(detector string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, arn := range f.byDet[detector] {
+		out = append(out, arn)
+	}
+	slices.Sort(out)
+	return out
+}
+
+const (
+	destination = "arn:aws:s3:::findings-archive/guardduty/"
+	destKey     = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+)
+
+func destEngine(t *testing.T, s *awsclient.Session, mode engine.Mode) (*engine.Engine, *fakeDestinations) {
+	t.Helper()
+	f := &fakeDestinations{byDet: map[string]map[string]string{}}
+	t.Cleanup(detectorsenabled.UseDestinations(f))
+	e, _ := enginetest.New(t, s, engine.Config{Mode: mode, Params: map[string]map[string]string{"detectors-enabled": {
+		detectorsenabled.ParamBaseline: "guardduty", detectorsenabled.ParamDestination: destination, detectorsenabled.ParamDestinationKey: destKey}}}, detectorsenabled.Rule)
+	return e, f
+}
+
+func TestRemovedPublishingDestinationIsRestoredAndUndone(t *testing.T) {
+	s := mototest.Session(t)
+	id := createDetector(t, s, true)
+	e, f := destEngine(t, s, engine.Enforce)
+	f.byDet[id] = map[string]string{"keep": "arn:aws:s3:::team-bucket"} // another destination stays
+	res := enginetest.Handle(t, e, sample(t, "guardduty-delete-publishing-destination.json"))
+	d := enginetest.Only(t, res)
+	if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied guardduty:CreatePublishingDestination"}) {
+		t.Fatalf("decision = %+v", d)
+	}
+	if got := f.exports(id); !slices.Equal(got, []string{destination, "arn:aws:s3:::team-bucket"}) {
+		t.Fatalf("exports = %v", got)
+	}
+	// Judge: list + describe each; apply: list + describe again (the ID is
+	// GuardDuty's), create.
+	want := []string{"ListPublishingDestinations", "DescribePublishingDestination", "ListPublishingDestinations", "DescribePublishingDestination", "CreatePublishingDestination"}
+	if !slices.Equal(f.calls, want) {
+		t.Fatalf("destination calls = %v, want %v", f.calls, want)
+	}
+	if d := enginetest.One(t, e, sample(t, "guardduty-delete-publishing-destination.json")); d.Verdict != rule.Compliant {
+		t.Fatalf("duplicate = %+v", d)
+	}
+	if got := enginetest.Undo(t, e, enginetest.RoundTrip(t, res)); !slices.Equal(got, []string{"applied guardduty:DeletePublishingDestination"}) {
+		t.Fatalf("undo = %v", got)
+	}
+	if got := f.exports(id); !slices.Equal(got, []string{"arn:aws:s3:::team-bucket"}) {
+		t.Fatalf("after undo exports = %v", got)
+	}
+}
+
+func TestDeletedDetectorIsRecreatedWithItsDestination(t *testing.T) {
+	s := mototest.Session(t)
+	e, f := destEngine(t, s, engine.Enforce)
+	d := enginetest.One(t, e, sample(t, "guardduty-delete-detector.json"))
+	if !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied guardduty:CreateDetector", "applied guardduty:CreatePublishingDestination"}) {
+		t.Fatalf("decision = %+v", d)
+	}
+	ids, err := gd(s).ListDetectors(ctx, &guardduty.ListDetectorsInput{})
+	if err != nil || len(ids.DetectorIds) != 1 {
+		t.Fatalf("detectors = %v, %v", ids, err)
+	}
+	if got := f.exports(ids.DetectorIds[0]); !slices.Equal(got, []string{destination}) {
+		t.Fatalf("the new detector exports to %v", got)
+	}
+}
+
+func TestPublishingDestinationReportModeChangesNothing(t *testing.T) {
+	s := mototest.Session(t)
+	id := createDetector(t, s, true)
+	e, f := destEngine(t, s, engine.Report)
+	d := enginetest.One(t, e, sample(t, "guardduty-delete-publishing-destination.json"))
+	if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"planned guardduty:CreatePublishingDestination"}) || len(f.exports(id)) != 0 {
+		t.Fatalf("decision = %+v, exports = %v", d, f.exports(id))
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,6 +42,23 @@ type inspectorAPI interface {
 	Disable(context.Context, *inspector2.DisableInput, ...func(*inspector2.Options)) (*inspector2.DisableOutput, error)
 }
 
+// DestinationAPI is what the rule calls of GuardDuty's publishing
+// destinations.
+type DestinationAPI interface {
+	guardduty.ListPublishingDestinationsAPIClient
+	DescribePublishingDestination(context.Context, *guardduty.DescribePublishingDestinationInput, ...func(*guardduty.Options)) (*guardduty.DescribePublishingDestinationOutput, error)
+	CreatePublishingDestination(context.Context, *guardduty.CreatePublishingDestinationInput, ...func(*guardduty.Options)) (*guardduty.CreatePublishingDestinationOutput, error)
+	DeletePublishingDestination(context.Context, *guardduty.DeletePublishingDestinationInput, ...func(*guardduty.Options)) (*guardduty.DeletePublishingDestinationOutput, error)
+}
+
+// destinationClient is the session's GuardDuty client for publishing
+// destinations. moto 5.2.1 serves GuardDuty detectors but not their
+// publishing destinations: the tests replace this seam (and only this one)
+// with a fake; the detectors themselves run against moto.
+var destinationClient = func(s *awsclient.Session) DestinationAPI {
+	return awsclient.Client(s, guardduty.NewFromConfig)
+}
+
 // AnalyzerAPI is what the rule calls of IAM Access Analyzer.
 type AnalyzerAPI interface {
 	accessanalyzer.ListAnalyzersAPIClient
@@ -73,6 +92,13 @@ func observe(ctx context.Context, env rule.Env, t rule.Target, p Params) (State,
 	switch t.ID {
 	case GuardDuty:
 		st.Detectors, err = detectors(ctx, awsclient.Client(s, guardduty.NewFromConfig))
+		if err == nil && p.Destination != "" {
+			for i := range st.Detectors {
+				if st.Detectors[i].Destinations, err = destinations(ctx, destinationClient(s), st.Detectors[i].ID); err != nil {
+					break
+				}
+			}
+		}
 	case SecurityHub:
 		st.HubEnabled, err = hubEnabled(ctx, awsclient.Client(s, securityhub.NewFromConfig))
 	case Inspector2:
@@ -118,6 +144,38 @@ func detectorIDs(ctx context.Context, c guardDutyAPI) ([]string, error) {
 		ids = append(ids, page.DetectorIds...)
 	}
 	return ids, nil
+}
+
+// destinations are the ARNs a detector exports findings to.
+func destinations(ctx context.Context, c DestinationAPI, detector string) ([]string, error) {
+	ids, err := destinationIDs(ctx, c, detector)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Values(ids)), nil
+}
+
+// destinationIDs maps each publishing destination of the detector to its ARN.
+func destinationIDs(ctx context.Context, c DestinationAPI, detector string) (map[string]string, error) {
+	out := map[string]string{}
+	pages := guardduty.NewListPublishingDestinationsPaginator(c, &guardduty.ListPublishingDestinationsInput{DetectorId: aws.String(detector)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", APIListDests, detector, err)
+		}
+		for _, d := range page.Destinations {
+			id := aws.ToString(d.DestinationId)
+			desc, err := c.DescribePublishingDestination(ctx, &guardduty.DescribePublishingDestinationInput{DetectorId: aws.String(detector), DestinationId: aws.String(id)})
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", APIDescribeDest, id, err)
+			}
+			if dp := desc.DestinationProperties; dp != nil {
+				out[id] = aws.ToString(dp.DestinationArn)
+			}
+		}
+	}
+	return out, nil
 }
 
 // notSubscribed are the codes DescribeHub answers when the hub is off.
@@ -212,7 +270,7 @@ func apply(ctx context.Context, env rule.Env, a rule.Action) error {
 	var err error
 	switch svc {
 	case "guardduty":
-		err = applyGuardDuty(ctx, awsclient.Client(s, guardduty.NewFromConfig), a)
+		err = applyGuardDuty(ctx, awsclient.Client(s, guardduty.NewFromConfig), destinationClient(s), a)
 	case "securityhub":
 		err = applyHub(ctx, awsclient.Client(s, securityhub.NewFromConfig), a)
 	case "inspector2":
@@ -228,12 +286,63 @@ func apply(ctx context.Context, env rule.Env, a rule.Action) error {
 	return err
 }
 
-func applyGuardDuty(ctx context.Context, c guardDutyAPI, a rule.Action) error {
+// theDetector is the region's one detector, for actions planned before
+// it existed.
+func theDetector(ctx context.Context, c guardDutyAPI) (string, error) {
+	ids, err := detectorIDs(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	switch len(ids) {
+	case 0:
+		return "", fmt.Errorf("%w: no detector in the region", rule.ErrNoOp)
+	case 1:
+		return ids[0], nil
+	}
+	return "", fmt.Errorf("%d detectors: name the one", len(ids))
+}
+
+func applyGuardDuty(ctx context.Context, c guardDutyAPI, dc DestinationAPI, a rule.Action) error {
 	var p DetectorParams
 	if err := a.Decode(&p); err != nil {
 		return err
 	}
+	if (a.API == APICreateDest || a.API == APIDeleteDest || a.API == APIDeleteDetector) && p.DetectorID == "" {
+		id, err := theDetector(ctx, c)
+		if err != nil {
+			return err
+		}
+		p.DetectorID = id
+	}
 	switch a.API {
+	case APICreateDest, APIDeleteDest:
+		if p.DestinationArn == "" || (a.API == APICreateDest && p.KmsKeyArn == "") {
+			return fmt.Errorf("%s: params need destinationArn (and kmsKeyArn to create)", a.API)
+		}
+		ids, err := destinationIDs(ctx, dc, p.DetectorID)
+		if err != nil {
+			return err
+		}
+		var have string
+		for id, arn := range ids {
+			if arn == p.DestinationArn {
+				have = id
+			}
+		}
+		if a.API == APIDeleteDest {
+			if have == "" {
+				return fmt.Errorf("%w: detector %s exports nothing to %s", rule.ErrNoOp, p.DetectorID, p.DestinationArn)
+			}
+			_, err = dc.DeletePublishingDestination(ctx, &guardduty.DeletePublishingDestinationInput{DetectorId: aws.String(p.DetectorID), DestinationId: aws.String(have)})
+			return err
+		}
+		if have != "" {
+			return fmt.Errorf("%w: detector %s already exports to %s", rule.ErrNoOp, p.DetectorID, p.DestinationArn)
+		}
+		_, err = dc.CreatePublishingDestination(ctx, &guardduty.CreatePublishingDestinationInput{DetectorId: aws.String(p.DetectorID),
+			DestinationType:       gdtypes.DestinationTypeS3,
+			DestinationProperties: &gdtypes.DestinationProperties{DestinationArn: aws.String(p.DestinationArn), KmsKeyArn: aws.String(p.KmsKeyArn)}})
+		return err
 	case APICreateDetector:
 		// A region has at most one detector per account: AWS refuses a
 		// second, so a duplicate event finds it and does nothing.
@@ -255,23 +364,8 @@ func applyGuardDuty(ctx context.Context, c guardDutyAPI, a rule.Action) error {
 		return err
 	case APIDeleteDetector:
 		// The undo of a re-creation: the detector's ID was not known when
-		// the plan was made, and the region holds one at most.
-		id := p.DetectorID
-		if id == "" {
-			ids, err := detectorIDs(ctx, c)
-			if err != nil {
-				return err
-			}
-			switch len(ids) {
-			case 0:
-				return fmt.Errorf("%w: no detector left", rule.ErrNoOp)
-			case 1:
-				id = ids[0]
-			default:
-				return fmt.Errorf("%d detectors: name the one to delete", len(ids))
-			}
-		}
-		_, err := c.DeleteDetector(ctx, &guardduty.DeleteDetectorInput{DetectorId: aws.String(id)})
+		// the plan was made (resolved above: the region holds one at most).
+		_, err := c.DeleteDetector(ctx, &guardduty.DeleteDetectorInput{DetectorId: aws.String(p.DetectorID)})
 		return err
 	}
 	return fmt.Errorf("detectors-enabled cannot apply %s", a.API)
