@@ -20,6 +20,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/rules/detectorsenabled"
 	"github.com/rampart-aws/rampart/internal/rules/ebsattachedencrypted"
 	"github.com/rampart-aws/rampart/internal/rules/ebsdefaultencryption"
+	"github.com/rampart-aws/rampart/internal/rules/ec2imdsv2"
 	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
 	"github.com/rampart-aws/rampart/internal/rules/eipattached"
 	"github.com/rampart-aws/rampart/internal/rules/exemptiontag"
@@ -47,6 +48,7 @@ func All() []rule.Rule {
 		stalecredentials.Rule,
 		rootaccesskeys.Rule,
 		ec2instanceinvpc.Rule,
+		ec2imdsv2.Rule,
 		ebsattachedencrypted.Rule,
 		ebsdefaultencryption.Rule,
 		cloudtrailenabled.Rule,
