@@ -201,7 +201,7 @@ func targets(call *trigger.APICall, _ Params) ([]rule.Target, error) {
 		Window int32  `json:"pendingWindowInDays"`
 	}
 	if err := json.Unmarshal(call.Request, &req); err != nil {
-		return nil, fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
+		return nil, fmt.Errorf("%w: %s requestParameters: %w", trigger.ErrInput, call.EventName, err)
 	}
 	account := call.Account
 	if account == "" {

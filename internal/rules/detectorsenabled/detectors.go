@@ -516,7 +516,7 @@ func targets(call *trigger.APICall, _ Params) ([]rule.Target, error) {
 	var req request
 	if len(call.Request) > 0 && string(call.Request) != "null" {
 		if err := json.Unmarshal(call.Request, &req); err != nil {
-			return nil, fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
+			return nil, fmt.Errorf("%w: %s requestParameters: %w", trigger.ErrInput, call.EventName, err)
 		}
 	}
 	ev := Evidence{Event: call.EventName, DetectorID: req.DetectorID, Destination: req.DestinationID,
@@ -529,7 +529,7 @@ func targets(call *trigger.APICall, _ Params) ([]rule.Target, error) {
 			DetectorID string `json:"detectorId"`
 		}
 		if err := json.Unmarshal(call.Response, &resp); err != nil {
-			return nil, fmt.Errorf("%w: CreateDetector responseElements: %v", trigger.ErrInput, err)
+			return nil, fmt.Errorf("%w: CreateDetector responseElements: %w", trigger.ErrInput, err)
 		}
 		ev.DetectorID = resp.DetectorID
 	}
