@@ -338,9 +338,10 @@ type AnalyzerParams struct {
 	Type   string `json:"type,omitempty"`
 }
 
-// on reports whether an Inspector2 or analyzer status counts as on.
+// scanning reports whether an Inspector2 resource type's status counts as on.
 func scanning(status string) bool { return status == "ENABLED" || status == "ENABLING" }
 
+// analyzing reports whether an analyzer covers the account's resources.
 func analyzing(a Analyzer) bool {
 	return (a.Type == "ACCOUNT" || a.Type == "ORGANIZATION") && (a.Status == "ACTIVE" || a.Status == "CREATING")
 }
@@ -571,10 +572,7 @@ func plan(t rule.Target, p Params) (State, error) {
 	case "DeleteDetector":
 		st.Detectors = nil
 	case "UpdateDetector", "CreateDetector":
-		st.Detectors[0].Enabled = ev.Enable == nil || *ev.Enable
-		if ev.Event == "CreateDetector" && ev.Enable == nil {
-			st.Detectors[0].Enabled = true // CreateDetector's enable is required; absent, AWS's default
-		}
+		st.Detectors[0].Enabled = ev.Enable == nil || *ev.Enable // not set: left as it was
 	case "DisableSecurityHub":
 		st.HubEnabled = false
 	case "Disable":
