@@ -14,8 +14,10 @@ import (
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailenabled"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
+	"github.com/rampart-aws/rampart/internal/rules/cloudtrailkeyenabled"
 	"github.com/rampart-aws/rampart/internal/rules/configtampering"
 	"github.com/rampart-aws/rampart/internal/rules/consolesignin"
+	"github.com/rampart-aws/rampart/internal/rules/detectorsenabled"
 	"github.com/rampart-aws/rampart/internal/rules/ebsattachedencrypted"
 	"github.com/rampart-aws/rampart/internal/rules/ebsdefaultencryption"
 	"github.com/rampart-aws/rampart/internal/rules/ec2imdsv2"
@@ -42,6 +44,7 @@ func All() []rule.Rule {
 		sgopen.RestrictedSSH,
 		sgopen.RestrictedCommonPorts,
 		cloudtrailintegrity.Rule,
+		cloudtrailkeyenabled.Rule,
 		consolesignin.Rule,
 		configtampering.Rule,
 		stalecredentials.Rule,
@@ -62,6 +65,7 @@ func All() []rule.Rule {
 		regionscovered.Rule,
 		exemptiontag.Rule,
 		securityfindings.Rule,
+		detectorsenabled.Rule,
 	}
 }
 
