@@ -172,9 +172,9 @@ type request struct {
 }
 
 type mtrans struct {
-	MetricName      string   `json:"metricName"`
-	MetricNamespace string   `json:"metricNamespace"`
-	MetricValue     string   `json:"metricValue"`
+	MetricName      string            `json:"metricName"`
+	MetricNamespace string            `json:"metricNamespace"`
+	MetricValue     string            `json:"metricValue"`
 	DefaultValue    *float64          `json:"defaultValue"`
 	Unit            string            `json:"unit"`
 	Dimensions      map[string]string `json:"dimensions"`

@@ -60,7 +60,9 @@ func TestJudge(t *testing.T) {
 			[]string{APIPutFilter, APIPutAlarm, APIDeleteFilter, APIDeleteAlarms}, "missing"},
 		{"pattern that matches nothing", withFilter(root, func(f *cis.Filter) { f.Pattern = `{ $.eventName = "NoSuchEvent" }` }), testParams, rule.Violation,
 			[]string{APIPutFilter, APIPutFilter}, "pattern is"},
-		{"pattern with an extra term", withFilter(root, func(f *cis.Filter) { f.Pattern = strings.Replace(f.Pattern, "}", ` && $.sourceIPAddress != "203.0.113.47"}`, 1) }), testParams,
+		{"pattern with an extra term", withFilter(root, func(f *cis.Filter) {
+			f.Pattern = strings.Replace(f.Pattern, "}", ` && $.sourceIPAddress != "203.0.113.47"}`, 1)
+		}), testParams,
 			rule.Violation, []string{APIPutFilter, APIPutFilter}, "not the benchmark's"},
 		{"metric sent elsewhere", withFilter(root, func(f *cis.Filter) { f.Namespace = "Elsewhere" }), testParams, rule.Violation,
 			[]string{APIPutFilter, APIPutFilter}, "publishes Elsewhere/cis-root-usage"},
