@@ -4,16 +4,18 @@
 //
 //   - cloudtrail-integrity: CloudTrail trails keep logging as the baseline says
 //   - cloudtrail-enabled: A multi-region CloudTrail trail is logging all management events
+//   - cis-alarms: The CIS CloudTrail metric filters and alarms stay in place
 //
 // Each is documented in docs/rules/<id>.md.
 package main
 
 import (
 	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/cisalarms"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailenabled"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
 )
 
 func main() {
-	lambdafn.Start(cloudtrailintegrity.Rule, cloudtrailenabled.Rule)
+	lambdafn.Start(cloudtrailintegrity.Rule, cloudtrailenabled.Rule, cisalarms.Rule)
 }
