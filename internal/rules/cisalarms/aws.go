@@ -107,12 +107,13 @@ func fromAlarm(a cwtypes.MetricAlarm) cis.Alarm {
 	return out
 }
 
-// inScope refuses a session outside the topic's region: the alarms, the
-// topic and the log group are there, and a same-named alarm elsewhere is
-// not the deployment's.
+// inScope reports whether the session is in the topic's account and
+// region: the alarms, the topic and the log group are there, and a
+// same-named alarm elsewhere is not the deployment's.
 func inScope(env rule.Env, p params) error {
-	if env.Session.Region != p.Region {
-		return fmt.Errorf("the CIS alarms are in %s but this session is in %s", p.Region, env.Session.Region)
+	f := env.Facts()
+	if f.Region != p.Region || f.Account != "" && f.Account != p.Account {
+		return fmt.Errorf("the CIS alarms are in %s %s but this session is in %s %s", p.Account, p.Region, f.Account, f.Region)
 	}
 	return nil
 }
@@ -137,9 +138,9 @@ func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (State,
 }
 
 // sweep lists every control with its state, in two calls: nothing outside
-// the topic's region or when the deployment names no log group.
+// the topic's account and region or when the deployment names no log group.
 func sweep(ctx context.Context, env rule.Env, p params) ([]rule.Target, error) {
-	if !p.enabled() || env.Session.Region != p.Region {
+	if !p.enabled() || inScope(env, p) != nil {
 		return nil, nil
 	}
 	filters, err := readFilters(ctx, awsclient.Client(env.Session, cloudwatchlogs.NewFromConfig), p.LogGroup, cis.Prefix)

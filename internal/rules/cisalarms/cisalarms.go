@@ -82,8 +82,10 @@ func checkTopic(s string) error {
 type params struct {
 	LogGroup string
 	Topic    string
-	// Region is the topic's, where the alarms and the log group are.
-	Region string
+	// Region and Account are the topic's: the alarms and the log group are
+	// there, and a same-named alarm in another account or region is not
+	// the deployment's.
+	Region, Account string
 }
 
 func (p params) enabled() bool { return p.LogGroup != "" }
@@ -100,7 +102,7 @@ func parse(raw rule.Params) (params, error) {
 	if err != nil {
 		return params{}, fmt.Errorf("rule %s: %s: %v", ID, ParamTopic, err)
 	}
-	p.Region = a.Region
+	p.Region, p.Account = a.Region, a.AccountID
 	return p, nil
 }
 
@@ -190,7 +192,7 @@ type dimension struct {
 // (another log group, another alarm, another region) is none of the rule's
 // business.
 func targets(call *trigger.APICall, p params) ([]rule.Target, error) {
-	if !p.enabled() || call.Region != p.Region {
+	if !p.enabled() || call.Region != p.Region || call.Account != "" && call.Account != p.Account {
 		return nil, nil
 	}
 	var req request

@@ -17,7 +17,7 @@ const (
 	topic    = "arn:aws:sns:us-east-1:123456789012:rampart-notifications"
 )
 
-var testParams = params{LogGroup: logGroup, Topic: topic, Region: "us-east-1"}
+var testParams = params{LogGroup: logGroup, Topic: topic, Region: "us-east-1", Account: "123456789012"}
 
 // deployed is a control's state as the stack deploys it.
 func deployed(name string) State {
@@ -202,6 +202,11 @@ func TestTargets(t *testing.T) {
 		{"disable actions", call(cw, "DisableAlarmActions", "us-east-1", `{"alarmNames":["cis-nacl-changes"]}`), testParams, []string{"cis-nacl-changes"}, false},
 		{"put alarm", call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":"cis-root-usage","threshold":5}`), testParams, []string{"cis-root-usage"}, false},
 		{"another region", call(cw, "DeleteAlarms", "eu-west-1", `{"alarmNames":["cis-root-usage"]}`), testParams, nil, false},
+		{"another account", func() *trigger.APICall {
+			c := call(cw, "DeleteAlarms", "us-east-1", `{"alarmNames":["cis-root-usage"]}`)
+			c.Account = "999999999999"
+			return c
+		}(), testParams, nil, false},
 		{"no log group configured", call(cw, "DeleteAlarms", "us-east-1", `{"alarmNames":["cis-root-usage"]}`), params{}, nil, false},
 		{"no alarm named", call(cw, "DeleteAlarms", "us-east-1", `{"alarmNames":[]}`), testParams, nil, true},
 		{"empty alarm name", call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":""}`), testParams, nil, true},
