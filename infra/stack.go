@@ -66,7 +66,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	rs := &RampartStack{Stack: stack, Plan: planRegion(props.Rules, props.Region, s.HomeRegion), Functions: map[string]*RemediationFunction{}}
-	topicARN := fmt.Sprintf("arn:%s:sns:%s:%s:%s", partitionOf(s.HomeRegion), s.HomeRegion, s.Account, topicName)
+	notifyARN := topicARN(s)
 
 	var alarmAction awscloudwatch.IAlarmAction
 	roles := map[string]*functionRole{}
@@ -75,6 +75,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 		rs.Topic = topic
 		alarmAction = awscloudwatchactions.NewSnsAction(topic)
 		newAlarmRelay(stack, s.HomeRegion, topic)
+		newCISAlarms(stack, s, topic) // rampart:trailLogGroup's CIS monitoring alarms (cis.go)
 		for i := range rs.Plan.Functions {
 			f := &rs.Plan.Functions[i]
 			r, err := newFunctionRole(stack, f, s, topic, key, i == 0) // the home region's first function sends the digest
@@ -95,7 +96,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 	}
 	for i := range rs.Plan.Functions {
 		f := &rs.Plan.Functions[i]
-		env, err := s.functionEnv(f, ownRoles, topicARN, regionEnv(s))
+		env, err := s.functionEnv(f, ownRoles, notifyARN, regionEnv(s))
 		if err != nil {
 			return nil, err
 		}
@@ -252,6 +253,10 @@ func NewRampartApp(app awscdk.App, rules []rule.Rule, s Settings) ([]*RampartSta
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(true)}), nil)
 	awscdk.Tags_Of(app).Add(jsii.String("app"), jsii.String("rampart"), nil)
 	if err := checkRules(rules); err != nil {
+		return nil, err
+	}
+	s, err := s.withTrailLogGroup(rules)
+	if err != nil {
 		return nil, err
 	}
 	var member string

@@ -10,6 +10,11 @@
 // holds data and pure helpers only: no AWS call, no CDK.
 package cis
 
+import (
+	"fmt"
+	"strings"
+)
+
 // The alarm shape every control shares, as the benchmark prescribes it
 // (aws cloudwatch put-metric-alarm --statistic Sum --period 300 --threshold 1
 // --comparison-operator GreaterThanOrEqualToThreshold --evaluation-periods 1):
@@ -213,4 +218,20 @@ func (c *Control) WantAlarm(topicARN string) Alarm {
 		Threshold: float64(c.Threshold), Comparison: Comparison, TreatMissingData: TreatMissingData,
 		ActionsEnabled: true, AlarmActions: []string{topicARN},
 	}
+}
+
+// DocTable is the Markdown table of every control, for docs/cis-alarms.md.
+func DocTable() string {
+	var b strings.Builder
+	b.WriteString("| Security Hub | CIS | Filter, metric and alarm | Alarms on | Filter pattern |\n|---|---|---|---|---|\n")
+	for i := range Controls {
+		c := &Controls[i]
+		sh := c.SecurityHub
+		if sh == "" {
+			sh = "—"
+		}
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %s (≥ %d in %d s) | `%s` |\n", sh, c.CIS, c.Name(), c.Title, c.Threshold, PeriodSeconds,
+			strings.ReplaceAll(c.Pattern, "|", `\|`))
+	}
+	return b.String()
 }
