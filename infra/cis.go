@@ -66,11 +66,12 @@ func topicARN(s *Settings) string {
 // trail's log group (which must exist, in the home region), each alarm
 // notifying topic. Their names begin with cis.Prefix, not "rampart-":
 // cis-alarms restores them; self-protection, which only alerts on
-// Rampart's own alarms, leaves them alone.
-func newCISAlarms(stack awscdk.Stack, s *Settings, topic awssns.ITopic) {
+// Rampart's own alarms, leaves them alone. The dashboard shows them.
+func newCISAlarms(stack awscdk.Stack, s *Settings, topic awssns.ITopic) []awscloudwatch.Alarm {
 	if s.TrailLogGroup == "" || topic == nil {
-		return
+		return nil
 	}
+	var out []awscloudwatch.Alarm
 	c := constructs.NewConstruct(stack, jsii.String("CIS"))
 	logs := awslogs.LogGroup_FromLogGroupName(c, jsii.String("TrailLogGroup"), jsii.String(s.TrailLogGroup))
 	action := awscloudwatchactions.NewSnsAction(topic)
@@ -96,5 +97,7 @@ func newCISAlarms(stack awscdk.Stack, s *Settings, topic awssns.ITopic) {
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,                        // cis.TreatMissingData
 		})
 		a.AddAlarmAction(action)
+		out = append(out, a)
 	}
+	return out
 }

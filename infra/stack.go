@@ -44,6 +44,9 @@ type RampartStack struct {
 	// every region's functions publish and every region's alarms arrive.
 	Topic     awssns.Topic
 	Functions map[string]*RemediationFunction
+	// CISAlarms are the CIS monitoring alarms (cis.go): home region, with
+	// rampart:trailLogGroup only.
+	CISAlarms []awscloudwatch.Alarm
 }
 
 // topicName names the notifications topic (home region).
@@ -75,7 +78,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 		rs.Topic = topic
 		alarmAction = awscloudwatchactions.NewSnsAction(topic)
 		newAlarmRelay(stack, s.HomeRegion, topic)
-		newCISAlarms(stack, s, topic) // rampart:trailLogGroup's CIS monitoring alarms (cis.go)
+		rs.CISAlarms = newCISAlarms(stack, s, topic) // rampart:trailLogGroup's CIS monitoring alarms (cis.go)
 		for i := range rs.Plan.Functions {
 			f := &rs.Plan.Functions[i]
 			r, err := newFunctionRole(stack, f, s, topic, key, i == 0) // the home region's first function sends the digest
