@@ -118,7 +118,8 @@ func inScope(env rule.Env, p params) error {
 	return nil
 }
 
-// observe reads one control's filter and alarm: two calls.
+// observe reads one control's filter, the other filters publishing to its
+// metric and its alarm: three calls.
 func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (State, error) {
 	if !p.enabled() || cis.ByName(t.ID) == nil {
 		return State{}, rule.Gone(t.ID + " is not a CIS alarm of this deployment")
@@ -126,7 +127,12 @@ func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (State,
 	if err := inScope(env, p); err != nil {
 		return State{}, err
 	}
-	filters, err := readFilters(ctx, awsclient.Client(env.Session, cloudwatchlogs.NewFromConfig), p.LogGroup, t.ID)
+	logs := awsclient.Client(env.Session, cloudwatchlogs.NewFromConfig)
+	filters, err := readFilters(ctx, logs, p.LogGroup, t.ID)
+	if err != nil {
+		return State{}, err
+	}
+	foreign, err := readForeign(ctx, logs, p.LogGroup, t.ID)
 	if err != nil {
 		return State{}, err
 	}
@@ -134,10 +140,32 @@ func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (State,
 	if err != nil {
 		return State{}, err
 	}
-	return State{Filters: filters[t.ID], Alarm: alarms[t.ID]}, nil
+	return State{Filters: filters[t.ID], Alarm: alarms[t.ID], Foreign: foreign}, nil
 }
 
-// sweep lists every control with its state, in two calls: nothing outside
+// readForeign reads the filters, on any log group, that publish to the
+// control's metric other than the control's own filter on logGroup.
+func readForeign(ctx context.Context, api filtersAPI, logGroup, name string) ([]cis.Filter, error) {
+	var out []cis.Filter
+	pg := cloudwatchlogs.NewDescribeMetricFiltersPaginator(api, &cloudwatchlogs.DescribeMetricFiltersInput{
+		MetricName: aws.String(name), MetricNamespace: aws.String(cis.Namespace)})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe the metric filters publishing to %s/%s: %w", cis.Namespace, name, err)
+		}
+		for _, f := range page.MetricFilters {
+			if aws.ToString(f.LogGroupName) != logGroup || aws.ToString(f.FilterName) != name {
+				out = append(out, fromFilter(f))
+			}
+		}
+	}
+	return out, nil
+}
+
+// sweep lists every control with its state: the log group's filters and
+// the alarms in one call each, and per control the filters of any log
+// group publishing to its metric (2 + 15 calls); nothing outside
 // the topic's account and region or when the deployment names no log group.
 func sweep(ctx context.Context, env rule.Env, p params) ([]rule.Target, error) {
 	if !p.enabled() || inScope(env, p) != nil {
@@ -153,7 +181,11 @@ func sweep(ctx context.Context, env rule.Env, p params) ([]rule.Target, error) {
 	}
 	var out []rule.Target
 	for _, n := range cis.Names() {
-		out = append(out, rule.Target{Type: ResourceType, ID: n, Region: p.Region, State: State{Filters: filters[n], Alarm: alarms[n]}})
+		foreign, err := readForeign(ctx, awsclient.Client(env.Session, cloudwatchlogs.NewFromConfig), p.LogGroup, n)
+		if err != nil {
+			return nil, fmt.Errorf("sweep %s: %w", ID, err)
+		}
+		out = append(out, rule.Target{Type: ResourceType, ID: n, Region: p.Region, State: State{Filters: filters[n], Alarm: alarms[n], Foreign: foreign}})
 	}
 	return out, nil
 }

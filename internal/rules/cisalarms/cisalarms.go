@@ -10,7 +10,9 @@
 // actions. The rule watches the calls that do so (DeleteMetricFilter,
 // PutMetricFilter, DeleteAlarms, PutMetricAlarm, DisableAlarmActions) and
 // sweeps hourly, and judges every control's whole desired filter and alarm
-// (level-triggered), whichever field a call touched. It restores a filter
+// (level-triggered), whichever field a call touched. A filter of anyone's
+// elsewhere that publishes to a control's metric (whose negative value
+// would cancel the count out) is reported, never deleted. It restores a filter
 // with PutMetricFilter and an alarm with PutMetricAlarm — the whole
 // definition, actions enabled included, so no EnableAlarmActions is needed
 // — each with an undo that puts back what it replaced (or deletes what it
@@ -127,7 +129,7 @@ var meta = rule.Meta{
 		{Name: ParamTopic, Description: "The SNS topic every alarm notifies (infra sets Rampart's topic)", Check: checkTopic},
 	},
 	ReadActions:  []string{APIDescribeFilter, APIDescribeAlarms},
-	WriteActions: []string{APIPutFilter, APIPutAlarm},
+	WriteActions: []string{APIPutFilter, APIPutAlarm, rule.AlertAPI},
 	// Nothing to restore without a log group: no write permission either.
 	ParamWrites: []rule.ParamWrite{{Actions: []string{APIPutFilter, APIPutAlarm}, When: []string{ParamLogGroup}}},
 
@@ -208,10 +210,20 @@ func targets(call *trigger.APICall, p params) ([]rule.Target, error) {
 		if req.LogGroupName == "" || req.FilterName == "" {
 			return nil, fmt.Errorf("%w: %s names no log group or filter", trigger.ErrInput, call.EventName)
 		}
-		if req.LogGroupName != p.LogGroup {
-			return nil, nil
-		}
 		names = []string{req.FilterName}
+		if req.LogGroupName != p.LogGroup || cis.ByName(req.FilterName) == nil {
+			// Another filter: the rule's business only when it publishes to
+			// a control's metric (it can cancel the count out).
+			names = nil
+			for _, m := range req.MetricTransformations {
+				if m.MetricNamespace == cis.Namespace && cis.ByName(m.MetricName) != nil {
+					names = append(names, m.MetricName)
+				}
+			}
+			if len(names) == 0 {
+				return nil, nil
+			}
+		}
 		if call.EventName == "PutMetricFilter" {
 			f := cis.Filter{LogGroup: req.LogGroupName, Name: req.FilterName}
 			if req.FilterPattern != nil {
@@ -276,7 +288,11 @@ func plan(t rule.Target, p params) (State, error) {
 	case "DeleteMetricFilter":
 		st.Filters = nil
 	case "PutMetricFilter":
-		st.Filters = []cis.Filter{*ev.Filter}
+		if f := ev.Filter; f.LogGroup == p.LogGroup && f.Name == t.ID {
+			st.Filters = []cis.Filter{*f}
+		} else {
+			st.Foreign = []cis.Filter{*f}
+		}
 	case "DeleteAlarms":
 		st.Alarm = nil
 	case "DisableAlarmActions":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -110,12 +111,13 @@ func TestSweepCreatesEveryMissingControlThenIsQuiet(t *testing.T) {
 		t.Fatalf("decisions = %d, want %d", len(res.Decisions), len(cis.Controls))
 	}
 	for _, d := range res.Decisions {
-		if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied " + cisalarms.APIPutFilter, "applied " + cisalarms.APIPutAlarm}) {
+		if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied " + cisalarms.APIPutAlarm, "applied " + cisalarms.APIPutFilter}) {
 			t.Fatalf("%s: %s %v", d.Resource, d.Verdict, enginetest.Outcomes(d.Actions))
 		}
 	}
-	// Two reads for the whole set, then one write per filter and alarm.
-	if n := len(calls); n != 2+2*len(cis.Controls) || calls[0] != "Logs_20140328.DescribeMetricFilters" || calls[1] != "DescribeAlarms" {
+	// Two reads for the whole set and one per metric (other filters
+	// publishing to it), then one write per alarm and filter.
+	if n := len(calls); n != 2+3*len(cis.Controls) || calls[0] != "Logs_20140328.DescribeMetricFilters" || calls[1] != "DescribeAlarms" {
 		t.Fatalf("calls = %v", calls)
 	}
 	for _, n := range cis.Names() {
@@ -134,7 +136,7 @@ func TestSweepCreatesEveryMissingControlThenIsQuiet(t *testing.T) {
 			t.Fatalf("second sweep: %s %s %s", d.Resource, d.Verdict, d.Reason)
 		}
 	}
-	if len(calls) != 2 {
+	if len(calls) != 2+len(cis.Controls) {
 		t.Fatalf("second sweep calls = %v", calls)
 	}
 }
@@ -152,7 +154,7 @@ func TestDeletedFilterIsRestoredAndUndone(t *testing.T) {
 	if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied " + cisalarms.APIPutFilter}) {
 		t.Fatalf("decision = %s %s %v", d.Verdict, d.Reason, enginetest.Outcomes(d.Actions))
 	}
-	want := []string{"Logs_20140328.DescribeMetricFilters", "DescribeAlarms", "Logs_20140328.PutMetricFilter"}
+	want := []string{"Logs_20140328.DescribeMetricFilters", "Logs_20140328.DescribeMetricFilters", "DescribeAlarms", "Logs_20140328.PutMetricFilter"}
 	if !slices.Equal(calls, want) {
 		t.Fatalf("calls = %v, want %v", calls, want)
 	}
@@ -182,7 +184,7 @@ func TestRaisedThresholdIsRestoredAndUndone(t *testing.T) {
 	if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied " + cisalarms.APIPutAlarm}) {
 		t.Fatalf("decision = %s %s %v", d.Verdict, d.Reason, enginetest.Outcomes(d.Actions))
 	}
-	if !slices.Equal(calls, []string{"Logs_20140328.DescribeMetricFilters", "DescribeAlarms", "PutMetricAlarm"}) {
+	if !slices.Equal(calls, []string{"Logs_20140328.DescribeMetricFilters", "Logs_20140328.DescribeMetricFilters", "DescribeAlarms", "PutMetricAlarm"}) {
 		t.Fatalf("calls = %v", calls)
 	}
 	if a := alarm(t, s, "cis-root-usage"); aws.ToFloat64(a.Threshold) != 1 || !slices.Equal(a.AlarmActions, []string{topic}) {
@@ -279,5 +281,42 @@ func TestOtherRegionIsNotJudged(t *testing.T) {
 	}
 	if len(calls) != 0 {
 		t.Fatalf("calls = %v", calls)
+	}
+}
+
+// TestForeignFilterIntoTheMetricIsReported: a filter on another log group
+// publishing -1000 into a control's metric cancels its count out. It is not
+// the deployment's: reported (an alert), never deleted.
+func TestForeignFilterIntoTheMetricIsReported(t *testing.T) {
+	s := mototest.Session(t)
+	deploy(t, s)
+	logs := awsclient.Client(s, cloudwatchlogs.NewFromConfig)
+	if _, err := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/app")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := logs.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("noise"),
+		FilterPattern: aws.String(""), MetricTransformations: []logtypes.MetricTransformation{{
+			MetricName: aws.String("cis-root-usage"), MetricNamespace: aws.String(cis.Namespace), MetricValue: aws.String("-1000")}}}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, s, engine.Enforce)
+	res, calls := enginetest.Recorded(t, e, enginetest.ScheduledEvent(t, cisalarms.ID))
+	for _, d := range res.Decisions {
+		want := rule.Compliant
+		if d.Resource == "cis-root-usage" {
+			want = rule.Violation
+			// No topic in this engine: the alert is logged ("skipped" delivery).
+			if len(d.Actions) != 1 || d.Actions[0].API != rule.AlertAPI || !strings.Contains(d.Reason, "noise on /app (value -1000)") {
+				t.Errorf("actions = %v", enginetest.Outcomes(d.Actions))
+			}
+		}
+		if d.Verdict != want {
+			t.Errorf("%s: %s %s", d.Resource, d.Verdict, d.Reason)
+		}
+	}
+	for _, c := range calls {
+		if strings.Contains(c, "Delete") || strings.Contains(c, "Put") {
+			t.Fatalf("a foreign filter led to a write: %v", calls)
+		}
 	}
 }

@@ -17,6 +17,10 @@ type State struct {
 	Filters []cis.Filter
 	// Alarm is the control's alarm; nil when it was deleted.
 	Alarm *cis.Alarm
+	// Foreign are the other filters, on any log group, that publish to the
+	// control's metric: one with a negative (or default) value cancels the
+	// matches out, and the alarm never fires.
+	Foreign []cis.Filter
 }
 
 // filterTarget is what actions on a filter name as their target.
@@ -36,6 +40,17 @@ func judge(st State, t rule.Target, p params, _ rule.Facts) rule.Finding {
 	wf, wa := c.WantFilter(p.LogGroup), c.WantAlarm(p.Topic)
 	var problems []string
 	var acts []rule.Action
+	// The alarm first: it does not depend on the log group, so it is put
+	// back even when the filter cannot be (a deleted log group).
+	if why := AlarmProblem(st.Alarm, wa); why != "" {
+		problems = append(problems, why)
+		undo := rule.NewAction(APIDeleteAlarms, wa.Name, "delete the restored alarm again", cis.Alarm{Name: wa.Name}, nil)
+		if st.Alarm != nil {
+			undo = rule.NewAction(APIPutAlarm, wa.Name, "put the alarm back as it was", *st.Alarm, nil)
+		}
+		acts = append(acts, rule.NewAction(APIPutAlarm, wa.Name,
+			fmt.Sprintf("restore the alarm %s (%s), notifying %s", wa.Name, c.Title, p.Topic), wa, &undo))
+	}
 	if why, old := FilterProblem(st.Filters, wf); why != "" {
 		problems = append(problems, why)
 		undo := rule.NewAction(APIDeleteFilter, filterTarget(wf), "delete the restored metric filter again", cis.Filter{LogGroup: wf.LogGroup, Name: wf.Name}, nil)
@@ -45,14 +60,10 @@ func judge(st State, t rule.Target, p params, _ rule.Facts) rule.Finding {
 		acts = append(acts, rule.NewAction(APIPutFilter, filterTarget(wf),
 			fmt.Sprintf("restore the metric filter %s on %s (%s)", wf.Name, wf.LogGroup, c.Title), wf, &undo))
 	}
-	if why := AlarmProblem(st.Alarm, wa); why != "" {
+	if why := ForeignProblem(st.Foreign, wf); why != "" {
+		// Not the deployment's filter: reported, never deleted.
 		problems = append(problems, why)
-		undo := rule.NewAction(APIDeleteAlarms, wa.Name, "delete the restored alarm again", cis.Alarm{Name: wa.Name}, nil)
-		if st.Alarm != nil {
-			undo = rule.NewAction(APIPutAlarm, wa.Name, "put the alarm back as it was", *st.Alarm, nil)
-		}
-		acts = append(acts, rule.NewAction(APIPutAlarm, wa.Name,
-			fmt.Sprintf("restore the alarm %s (%s), notifying %s", wa.Name, c.Title, p.Topic), wa, &undo))
+		acts = append(acts, rule.Alert(t.ID, why+": remove it unless it is yours and harmless"))
 	}
 	ref := c.CIS
 	if c.SecurityHub != "" {
@@ -100,6 +111,19 @@ func FilterProblem(got []cis.Filter, want cis.Filter) (string, *cis.Filter) {
 		}
 	}
 	return "", nil
+}
+
+// ForeignProblem says which other filters publish to want's metric; ""
+// when none does.
+func ForeignProblem(foreign []cis.Filter, want cis.Filter) string {
+	if len(foreign) == 0 {
+		return ""
+	}
+	var names []string
+	for _, f := range foreign {
+		names = append(names, fmt.Sprintf("%s on %s (value %s)", f.Name, f.LogGroup, f.Value))
+	}
+	return fmt.Sprintf("other metric filters publish to %s/%s, which can cancel its count out: %s", want.Namespace, want.MetricName, strings.Join(names, ", "))
 }
 
 // AlarmProblem says what is wrong with an alarm against want; "" when

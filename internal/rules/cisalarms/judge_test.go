@@ -57,7 +57,12 @@ func TestJudge(t *testing.T) {
 		{"alarm deleted", State{Filters: deployed(root).Filters}, testParams, rule.Violation,
 			[]string{APIPutAlarm, APIDeleteAlarms}, "alarm cis-root-usage is missing"},
 		{"both deleted", State{}, testParams, rule.Violation,
-			[]string{APIPutFilter, APIPutAlarm, APIDeleteFilter, APIDeleteAlarms}, "missing"},
+			[]string{APIPutAlarm, APIPutFilter, APIDeleteAlarms, APIDeleteFilter}, "missing"},
+		{"another filter publishes to the metric", func() State {
+			st := deployed(root)
+			st.Foreign = []cis.Filter{{LogGroup: "/app", Name: "noise", Pattern: "", MetricName: root, Namespace: cis.Namespace, Value: "-1000"}}
+			return st
+		}(), testParams, rule.Violation, []string{rule.AlertAPI}, "noise on /app (value -1000)"},
 		{"pattern that matches nothing", withFilter(root, func(f *cis.Filter) { f.Pattern = `{ $.eventName = "NoSuchEvent" }` }), testParams, rule.Violation,
 			[]string{APIPutFilter, APIPutFilter}, "pattern is"},
 		{"pattern with an extra term", withFilter(root, func(f *cis.Filter) {
@@ -92,7 +97,7 @@ func TestJudge(t *testing.T) {
 			st := withAlarm(root, func(a *cis.Alarm) { a.ActionsEnabled = false })
 			st.Filters[0].Pattern = "{}"
 			return st
-		}(), testParams, rule.Violation, []string{APIPutFilter, APIPutAlarm, APIPutFilter, APIPutAlarm}, "; the alarm"},
+		}(), testParams, rule.Violation, []string{APIPutAlarm, APIPutFilter, APIPutAlarm, APIPutFilter}, "; the metric filter"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +109,9 @@ func TestJudge(t *testing.T) {
 			var apis, undos []string
 			for _, a := range f.Actions {
 				apis = append(apis, a.API)
+				if a.API == rule.AlertAPI {
+					continue // an alert changes nothing
+				}
 				if a.Undo == nil {
 					t.Fatalf("%s has no undo", a.API)
 				}
@@ -198,6 +206,8 @@ func TestTargets(t *testing.T) {
 		{"delete filter", call(logs, "DeleteMetricFilter", "us-east-1", `{"logGroupName":"`+logGroup+`","filterName":"cis-root-usage"}`), testParams, []string{"cis-root-usage"}, false},
 		{"filter on another log group", call(logs, "DeleteMetricFilter", "us-east-1", `{"logGroupName":"/app/logs","filterName":"cis-root-usage"}`), testParams, nil, false},
 		{"foreign filter", call(logs, "PutMetricFilter", "us-east-1", `{"logGroupName":"`+logGroup+`","filterName":"errors","filterPattern":"ERROR"}`), testParams, nil, false},
+		{"foreign filter into a control's metric", call(logs, "PutMetricFilter", "us-east-1", `{"logGroupName":"/app","filterName":"noise","filterPattern":"",
+			"metricTransformations":[{"metricName":"cis-root-usage","metricNamespace":"CISBenchmark","metricValue":"-1000"}]}`), testParams, []string{"cis-root-usage"}, false},
 		{"delete alarms, some ours", call(cw, "DeleteAlarms", "us-east-1", `{"alarmNames":["cis-root-usage","orders-api-5xx","cis-vpc-changes"]}`), testParams, []string{"cis-root-usage", "cis-vpc-changes"}, false},
 		{"disable actions", call(cw, "DisableAlarmActions", "us-east-1", `{"alarmNames":["cis-nacl-changes"]}`), testParams, []string{"cis-nacl-changes"}, false},
 		{"put alarm", call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":"cis-root-usage","threshold":5}`), testParams, []string{"cis-root-usage"}, false},
@@ -249,6 +259,8 @@ func TestOfflinePlan(t *testing.T) {
 		{call("logs.amazonaws.com", "PutMetricFilter", "us-east-1", `{"logGroupName":"`+logGroup+`","filterName":"cis-root-usage","filterPattern":"{ $.x = 1 }",
 			"metricTransformations":[{"metricName":"cis-root-usage","metricNamespace":"CISBenchmark","metricValue":"1"}]}`), []string{APIPutFilter}},
 		{call("monitoring.amazonaws.com", "DisableAlarmActions", "us-east-1", `{"alarmNames":["cis-root-usage"]}`), []string{APIPutAlarm}},
+		{call("logs.amazonaws.com", "PutMetricFilter", "us-east-1", `{"logGroupName":"/app","filterName":"noise","filterPattern":"",
+			"metricTransformations":[{"metricName":"cis-root-usage","metricNamespace":"CISBenchmark","metricValue":"-1000"}]}`), []string{rule.AlertAPI}},
 		{call("monitoring.amazonaws.com", "PutMetricAlarm", "us-east-1", `{"alarmName":"cis-root-usage","metricName":"cis-root-usage","namespace":"CISBenchmark",
 			"statistic":"Sum","period":300,"evaluationPeriods":1,"threshold":1,"comparisonOperator":"GreaterThanOrEqualToThreshold","treatMissingData":"notBreaching",
 			"alarmActions":["`+topic+`"]}`), nil},
