@@ -96,6 +96,7 @@ func newCISAlarms(stack awscdk.Stack, s *Settings, topic awssns.ITopic) []awsclo
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, // cis.Comparison (the test checks)
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,                        // cis.TreatMissingData
 		})
+		a.Node().AddDependency(mf) // the filter first: the alarm watches its metric
 		a.AddAlarmAction(action)
 		out = append(out, a)
 	}

@@ -218,6 +218,11 @@ func TestTargets(t *testing.T) {
 			return c
 		}(), testParams, nil, false},
 		{"no log group configured", call(cw, "DeleteAlarms", "us-east-1", `{"alarmNames":["cis-root-usage"]}`), params{}, nil, false},
+		{"a stack deploying", func() *trigger.APICall {
+			c := call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":"cis-root-usage"}`)
+			c.Actor.InvokedBy = "cloudformation.amazonaws.com"
+			return c
+		}(), testParams, nil, false},
 		{"no alarm named", call(cw, "DeleteAlarms", "us-east-1", `{"alarmNames":[]}`), testParams, nil, true},
 		{"empty alarm name", call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":""}`), testParams, nil, true},
 		{"no filter named", call(logs, "DeleteMetricFilter", "us-east-1", `{"logGroupName":"`+logGroup+`"}`), testParams, nil, true},
