@@ -258,6 +258,10 @@ func NewRampartApp(app awscdk.App, rules []rule.Rule, s Settings) ([]*RampartSta
 	if err := checkRules(rules); err != nil {
 		return nil, err
 	}
+	// The member accounts get the settings without rampart:trailLogGroup's
+	// parameters: the CIS alarms are the deploying account's alone, and
+	// cis-alarms never writes in a member (no grant there).
+	memberSettings := s
 	s, err := s.withTrailLogGroup(rules)
 	if err != nil {
 		return nil, err
@@ -273,7 +277,7 @@ func NewRampartApp(app awscdk.App, rules []rule.Rule, s Settings) ([]*RampartSta
 			}
 		}
 		var err error
-		if member, err = memberTemplate(rules, &s, filepath.Join(*app.Outdir(), "member"), flags); err != nil {
+		if member, err = memberTemplate(rules, &memberSettings, filepath.Join(*app.Outdir(), "member"), flags); err != nil {
 			return nil, err
 		}
 	}
