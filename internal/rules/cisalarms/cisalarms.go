@@ -102,7 +102,7 @@ func parse(raw rule.Params) (params, error) {
 	}
 	a, err := arn.Parse(p.Topic)
 	if err != nil {
-		return params{}, fmt.Errorf("rule %s: %s: %v", ID, ParamTopic, err)
+		return params{}, fmt.Errorf("rule %s: %s: %w", ID, ParamTopic, err)
 	}
 	p.Region, p.Account = a.Region, a.AccountID
 	return p, nil
@@ -210,7 +210,7 @@ func targets(call *trigger.APICall, p params) ([]rule.Target, error) {
 	var req request
 	if len(call.Request) > 0 && string(call.Request) != "null" {
 		if err := json.Unmarshal(call.Request, &req); err != nil {
-			return nil, fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
+			return nil, fmt.Errorf("%w: %s requestParameters: %w", trigger.ErrInput, call.EventName, err)
 		}
 	}
 	ev := evidence{Event: call.EventName}

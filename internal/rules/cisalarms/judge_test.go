@@ -117,7 +117,7 @@ func TestJudge(t *testing.T) {
 				}
 				undos = append(undos, a.Undo.API)
 			}
-			if got := append(apis, undos...); !slices.Equal(got, tc.apis) {
+			if got := slices.Concat(apis, undos); !slices.Equal(got, tc.apis) {
 				t.Fatalf("APIs = %v, want %v", got, tc.apis)
 			}
 		})
