@@ -33,6 +33,29 @@ type filtersAPI interface {
 	DescribeMetricFilters(context.Context, *cloudwatchlogs.DescribeMetricFiltersInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeMetricFiltersOutput, error)
 }
 
+type logGroupsAPI interface {
+	DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
+}
+
+// logGroupExists reads whether the log group exists: asked only when a
+// control's filter is missing, to tell a deleted filter from a deleted
+// log group (which no PutMetricFilter can fix).
+func logGroupExists(ctx context.Context, api logGroupsAPI, name string) (bool, error) {
+	pg := cloudwatchlogs.NewDescribeLogGroupsPaginator(api, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return false, fmt.Errorf("describe the log group %s: %w", name, err)
+		}
+		for _, g := range page.LogGroups {
+			if aws.ToString(g.LogGroupName) == name {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
 type alarmsAPI interface {
 	DescribeAlarms(context.Context, *cloudwatch.DescribeAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
 }
@@ -140,7 +163,15 @@ func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (State,
 	if err != nil {
 		return State{}, err
 	}
-	return State{Filters: filters[t.ID], Alarm: alarms[t.ID], Foreign: foreign}, nil
+	st := State{Filters: filters[t.ID], Alarm: alarms[t.ID], Foreign: foreign}
+	if len(st.Filters) == 0 {
+		ok, err := logGroupExists(ctx, logs, p.LogGroup)
+		if err != nil {
+			return State{}, err
+		}
+		st.NoLogGroup = !ok
+	}
+	return st, nil
 }
 
 // readForeign reads the filters, on any log group, that publish to the
@@ -179,13 +210,23 @@ func sweep(ctx context.Context, env rule.Env, p params) ([]rule.Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sweep %s: %w", ID, err)
 	}
-	var out []rule.Target
-	for _, n := range cis.Names() {
-		foreign, err := readForeign(ctx, awsclient.Client(env.Session, cloudwatchlogs.NewFromConfig), p.LogGroup, n)
+	logs := awsclient.Client(env.Session, cloudwatchlogs.NewFromConfig)
+	noLogGroup := false
+	if slices.ContainsFunc(cis.Names(), func(n string) bool { return len(filters[n]) == 0 }) {
+		ok, err := logGroupExists(ctx, logs, p.LogGroup)
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s: %w", ID, err)
 		}
-		out = append(out, rule.Target{Type: ResourceType, ID: n, Region: p.Region, State: State{Filters: filters[n], Alarm: alarms[n], Foreign: foreign}})
+		noLogGroup = !ok
+	}
+	var out []rule.Target
+	for _, n := range cis.Names() {
+		foreign, err := readForeign(ctx, logs, p.LogGroup, n)
+		if err != nil {
+			return nil, fmt.Errorf("sweep %s: %w", ID, err)
+		}
+		st := State{Filters: filters[n], Alarm: alarms[n], Foreign: foreign, NoLogGroup: noLogGroup && len(filters[n]) == 0}
+		out = append(out, rule.Target{Type: ResourceType, ID: n, Region: p.Region, State: st})
 	}
 	return out, nil
 }

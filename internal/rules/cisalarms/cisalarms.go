@@ -52,12 +52,13 @@ const (
 
 // IAM actions, as plans name them.
 const (
-	APIPutFilter      = "logs:PutMetricFilter"
-	APIDeleteFilter   = "logs:DeleteMetricFilter"
-	APIDescribeFilter = "logs:DescribeMetricFilters"
-	APIPutAlarm       = "cloudwatch:PutMetricAlarm"
-	APIDeleteAlarms   = "cloudwatch:DeleteAlarms"
-	APIDescribeAlarms = "cloudwatch:DescribeAlarms"
+	APIPutFilter         = "logs:PutMetricFilter"
+	APIDeleteFilter      = "logs:DeleteMetricFilter"
+	APIDescribeFilter    = "logs:DescribeMetricFilters"
+	APIDescribeLogGroups = "logs:DescribeLogGroups"
+	APIPutAlarm          = "cloudwatch:PutMetricAlarm"
+	APIDeleteAlarms      = "cloudwatch:DeleteAlarms"
+	APIDescribeAlarms    = "cloudwatch:DescribeAlarms"
 )
 
 var (
@@ -128,7 +129,7 @@ var meta = rule.Meta{
 		{Name: ParamLogGroup, Description: "The trail's CloudWatch Logs log group, in the home region (empty: the rule judges nothing; infra sets it from rampart:trailLogGroup)", Check: checkLogGroup},
 		{Name: ParamTopic, Description: "The SNS topic every alarm notifies (infra sets Rampart's topic)", Check: checkTopic},
 	},
-	ReadActions:  []string{APIDescribeFilter, APIDescribeAlarms},
+	ReadActions:  []string{APIDescribeFilter, APIDescribeLogGroups, APIDescribeAlarms},
 	WriteActions: []string{APIPutFilter, APIPutAlarm, rule.AlertAPI},
 	// Nothing to restore without a log group: no write permission either.
 	ParamWrites: []rule.ParamWrite{{Actions: []string{APIPutFilter, APIPutAlarm}, When: []string{ParamLogGroup}}},

@@ -115,9 +115,11 @@ func TestSweepCreatesEveryMissingControlThenIsQuiet(t *testing.T) {
 			t.Fatalf("%s: %s %v", d.Resource, d.Verdict, enginetest.Outcomes(d.Actions))
 		}
 	}
-	// Two reads for the whole set and one per metric (other filters
-	// publishing to it), then one write per alarm and filter.
-	if n := len(calls); n != 2+3*len(cis.Controls) || calls[0] != "Logs_20140328.DescribeMetricFilters" || calls[1] != "DescribeAlarms" {
+	// Two reads for the whole set, one for the log group (filters are
+	// missing), one per metric (other filters publishing to it), then one
+	// write per alarm and filter.
+	if n := len(calls); n != 3+3*len(cis.Controls) || calls[0] != "Logs_20140328.DescribeMetricFilters" || calls[1] != "DescribeAlarms" ||
+		calls[2] != "Logs_20140328.DescribeLogGroups" {
 		t.Fatalf("calls = %v", calls)
 	}
 	for _, n := range cis.Names() {
@@ -154,7 +156,7 @@ func TestDeletedFilterIsRestoredAndUndone(t *testing.T) {
 	if d.Verdict != rule.Violation || !slices.Equal(enginetest.Outcomes(d.Actions), []string{"applied " + cisalarms.APIPutFilter}) {
 		t.Fatalf("decision = %s %s %v", d.Verdict, d.Reason, enginetest.Outcomes(d.Actions))
 	}
-	want := []string{"Logs_20140328.DescribeMetricFilters", "Logs_20140328.DescribeMetricFilters", "DescribeAlarms", "Logs_20140328.PutMetricFilter"}
+	want := []string{"Logs_20140328.DescribeMetricFilters", "Logs_20140328.DescribeMetricFilters", "DescribeAlarms", "Logs_20140328.DescribeLogGroups", "Logs_20140328.PutMetricFilter"}
 	if !slices.Equal(calls, want) {
 		t.Fatalf("calls = %v, want %v", calls, want)
 	}
@@ -318,5 +320,44 @@ func TestForeignFilterIntoTheMetricIsReported(t *testing.T) {
 		if strings.Contains(c, "Delete") || strings.Contains(c, "Put") {
 			t.Fatalf("a foreign filter led to a write: %v", calls)
 		}
+	}
+}
+
+// TestDeletedLogGroupIsReported: with the log group gone no PutMetricFilter
+// can succeed: the filters are reported, the alarms still restored.
+func TestDeletedLogGroupIsReported(t *testing.T) {
+	s := mototest.Session(t)
+	deploy(t, s)
+	if _, err := awsclient.Client(s, cloudwatchlogs.NewFromConfig).DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(logGroup)}); err != nil {
+		t.Fatal(err)
+	}
+	// moto 5.2.1 keeps a deleted group's filters: delete them as AWS does.
+	for _, n := range cis.Names() {
+		if _, err := awsclient.Client(s, cloudwatchlogs.NewFromConfig).DeleteMetricFilter(ctx, &cloudwatchlogs.DeleteMetricFilterInput{
+			LogGroupName: aws.String(logGroup), FilterName: aws.String(n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putAlarm(t, s, "cis-vpc-changes", func(in *cloudwatch.PutMetricAlarmInput) { in.AlarmActions = nil })
+	e := newEngine(t, s, engine.Enforce)
+	res, calls := enginetest.Recorded(t, e, enginetest.ScheduledEvent(t, cisalarms.ID))
+	for _, d := range res.Decisions {
+		var apis []string
+		for _, a := range d.Actions {
+			apis = append(apis, a.API)
+		}
+		want := []string{rule.AlertAPI}
+		if d.Resource == "cis-vpc-changes" {
+			want = []string{cisalarms.APIPutAlarm, rule.AlertAPI}
+		}
+		if d.Verdict != rule.Violation || !slices.Equal(apis, want) || !strings.Contains(d.Reason, "does not exist") {
+			t.Errorf("%s: %s %v %s", d.Resource, d.Verdict, apis, d.Reason)
+		}
+	}
+	if slices.Contains(calls, "Logs_20140328.PutMetricFilter") {
+		t.Fatalf("a filter was put on a missing log group: %v", calls)
+	}
+	if a := alarm(t, s, "cis-vpc-changes"); !slices.Equal(a.AlarmActions, []string{topic}) {
+		t.Fatalf("alarm actions = %v", a.AlarmActions)
 	}
 }

@@ -17,6 +17,11 @@ type State struct {
 	Filters []cis.Filter
 	// Alarm is the control's alarm; nil when it was deleted.
 	Alarm *cis.Alarm
+	// NoLogGroup is set when the filter is missing because the log group
+	// itself is: no PutMetricFilter can fix that (cloudtrail-integrity
+	// restores the trail's log group setting; the group is the owner's to
+	// recreate).
+	NoLogGroup bool
 	// Foreign are the other filters, on any log group, that publish to the
 	// control's metric: one with a negative (or default) value cancels the
 	// matches out, and the alarm never fires.
@@ -51,7 +56,11 @@ func judge(st State, t rule.Target, p params, _ rule.Facts) rule.Finding {
 		acts = append(acts, rule.NewAction(APIPutAlarm, wa.Name,
 			fmt.Sprintf("restore the alarm %s (%s), notifying %s", wa.Name, c.Title, p.Topic), wa, &undo))
 	}
-	if why, old := FilterProblem(st.Filters, wf); why != "" {
+	if st.NoLogGroup {
+		why := fmt.Sprintf("the trail's log group %s does not exist, so neither does the metric filter %s", wf.LogGroup, wf.Name)
+		problems = append(problems, why)
+		acts = append(acts, rule.Alert(t.ID, why+": recreate the log group (and point the trail at it); the next sweep restores the filter"))
+	} else if why, old := FilterProblem(st.Filters, wf); why != "" {
 		problems = append(problems, why)
 		undo := rule.NewAction(APIDeleteFilter, filterTarget(wf), "delete the restored metric filter again", cis.Filter{LogGroup: wf.LogGroup, Name: wf.Name}, nil)
 		if old != nil {

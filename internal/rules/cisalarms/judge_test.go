@@ -54,6 +54,8 @@ func TestJudge(t *testing.T) {
 		{"no log group configured", State{}, params{}, rule.NotApplicable, nil, "names no trail log group"},
 		{"filter deleted", State{Alarm: deployed(root).Alarm}, testParams, rule.Violation,
 			[]string{APIPutFilter, APIDeleteFilter}, "metric filter cis-root-usage on aws-cloudtrail-logs-123456789012 is missing"},
+		{"log group deleted", State{Alarm: deployed(root).Alarm, NoLogGroup: true}, testParams, rule.Violation,
+			[]string{rule.AlertAPI}, "log group aws-cloudtrail-logs-123456789012 does not exist"},
 		{"alarm deleted", State{Filters: deployed(root).Filters}, testParams, rule.Violation,
 			[]string{APIPutAlarm, APIDeleteAlarms}, "alarm cis-root-usage is missing"},
 		{"both deleted", State{}, testParams, rule.Violation,
