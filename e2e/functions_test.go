@@ -191,7 +191,7 @@ func TestMisconfiguredFunctionFailsItsColdStart(t *testing.T) {
 // invocation cleanly and changes nothing.
 func TestEveryEventAgainstAnEmptyAccount(t *testing.T) {
 	mototest.Shared(t)
-	events := loadEvents(t, "cloudtrail", "signin", "raw", "config", "schedule")
+	events := loadEvents(t, "cloudtrail", "signin", "raw", "config", "schedule", "service")
 	for _, fn := range functions(t) {
 		t.Run(fn, func(t *testing.T) {
 			var mine []event

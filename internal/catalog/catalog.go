@@ -23,10 +23,12 @@ import (
 	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
 	"github.com/rampart-aws/rampart/internal/rules/eipattached"
 	"github.com/rampart-aws/rampart/internal/rules/exemptiontag"
+	"github.com/rampart-aws/rampart/internal/rules/exposedaccesskeys"
 	"github.com/rampart-aws/rampart/internal/rules/regionscovered"
 	"github.com/rampart-aws/rampart/internal/rules/requiredtags"
 	"github.com/rampart-aws/rampart/internal/rules/rootaccesskeys"
 	"github.com/rampart-aws/rampart/internal/rules/s3publicaccess"
+	"github.com/rampart-aws/rampart/internal/rules/securityfindings"
 	"github.com/rampart-aws/rampart/internal/rules/selfprotection"
 	"github.com/rampart-aws/rampart/internal/rules/sgopen"
 	"github.com/rampart-aws/rampart/internal/rules/stalecredentials"
@@ -45,6 +47,7 @@ func All() []rule.Rule {
 		configtampering.Rule,
 		stalecredentials.Rule,
 		rootaccesskeys.Rule,
+		exposedaccesskeys.Rule,
 		ec2instanceinvpc.Rule,
 		ec2imdsv2.Rule,
 		ebsattachedencrypted.Rule,
@@ -60,6 +63,7 @@ func All() []rule.Rule {
 		regionscovered.Rule,
 		exemptiontag.Rule,
 		cisalarms.Rule,
+		securityfindings.Rule,
 	}
 }
 

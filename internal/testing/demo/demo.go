@@ -77,6 +77,7 @@ func Scenarios() []Scenario {
 		configScenarios,
 		s3Scenarios,
 		signinScenarios,
+		iamScenarios,
 	)
 }
 
