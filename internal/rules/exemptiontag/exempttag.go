@@ -49,7 +49,7 @@ var Judges = map[string][]Judge{
 	"AWS::Config::ConfigRule":    {{"self-protection", false}},
 	"AWS::SNS::Topic":            {{"self-protection", false}},
 	"AWS::CloudFormation::Stack": {{"self-protection", false}},
-	"AWS::CloudWatch::Alarm":     {{"self-protection", false}},
+	"AWS::CloudWatch::Alarm":     {{"self-protection", false}, {"cis-alarms", false}},
 }
 
 // Judge is one rule judging a resource type.
