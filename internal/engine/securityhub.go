@@ -241,7 +241,7 @@ type findingsOutbox struct {
 }
 
 type pendingFinding struct {
-	hub   hub
+	hub     hub
 	rule    string
 	finding shtypes.AwsSecurityFinding
 }
