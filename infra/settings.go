@@ -33,6 +33,7 @@ const (
 	ctxMemoryMB         = "rampart:memoryMB"
 	ctxTimeoutSeconds   = "rampart:timeoutSeconds"
 	ctxDistDir          = "rampart:distDir"
+	ctxSecurityHub      = "rampart:securityHub"
 	// Regions and organization (regions.go, organization.go).
 	ctxHomeRegion     = "rampart:homeRegion"
 	ctxEnabledRegions = "rampart:enabledRegions"
@@ -41,7 +42,7 @@ const (
 
 // contextKeys lists every key, for the unknown-key check.
 var contextKeys = []string{ctxAccount, ctxRegions, ctxMode, ctxRuleModes, ctxParams, ctxOwnRoles,
-	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxExemptMaxDays, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir,
+	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxExemptMaxDays, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir, ctxSecurityHub,
 	ctxHomeRegion, ctxEnabledRegions, ctxOrganization}
 
 // PlaceholderAccount is used when neither rampart:account nor
@@ -102,6 +103,9 @@ type Settings struct {
 	TimeoutSeconds int
 	// DistDir holds the built functions: DistDir/<function>/bootstrap.
 	DistDir string
+	// SecurityHub publishes findings to AWS Security Hub and deploys the
+	// "Rampart: remediate" custom action (securityhub.go).
+	SecurityHub bool
 }
 
 // ParseSettings reads the settings. get returns a context value (nil when
@@ -216,6 +220,7 @@ func ParseSettings(get func(key string) any, getenv func(string) string) (Settin
 	if read(ctxTimeoutSeconds, &s.TimeoutSeconds) && (s.TimeoutSeconds < 1 || s.TimeoutSeconds > 900) {
 		errs = append(errs, fmt.Sprintf("%s: %d is outside 1–900", ctxTimeoutSeconds, s.TimeoutSeconds))
 	}
+	read(ctxSecurityHub, &s.SecurityHub)
 	if read(ctxDistDir, &s.DistDir) && s.DistDir == "" {
 		errs = append(errs, fmt.Sprintf("%s: empty", ctxDistDir))
 	}
@@ -305,6 +310,7 @@ func (s *Settings) functionEnv(f *functionPlan, ownRoles []string, topicARN stri
 		engine.EnvExemptTag: s.ExemptTag,
 	}
 	maps.Copy(env, extra)
+	maps.Copy(env, securityHubEnv(s))
 	if s.ExemptMaxDays != 0 {
 		env[engine.EnvExemptMaxDays] = strconv.Itoa(s.ExemptMaxDays)
 	}
