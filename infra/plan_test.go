@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/catalog"
 	"github.com/rampart-aws/rampart/internal/engine"
 	"github.com/rampart-aws/rampart/internal/rule"
@@ -22,13 +20,9 @@ import (
 type fakeRule struct{ m rule.Meta }
 
 func (f *fakeRule) Meta() *rule.Meta { return &f.m }
-func (f *fakeRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) {
-	return nil, nil
+func (f *fakeRule) Bind(rule.Params) (*rule.Bound, error) {
+	return rule.NewBound(&f.m), nil
 }
-func (f *fakeRule) Evaluate(context.Context, *awsclient.Session, rule.Target, rule.Params) (rule.Finding, error) {
-	return rule.Finding{}, nil
-}
-func (f *fakeRule) Apply(context.Context, *awsclient.Session, rule.Action) error { return nil }
 
 // fakeRules exercise every kind of trigger across three functions, one of
 // which only has an event pinned to us-east-1.

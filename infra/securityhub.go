@@ -5,11 +5,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssecurityhub"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/rampart-aws/rampart/internal/engine"
 	"github.com/rampart-aws/rampart/internal/securityhub"
@@ -86,13 +88,48 @@ func customActionPattern(f *functionPlan, actionARN string) map[string]any {
 
 // newSecurityHubAction is a region's custom action and, for each function,
 // the rule that routes its findings to it.
+//
+// The action target is made by a custom resource (CreateActionTarget,
+// UpdateActionTarget, DeleteActionTarget): the CDK has an L1 for
+// AWS::SecurityHub::ActionTarget, but CloudFormation's registry has the type
+// in no region today (cfn-lint 1.51.0's region schemas, and the CDK's own
+// validation, reject it). Security Hub must be enabled in the region
+// before the deploy, or CreateActionTarget fails and so does the stack.
 func newSecurityHubAction(scope constructs.Construct, rs *RampartStack, region string, s *Settings) {
-	action := awssecurityhub.NewCfnActionTarget(scope, jsii.String("SecurityHubAction"), &awssecurityhub.CfnActionTargetProps{
-		Id:          jsii.String(securityhub.ActionID),
-		Name:        jsii.String(securityhub.ActionName),
-		Description: jsii.String(securityhub.ActionDescription),
-	})
 	arn := securityhub.ActionTargetARN(partitionOf(region), region, s.Account)
+	call := func(action string, params map[string]any, ignore string) *customresources.AwsSdkCall {
+		c := &customresources.AwsSdkCall{Service: jsii.String("SecurityHub"), Action: jsii.String(action), Parameters: params,
+			PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String(arn))}
+		if ignore != "" {
+			c.IgnoreErrorCodesMatching = jsii.String(ignore)
+		}
+		return c
+	}
+	action := customresources.NewAwsCustomResource(scope, jsii.String("SecurityHubAction"), &customresources.AwsCustomResourceProps{
+		ResourceType: jsii.String("Custom::SecurityHubActionTarget"),
+		// An action target left by an earlier deployment is taken over.
+		OnCreate: call("createActionTarget", map[string]any{"Id": securityhub.ActionID, "Name": securityhub.ActionName,
+			"Description": securityhub.ActionDescription}, "ResourceConflictException"),
+		OnUpdate: call("updateActionTarget", map[string]any{"ActionTargetArn": arn, "Name": securityhub.ActionName,
+			"Description": securityhub.ActionDescription}, ""),
+		OnDelete: call("deleteActionTarget", map[string]any{"ActionTargetArn": arn}, "ResourceNotFoundException"),
+		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("securityhub:CreateActionTarget", "securityhub:UpdateActionTarget", "securityhub:DeleteActionTarget"),
+			Resources: jsii.Strings("*"),
+		})}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(action, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Security Hub's action-target calls are granted on '*': the action target's ARN is not a documented IAM resource of them."),
+	}}, jsii.Bool(true))
+	// The provider function the CDK shares between custom resources of a stack.
+	provider := customresources.AwsCustomResource_PROVIDER_FUNCTION_UUID()
+	cdknag.NagSuppressions_AddResourceSuppressionsByPath(awscdk.Stack_Of(scope), jsii.String(*awscdk.Stack_Of(scope).Node().Path()+"/AWS"+strings.ReplaceAll(*provider, "-", "")),
+		&[]*cdknag.NagPackSuppression{
+			{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("The CDK's custom-resource provider (the Security Hub action target only) logs with AWSLambdaBasicExecutionRole.")},
+			{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("The CDK's custom-resource provider runs the Node.js runtime the CDK release pins.")},
+		}, jsii.Bool(true))
 	for i := range rs.Plan.Functions {
 		f := &rs.Plan.Functions[i]
 		fn := rs.Functions[f.Name]
