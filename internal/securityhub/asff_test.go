@@ -3,6 +3,8 @@ package securityhub
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
+	"github.com/rampart-aws/rampart/internal/catalog"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
@@ -236,5 +239,47 @@ func TestDecodeActionOwnAndLegacy(t *testing.T) {
 		if _, err := DecodeAction([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+}
+
+// TestCatalogControls: every control a rule declares is a Security Hub
+// control ID, and every rule that declares one judges a resource type a
+// finding can name (TargetOf maps it back).
+func TestCatalogControls(t *testing.T) {
+	t.Parallel()
+	mappable := map[string]bool{}
+	for _, typ := range []string{TypeAccount, TypeBucket, TypeSecurityGroup, TypeVolume, TypeVpc, TypeInstance, TypeEIP} {
+		id := "x"
+		switch typ {
+		case TypeAccount:
+			id = "AWS::::Account:123456789012"
+		case TypeBucket:
+			id = "arn:aws:s3:::b"
+		}
+		tg, ok := TargetOf(typ, id, "123456789012", "us-east-1")
+		if !ok {
+			t.Fatalf("%s does not map", typ)
+		}
+		for _, c := range tg.Types {
+			mappable[c] = true
+		}
+	}
+	mappable["AWS::CloudTrail::Trail"] = true
+	re := regexp.MustCompile(`^[A-Za-z0-9]+\.\d+$`)
+	seen := 0
+	for _, r := range catalog.All() {
+		m := r.Meta()
+		for _, c := range m.SecurityHubControls {
+			seen++
+			if !re.MatchString(c) {
+				t.Errorf("%s: %q is not a Security Hub control ID", m.ID, c)
+			}
+		}
+		if len(m.SecurityHubControls) > 0 && !slices.ContainsFunc(strings.Split(m.ResourceType, ","), func(s string) bool { return mappable[s] }) {
+			t.Errorf("%s declares controls but judges %s, which no finding's resource maps to", m.ID, m.ResourceType)
+		}
+	}
+	if seen < 15 {
+		t.Errorf("only %d controls declared", seen)
 	}
 }
