@@ -101,12 +101,12 @@ func findingState(d *report.Decision) (securityhub.State, bool) {
 		if d.Quiet {
 			return "", false
 		}
-		st, _ := stateOf(d)
-		switch st {
+		switch st, _ := stateOf(d); st {
 		case notifystate.Remediated:
 			return securityhub.Remediated, true
 		case notifystate.Failed:
 			return securityhub.Failed, true
+		case notifystate.None, notifystate.Violation, notifystate.Exempt, notifystate.Compliant:
 		}
 		return securityhub.Violation, true
 	case rule.Compliant:
@@ -116,6 +116,7 @@ func findingState(d *report.Decision) (securityhub.State, bool) {
 			return securityhub.Exempt, true
 		}
 		return securityhub.Gone, true
+	case rule.Ignored:
 	}
 	return "", false
 }

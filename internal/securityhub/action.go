@@ -91,7 +91,7 @@ func IsCustomAction(ev *trigger.Event) bool {
 func DecodeAction(detail json.RawMessage) ([]ActionFinding, error) {
 	var d wireDetail
 	if err := json.Unmarshal(detail, &d); err != nil {
-		return nil, fmt.Errorf("%w: Security Hub custom action detail: %v", trigger.ErrInput, err)
+		return nil, fmt.Errorf("%w: Security Hub custom action detail: %w", trigger.ErrInput, err)
 	}
 	if len(d.Findings) == 0 {
 		return nil, fmt.Errorf("%w: Security Hub custom action %q carries no findings", trigger.ErrInput, d.ActionName)
@@ -100,7 +100,7 @@ func DecodeAction(detail json.RawMessage) ([]ActionFinding, error) {
 	for i, raw := range d.Findings {
 		var w wireFinding
 		if err := json.Unmarshal(raw, &w); err != nil {
-			return nil, fmt.Errorf("%w: Security Hub custom action finding %d: %v", trigger.ErrInput, i, err)
+			return nil, fmt.Errorf("%w: Security Hub custom action finding %d: %w", trigger.ErrInput, i, err)
 		}
 		f := ActionFinding{ID: w.ID, ProductARN: w.ProductArn, Account: w.AwsAccountID, Region: w.Region,
 			ControlID: strings.TrimSpace(w.ProductFields["ControlId"])}

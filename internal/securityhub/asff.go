@@ -159,6 +159,8 @@ func Build(in Input) types.AwsSecurityFinding {
 		workflow = types.WorkflowStatusSuppressed
 	case Gone:
 		compliance, workflow, record, label = types.ComplianceStatusNotAvailable, types.WorkflowStatusResolved, types.RecordStateArchived, types.SeverityLabelInformational
+	case Violation, Failed:
+		// open: FAILED, NEW, the rule's severity
 	}
 	fields := map[string]string{
 		FieldRule:         in.Rule,
