@@ -53,9 +53,12 @@ func customActionRuleName(function string) string {
 
 // customActionPattern is the EventBridge pattern of the custom actions a
 // function handles: the deployment's action target in this region, on a
-// finding of a control its rules declare or of one of its rules. Nil when
-// the function's rules cover nothing (never: every rule makes findings).
-func customActionPattern(f *functionPlan, actionARN string) map[string]any {
+// finding of a control its rules declare or of one of its rules. others,
+// when set, makes the function the region's catch-all too: it also gets
+// findings of any control but those (controls no rule covers), which it
+// reports as such, so that no custom action on a control finding goes
+// unanswered.
+func customActionPattern(f *functionPlan, actionARN string, others []string) map[string]any {
 	var controls, ids []string
 	for _, r := range f.Rules {
 		m := r.Meta()
@@ -73,6 +76,12 @@ func customActionPattern(f *functionPlan, actionARN string) map[string]any {
 		or = append(or,
 			map[string]any{"Compliance": map[string]any{"SecurityControlId": toAny(controls)}},
 			map[string]any{"ProductFields": map[string]any{"ControlId": toAny(controls)}})
+	}
+	if len(others) > 0 {
+		but := []any{map[string]any{"anything-but": toAny(others)}}
+		or = append(or,
+			map[string]any{"Compliance": map[string]any{"SecurityControlId": but}},
+			map[string]any{"ProductFields": map[string]any{"ControlId": but}})
 	}
 	findings := or[0]
 	if len(or) > 1 {
@@ -130,6 +139,19 @@ func newSecurityHubAction(scope constructs.Construct, rs *RampartStack, region s
 			{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("The CDK's custom-resource provider (the Security Hub action target only) logs with AWSLambdaBasicExecutionRole.")},
 			{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("The CDK's custom-resource provider runs the Node.js runtime the CDK release pins.")},
 		}, jsii.Bool(true))
+	// Every control the region's functions cover: the first function also
+	// answers for the others (customActionPattern).
+	var covered []string
+	for _, f := range rs.Plan.Functions {
+		for _, r := range f.Rules {
+			for _, c := range r.Meta().SecurityHubControls {
+				if !slices.Contains(covered, c) {
+					covered = append(covered, c)
+				}
+			}
+		}
+	}
+	slices.Sort(covered)
 	for i := range rs.Plan.Functions {
 		f := &rs.Plan.Functions[i]
 		fn := rs.Functions[f.Name]
@@ -138,7 +160,11 @@ func newSecurityHubAction(scope constructs.Construct, rs *RampartStack, region s
 		}
 		name := customActionRuleName(f.Name)
 		fn.watchRule(name)
-		pattern := customActionPattern(f, arn)
+		var others []string
+		if i == 0 {
+			others = covered
+		}
+		pattern := customActionPattern(f, arn, others)
 		detail := pattern["detail"].(map[string]any)
 		r := awsevents.NewRule(fn.Construct, jsii.String("SecurityHubAction"), &awsevents.RuleProps{
 			RuleName: jsii.String(name),
