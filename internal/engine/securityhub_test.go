@@ -3,7 +3,9 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -279,5 +281,56 @@ func revokeAll(t *testing.T, s *awsclient.Session, id string) {
 		IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
 			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// actionOn is a custom action event of this deployment carrying findings.
+func actionOn(t *testing.T, findings ...any) []byte {
+	t.Helper()
+	fs, err := json.Marshal(findings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Appendf(nil, `{"version":"0","id":"ca-1","detail-type":"Security Hub Findings - Custom Action","source":"aws.securityhub",
+	"account":"123456789012","time":"2026-03-15T09:12:40Z","region":"us-east-1","resources":[%q],
+	"detail":{"actionName":"Rampart: remediate","actionDescription":"…","findings":%s}}`,
+		rampartsh.ActionTargetARN("aws", "us-east-1", "123456789012"), fs)
+}
+
+// Rampart's own finding, as Security Hub hands it back, is actionable:
+// report mode publishes it, the custom action on it enforces the rule that
+// made it on its resource, and the finding becomes remediated.
+func TestCustomActionOnRampartsOwnFinding(t *testing.T) {
+	s := mototest.Session(t)
+	hub := enableHub(t, s)
+	id := worldSSH(t, s)
+	e, _ := enginetest.New(t, s, engine.Config{Mode: engine.Report, SecurityHub: true}, sgRules...)
+	enginetest.One(t, e, authorize(alice, mototest.Account, mototest.Region, id))
+	own := findings(t, hub)[sgFindingID(id)]
+	if own.Id == nil {
+		t.Fatal("no finding published")
+	}
+	// An unrelated finding of a control nobody covers rides along.
+	other := map[string]any{"Id": "iam-6", "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/securityhub", "AwsAccountId": "123456789012",
+		"Region": "us-east-1", "Compliance": map[string]any{"SecurityControlId": "IAM.6"},
+		"Resources": []any{map[string]any{"Type": "AwsAccount", "Id": "AWS::::Account:123456789012"}}}
+	res := enginetest.Handle(t, e, actionOn(t, own, other))
+	if len(res.Decisions) != 2 {
+		t.Fatalf("decisions %+v", res.Decisions)
+	}
+	var acted, ignored bool
+	for _, d := range res.Decisions {
+		switch {
+		case d.Rule == "sg-open-world" && d.Resource == id && d.Mode == "enforce" && d.Actions[0].Outcome == rule.Applied:
+			acted = true
+		case d.Verdict == rule.Ignored && strings.Contains(d.Reason, "control IAM.6"):
+			ignored = true
+		}
+	}
+	if !acted || !ignored || mototest.OpenToWorld(t, s, id) {
+		t.Fatalf("decisions %+v", res.Decisions)
+	}
+	if f := findings(t, hub)[sgFindingID(id)]; f.ProductFields["rampart/State"] != "remediated" {
+		t.Fatalf("finding %+v", f)
 	}
 }
