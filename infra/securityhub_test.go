@@ -177,3 +177,18 @@ func firstFn(t *testing.T, a *synthed, region string) string {
 	slices.Sort(names)
 	return names[0]
 }
+
+// In organization mode a member's findings are imported through the member
+// role (only the finding's own account may import it under the default
+// product): the role may, only with the setting on.
+func TestSecurityHubMemberRole(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		got, err := memberActions(catalog.All(), &Settings{SecurityHub: on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(got, "securityhub:BatchImportFindings") != on {
+			t.Errorf("setting %v: member actions %v", on, got)
+		}
+	}
+}
