@@ -79,6 +79,11 @@ func memberActions(rules []rule.Rule, s *Settings) ([]string, error) {
 	if !slices.Contains(out, "config:PutEvaluations") {
 		out = append(out, "config:PutEvaluations")
 	}
+	if s.SecurityHub {
+		// With the default product ARN only the finding's own account may
+		// import it: the engine imports a member's findings through this role.
+		out = append(out, "securityhub:BatchImportFindings")
+	}
 	slices.Sort(out)
 	return out, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -24,11 +26,22 @@ var operationsAlarms = []operationsAlarm{
 			"Check what invokes the function (an EventBridge rule's input, a Config rule, a hand-made invocation)."},
 }
 
+// securityHubAlarm watches the Security Hub imports (rampart:securityHub).
+var securityHubAlarm = operationsAlarm{"SecurityHubFailedAlarm", "rampart-securityhub-failed", report.MetricSecurityHubFailed,
+	"A Rampart finding could not be imported into Security Hub after retries: the decision stands (log, Config, notification) and the " +
+		"function imports the finding again on its next invocation; the function's log holds the finding in full. Check that Security Hub " +
+		"is enabled in the account and region, and the functions' securityhub:BatchImportFindings permission."}
+
 // addOperationsAlarms adds the stack's alarms on Rampart's own health: an
-// undelivered notification and a rejected payload are each worth a look,
-// so one in five minutes raises the alarm.
-func addOperationsAlarms(scope constructs.Construct, action awscloudwatch.IAlarmAction) {
-	for _, a := range operationsAlarms {
+// undelivered notification, a rejected payload and (with Security Hub on)
+// a finding Security Hub did not take are each worth a look, so one in
+// five minutes raises the alarm.
+func addOperationsAlarms(scope constructs.Construct, action awscloudwatch.IAlarmAction, s *Settings) {
+	alarms := operationsAlarms
+	if s.SecurityHub {
+		alarms = append(slices.Clone(alarms), securityHubAlarm)
+	}
+	for _, a := range alarms {
 		metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace:  jsii.String(report.Namespace),
 			MetricName: jsii.String(a.metric),

@@ -101,6 +101,9 @@ func newFunctionRole(scope constructs.Construct, f *functionPlan, s *Settings, t
 		statements = append(statements, st("DigestReadsOpenFindings", []string{"dynamodb:Scan"},
 			fmt.Sprintf("arn:%s:dynamodb:*:%s:table/%s/index/%s", part, acct, StateTableName, notifystate.OpenIndex)))
 	}
+	if s.SecurityHub {
+		statements = append(statements, securityHubStatement(s)) // securityhub.go
+	}
 	if len(f.ConfigRules) > 0 {
 		statements = append(statements, st("ReportToConfig", []string{"config:PutEvaluations"}, "*"))
 	}

@@ -35,6 +35,7 @@ const (
 	ctxDistDir          = "rampart:distDir"
 	// The trail's CloudWatch Logs log group: the CIS monitoring alarms (cis.go).
 	ctxTrailLogGroup = "rampart:trailLogGroup"
+	ctxSecurityHub   = "rampart:securityHub"
 	// Regions and organization (regions.go, organization.go).
 	ctxHomeRegion     = "rampart:homeRegion"
 	ctxEnabledRegions = "rampart:enabledRegions"
@@ -43,7 +44,7 @@ const (
 
 // contextKeys lists every key, for the unknown-key check.
 var contextKeys = []string{ctxAccount, ctxRegions, ctxMode, ctxRuleModes, ctxParams, ctxOwnRoles,
-	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxExemptMaxDays, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir,
+	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxExemptMaxDays, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir, ctxSecurityHub,
 	ctxTrailLogGroup, ctxHomeRegion, ctxEnabledRegions, ctxOrganization}
 
 // PlaceholderAccount is used when neither rampart:account nor
@@ -108,6 +109,9 @@ type Settings struct {
 	// region: the stack adds the CIS monitoring filters and alarms to it,
 	// and the cis-alarms rule keeps them (cis.go). Empty: neither.
 	TrailLogGroup string
+	// SecurityHub publishes findings to AWS Security Hub and deploys the
+	// "Rampart: remediate" custom action (securityhub.go).
+	SecurityHub bool
 }
 
 // ParseSettings reads the settings. get returns a context value (nil when
@@ -222,6 +226,7 @@ func ParseSettings(get func(key string) any, getenv func(string) string) (Settin
 	if read(ctxTimeoutSeconds, &s.TimeoutSeconds) && (s.TimeoutSeconds < 1 || s.TimeoutSeconds > 900) {
 		errs = append(errs, fmt.Sprintf("%s: %d is outside 1–900", ctxTimeoutSeconds, s.TimeoutSeconds))
 	}
+	read(ctxSecurityHub, &s.SecurityHub)
 	if read(ctxDistDir, &s.DistDir) && s.DistDir == "" {
 		errs = append(errs, fmt.Sprintf("%s: empty", ctxDistDir))
 	}
@@ -314,6 +319,7 @@ func (s *Settings) functionEnv(f *functionPlan, ownRoles []string, topicARN stri
 		engine.EnvExemptTag: s.ExemptTag,
 	}
 	maps.Copy(env, extra)
+	maps.Copy(env, securityHubEnv(s))
 	if s.ExemptMaxDays != 0 {
 		env[engine.EnvExemptMaxDays] = strconv.Itoa(s.ExemptMaxDays)
 	}

@@ -155,13 +155,16 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 			Description: jsii.String("Rampart function " + f.Name),
 		})
 	}
+	if s.SecurityHub {
+		newSecurityHubAction(stack, rs, props.Region, s) // the custom action and its routing (securityhub.go)
+	}
 	if _, err := NewHeartbeats(stack, rs.Plan, alarmAction); err != nil {
 		return nil, err
 	}
-	addOperationsAlarms(stack, alarmAction) // NotifyFailed, Rejected (operations.go): every region, relayed home
-	addNotificationState(rs, props)         // the transition store (state.go)
-	newCompositeAlarms(rs, alarmAction)     // after every child alarm (monitoring.go)
-	newDashboard(rs, s)                     // after every alarm (dashboard.go)
+	addOperationsAlarms(stack, alarmAction, s) // NotifyFailed, Rejected, SecurityHubFailed (operations.go): every region, relayed home
+	addNotificationState(rs, props)            // the transition store (state.go)
+	newCompositeAlarms(rs, alarmAction)        // after every child alarm (monitoring.go)
+	newDashboard(rs, s)                        // after every alarm (dashboard.go)
 	if rs.Plan.IsHome() && s.Organization != nil {
 		var after []constructs.IDependable
 		for _, r := range roles {

@@ -64,6 +64,9 @@ type Config struct {
 	// by it: see exempt.go.
 	ExemptMaxDays int
 	Notify        NotifyConfig
+	// SecurityHub publishes every finding to AWS Security Hub and accepts
+	// the deployment's custom action (securityhub.go).
+	SecurityHub bool
 }
 
 // Environment variables read by FromEnv.
@@ -122,6 +125,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if err := readNotifyEnv(getenv, &c); err != nil {
+		return c, err
+	}
+	if err := readSecurityHubEnv(getenv, &c); err != nil {
 		return c, err
 	}
 	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {

@@ -66,6 +66,10 @@ type Engine struct {
 	// daily digest reads too.
 	State      notifystate.Store
 	DigestFrom []notifystate.Store
+	// Findings imports findings into Security Hub (RAMPART_SECURITY_HUB);
+	// nil publishes none. Tests may replace it.
+	Findings FindingsImporter
+	shOutbox findingsOutbox // findings not yet taken (securityhub.go)
 }
 
 // New builds an engine. Parameters are resolved and validated now, so a bad
@@ -98,6 +102,7 @@ func New(cfg Config, s *awsclient.Session, rules ...rule.Rule) (*Engine, error) 
 		}
 		e.Evaluator = &report.ConfigService{Session: s}
 		e.initNotifications()
+		e.initSecurityHub()
 	}
 	if cfg.OrgID != "" && cfg.SweepQueueURL == "" {
 		for _, r := range rules {
@@ -146,6 +151,7 @@ func (e *Engine) Handle(ctx context.Context, raw []byte) (*Result, error) {
 		return nil, err
 	}
 	ds = e.notifyTransitions(ctx, t, ds)
+	e.publishFindings(ctx, ds) // Security Hub (securityhub.go)
 	res := &Result{Decisions: ds}
 	e.recordRest(ctx, ds)
 	for i := range ds {
@@ -309,7 +315,7 @@ func (e *Engine) decide(ctx context.Context, b *rule.Bound, t rule.Target, d *re
 	// A compliant finding may carry housekeeping actions (removing a marker
 	// tag a rule set earlier): applied like any plan, without a notification.
 	d.Actions = append(d.Actions, f.Actions...)
-	mode := e.mode(m.ID)
+	mode := e.modeAt(ctx, m.ID, t.ID) // the rule's mode, or enforce on demand (securityhub.go)
 	failed := false
 	for i := range d.Actions {
 		a := &d.Actions[i]

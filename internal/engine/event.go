@@ -6,6 +6,7 @@ import (
 
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/securityhub"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -14,6 +15,9 @@ import (
 // in the event's account and region. Every target is named before any is
 // decided: a malformed detail stops the whole event before any call.
 func (e *Engine) handleEvent(ctx context.Context, ev *trigger.Event) ([]report.Decision, error) {
+	if securityhub.IsCustomAction(ev) {
+		return e.handleCustomAction(ctx, ev) // securityhub.go
+	}
 	base := func(b *rule.Bound) report.Decision {
 		m := b.Meta()
 		return report.Decision{Trigger: trigger.KindEvent, EventID: ev.ID, Actions: []rule.Action{},

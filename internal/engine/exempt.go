@@ -57,6 +57,7 @@ func (e *Engine) exempt(m *rule.Meta, t rule.Target, f rule.Finding, d *report.D
 		case status == exemption.Honoured:
 			ex := Exemption{Rule: "*", Reason: tag.Reason, Owner: tag.Owner, Expires: tag.Expires}
 			d.Verdict, d.Exempt = rule.NotApplicable, ExemptByTag
+			d.ExemptOwner, d.ExemptExpires = tag.Owner, tag.Expires
 			d.Reason = ex.describe("tag "+key) + "; finding: " + f.Reason
 			return true
 		case status == exemption.Expired:
@@ -75,6 +76,7 @@ func (e *Engine) exempt(m *rule.Meta, t rule.Target, f rule.Finding, d *report.D
 			continue
 		}
 		d.Verdict, d.Exempt = rule.NotApplicable, ExemptByList
+		d.ExemptOwner, d.ExemptExpires = ex.Owner, ex.Expires
 		d.Reason = ex.describe("the exemption list") + "; finding: " + f.Reason
 		return true
 	}

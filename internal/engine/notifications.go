@@ -282,6 +282,7 @@ func (e *Engine) notifyTransitions(ctx context.Context, t *trigger.Trigger, ds [
 		st, perEvent := stateOf(d)
 		ch, err := e.State.Observe(ctx, notifystate.Observation{Key: k, State: st, EventID: o.eventID, PerEvent: perEvent,
 			Severity: string(d.Severity), Reason: d.Reason, Now: now})
+		e.sawState(ctx, i, ch.Prev, err) // for Security Hub (securityhub.go)
 		if err != nil {
 			// Better a repeated message than a missed one: without the
 			// state, notify what today's rule would have.

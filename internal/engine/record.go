@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/rampart-aws/rampart/internal/notifystate"
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
 )
@@ -27,6 +28,9 @@ type recorder struct {
 	done map[string]int
 	// notifyFailed counts undelivered notifications.
 	notifyFailed int
+	// prev is the state each decision (by index) found in the state
+	// store: which compliant decisions close an open Security Hub finding.
+	prev map[int]notifystate.State
 }
 
 type recorderKey struct{}
@@ -37,6 +41,7 @@ func (e *Engine) begin(ctx context.Context) context.Context {
 	ctx = context.WithValue(ctx, recorderKey{}, &recorder{done: map[string]int{}})
 	ctx = e.withBudget(ctx)
 	e.flushOutbox(ctx)
+	e.flushFindings(ctx)
 	return ctx
 }
 

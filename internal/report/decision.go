@@ -31,6 +31,10 @@ type Decision struct {
 	// Exempt is where the exemption that made the decision not_applicable
 	// came from: "tag" or "list" (the Source dimension of the Exempt metric).
 	Exempt string `json:"exempt,omitempty"`
+	// ExemptOwner and ExemptExpires are the exemption's owner and expiry
+	// (YYYY-MM-DD), for the Security Hub finding of an exempt decision.
+	ExemptOwner   string `json:"exemptOwner,omitempty"`
+	ExemptExpires string `json:"exemptExpires,omitempty"`
 
 	// Account and Region are where the resource lives and where Rampart
 	// acted (an organization member, another covered region): undo acts

@@ -115,6 +115,10 @@ const (
 	// MetricNotifyFailed counts notifications that could not be delivered
 	// after retries (dimension Rule, and none for the stack-wide alarm).
 	MetricNotifyFailed = "NotifyFailed"
+	// MetricSecurityHubFailed counts findings Security Hub did not take
+	// (BatchImportFindings failed, or rejected the finding) after retries
+	// (dimension Rule, and none for the stack-wide alarm).
+	MetricSecurityHubFailed = "SecurityHubFailed"
 	// MetricRejected counts Lambda payloads rejected as bad input (no
 	// dimension).
 	MetricRejected = "Rejected"

@@ -57,6 +57,14 @@ type Meta struct {
 	// (us-east-1 when deployed there, else the first deployed region), so
 	// each finding is reported once, not once per region.
 	Global bool
+	// SecurityHubControls are the AWS Security Hub control IDs (e.g.
+	// "EC2.13", as a finding's Compliance.SecurityControlId or
+	// ProductFields "ControlId" name them) that the rule judges: the
+	// deployment's "Remediate with Rampart" custom action on a finding of
+	// one of them runs the rule, in enforce mode, on that finding's
+	// resource only, and the infrastructure routes such findings to the
+	// rule's function (docs/securityhub.md).
+	SecurityHubControls []string
 	// Schedule is an EventBridge schedule expression for a periodic sweep of
 	// every resource (the rule must have a Sweep), e.g. "rate(1 day)".
 	Schedule string

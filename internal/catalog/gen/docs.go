@@ -98,6 +98,9 @@ func RulePage(module string, e Entry, all []Entry, hand string) string {
 	if m.Global {
 		row("Global", "account-wide resources: the sweep runs in one region only")
 	}
+	if len(m.SecurityHubControls) > 0 {
+		row("Security Hub", "controls "+codes(m.SecurityHubControls)+": the custom action [Rampart: remediate](../securityhub.md) runs this rule on the finding's resource, in enforce mode")
+	}
 	if m.ListExemptionsOnly {
 		row("Exemptions", "the deployment's exemption list only; the exemption tag is ignored")
 	} else {

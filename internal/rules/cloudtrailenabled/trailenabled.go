@@ -102,14 +102,15 @@ func arnOrEmpty(service string, re *regexp.Regexp, what string) func(string) err
 }
 
 var meta = rule.Meta{
-	ID:           "cloudtrail-enabled",
-	Title:        "A multi-region CloudTrail trail is logging all management events",
-	Severity:     rule.Critical,
-	Rationale:    "Without a logging multi-region trail, API activity in some or all regions leaves no durable audit record: incidents cannot be investigated and tampering goes unseen.",
-	Remediation:  "Restarts logging on a multi-region trail that meets the parameters and records all management events but has stopped; reports otherwise (cloudtrail-integrity restores weakened or deleted trails).",
-	ResourceType: ResourceType,
-	Function:     "cloudtrail",
-	Config:       &rule.ConfigTrigger{Frequency: rule.TwentyFourHour},
+	ID:                  "cloudtrail-enabled",
+	Title:               "A multi-region CloudTrail trail is logging all management events",
+	Severity:            rule.Critical,
+	Rationale:           "Without a logging multi-region trail, API activity in some or all regions leaves no durable audit record: incidents cannot be investigated and tampering goes unseen.",
+	Remediation:         "Restarts logging on a multi-region trail that meets the parameters and records all management events but has stopped; reports otherwise (cloudtrail-integrity restores weakened or deleted trails).",
+	ResourceType:        ResourceType,
+	Function:            "cloudtrail",
+	SecurityHubControls: []string{"CloudTrail.1"},
+	Config:              &rule.ConfigTrigger{Frequency: rule.TwentyFourHour},
 	Params: []rule.Param{
 		{Name: ParamBucket, Default: "", Description: "S3 bucket the trail must deliver to (empty: any)", Check: matchOrEmpty(bucketPattern, "an S3 bucket name")},
 		{Name: ParamTopic, Default: "", Description: "SNS topic ARN the trail must notify (empty: any or none)", Check: arnOrEmpty("sns", topicPattern, "an SNS topic ARN")},

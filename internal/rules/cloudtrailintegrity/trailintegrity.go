@@ -72,13 +72,14 @@ var Rule = rule.Define(rule.Spec[observed, baseline]{
 })
 
 var meta = rule.Meta{
-	ID:           "cloudtrail-integrity",
-	Title:        "CloudTrail trails keep logging as the baseline says",
-	Severity:     rule.Critical,
-	Rationale:    "Stopping, redirecting or narrowing CloudTrail is how an intruder goes dark: every later action escapes the audit log. All management events, multi-region coverage with global service events, log-file validation, and the deployment's bucket, KMS key and CloudWatch Logs group are the baseline.",
-	Remediation:  "Restarts logging and puts back every setting and event selector that differs from the baseline, in one call each; recreates the baseline trail if it was deleted; alerts where it cannot act.",
-	ResourceType: ResourceType,
-	Function:     "cloudtrail",
+	ID:                  "cloudtrail-integrity",
+	Title:               "CloudTrail trails keep logging as the baseline says",
+	Severity:            rule.Critical,
+	Rationale:           "Stopping, redirecting or narrowing CloudTrail is how an intruder goes dark: every later action escapes the audit log. All management events, multi-region coverage with global service events, log-file validation, and the deployment's bucket, KMS key and CloudWatch Logs group are the baseline.",
+	Remediation:         "Restarts logging and puts back every setting and event selector that differs from the baseline, in one call each; recreates the baseline trail if it was deleted; alerts where it cannot act.",
+	ResourceType:        ResourceType,
+	Function:            "cloudtrail",
+	SecurityHubControls: []string{"CloudTrail.2", "CloudTrail.4", "CloudTrail.5"},
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "cloudtrail.amazonaws.com",
 		Events: []string{"StopLogging", "UpdateTrail", "PutEventSelectors", "DeleteTrail"}}},
 	Schedule: "rate(1 hour)",

@@ -57,10 +57,11 @@ var meta = rule.Meta{
 	Rationale: "An unencrypted volume leaves its data, its snapshots and every copy of them readable to anyone who gets hold of them; encryption with a KMS key puts access behind key policy and CloudTrail.",
 	Remediation: "Reports only: EBS cannot encrypt a volume in place (snapshot, copy encrypted, swap). " +
 		"The region's encryption by default is ebs-default-encryption's to restore, never changed here.",
-	ResourceType: ResourceType,
-	Function:     "ec2",
-	Config:       &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
-	Events:       []rule.EventTrigger{rule.EC2InstanceRunning},
+	ResourceType:        ResourceType,
+	Function:            "ec2",
+	SecurityHubControls: []string{"EC2.3"},
+	Config:              &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
+	Events:              []rule.EventTrigger{rule.EC2InstanceRunning},
 	Params: []rule.Param{
 		{Name: ebsdefaultencryption.ParamKMS, Default: "", Description: "KMS key ID or key ARN volumes must be encrypted with (empty: any key)", Check: ebsdefaultencryption.CheckKey},
 	},

@@ -221,8 +221,9 @@ var meta = rule.Meta{
 	Rationale: "With encryption by default on, every new EBS volume and snapshot copy is encrypted whatever tool creates it; turning it off silently lets unencrypted data volumes appear.",
 	Remediation: "Turns EBS encryption by default back on and, when the deployment names a KMS key, makes it the default key again; " +
 		"existing volumes are not touched.",
-	ResourceType: ResourceType,
-	Function:     "ec2",
+	ResourceType:        ResourceType,
+	Function:            "ec2",
+	SecurityHubControls: []string{"EC2.7"},
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com",
 		Events: []string{"DisableEbsEncryptionByDefault", "ModifyEbsDefaultKmsKeyId", "ResetEbsDefaultKmsKeyId"}}},
 	Config: &rule.ConfigTrigger{Frequency: rule.TwentyFourHour},

@@ -39,9 +39,10 @@ var accountMeta = rule.Meta{
 	Severity: rule.High,
 	Rationale: "The account-level Block Public Access settings cover every bucket and access point of the account, including buckets created later: " +
 		"turning them off is the first step of making data public.",
-	Remediation:  "Turns all four account-level Block Public Access settings on again; the undo restores the previous configuration.",
-	ResourceType: AccountResourceType,
-	Function:     "s3",
+	Remediation:         "Turns all four account-level Block Public Access settings on again; the undo restores the previous configuration.",
+	ResourceType:        AccountResourceType,
+	Function:            "s3",
+	SecurityHubControls: []string{"S3.1"},
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "s3.amazonaws.com",
 		Events: []string{"PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock"}}},
 	Config: &rule.ConfigTrigger{ResourceTypes: []string{AccountResourceType}, Frequency: rule.TwentyFourHour},

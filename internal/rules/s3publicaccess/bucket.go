@@ -45,8 +45,9 @@ var bucketMeta = rule.Meta{
 		"the bucket's Block Public Access settings neutralise both and refuse new ones. Public buckets are the most common source of cloud data leaks.",
 	Remediation: "Turns all four Block Public Access settings of the bucket on (which neutralises a public policy or ACL) and reports what had been public; " +
 		"policies and ACLs themselves are left as they are.",
-	ResourceType: BucketResourceType,
-	Function:     "s3",
+	ResourceType:        BucketResourceType,
+	Function:            "s3",
+	SecurityHubControls: []string{"S3.2", "S3.3", "S3.8"},
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "s3.amazonaws.com",
 		Events: []string{"PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock", "PutBucketPolicy", "PutBucketAcl"}}},
 	Config:       &rule.ConfigTrigger{ResourceTypes: []string{BucketResourceType}, Frequency: rule.TwentyFourHour},

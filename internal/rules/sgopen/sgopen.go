@@ -120,13 +120,14 @@ var sgConfig = &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Freque
 var OpenWorld = define(&openWorld, parseAllowList)
 
 var openWorld = rule.Meta{
-	ID:           "sg-open-world",
-	Title:        "Security groups admit the internet only on authorized ports",
-	Severity:     rule.High,
-	Rationale:    "Ingress open to the whole address space (0.0.0.0/0, ::/0, or ranges and prefix lists that add up to it) exposes every port it covers to the internet; SSH, RDP and databases are scanned within minutes of exposure.",
-	Remediation:  "Revokes exactly the ingress permissions whose ranges together cover the whole IPv4 or IPv6 space outside the authorized ports; restricted CIDRs, group references, other prefix lists and egress stay.",
-	ResourceType: ResourceType,
-	Function:     "securitygroup",
+	ID:                  "sg-open-world",
+	Title:               "Security groups admit the internet only on authorized ports",
+	Severity:            rule.High,
+	Rationale:           "Ingress open to the whole address space (0.0.0.0/0, ::/0, or ranges and prefix lists that add up to it) exposes every port it covers to the internet; SSH, RDP and databases are scanned within minutes of exposure.",
+	Remediation:         "Revokes exactly the ingress permissions whose ranges together cover the whole IPv4 or IPv6 space outside the authorized ports; restricted CIDRs, group references, other prefix lists and egress stay.",
+	ResourceType:        ResourceType,
+	Function:            "securitygroup",
+	SecurityHubControls: []string{"EC2.18"},
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com",
 		Events: []string{"AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"}}},
 	Config: sgConfig,
@@ -142,14 +143,15 @@ var openWorld = rule.Meta{
 var RestrictedSSH = define(&restrictedSSH, parseBlockList)
 
 var restrictedSSH = rule.Meta{
-	ID:           "sg-restricted-ssh",
-	Title:        "Security groups do not admit SSH (port 22) from the internet",
-	Severity:     rule.High,
-	Rationale:    "SSH open to the world invites brute force and exploitation of the daemon; reach instances through Session Manager or a restricted CIDR instead.",
-	Remediation:  "Revokes the permissions whose ranges together cover the whole address space on port 22.",
-	ResourceType: ResourceType,
-	Function:     "securitygroup",
-	Config:       sgConfig,
+	ID:                  "sg-restricted-ssh",
+	Title:               "Security groups do not admit SSH (port 22) from the internet",
+	Severity:            rule.High,
+	Rationale:           "SSH open to the world invites brute force and exploitation of the daemon; reach instances through Session Manager or a restricted CIDR instead.",
+	Remediation:         "Revokes the permissions whose ranges together cover the whole address space on port 22.",
+	ResourceType:        ResourceType,
+	Function:            "securitygroup",
+	SecurityHubControls: []string{"EC2.13"},
+	Config:              sgConfig,
 	Params: []rule.Param{
 		{Name: ParamBlocked, Default: "22", Description: "ports that must not be open to the world", Check: checkNonEmptyPorts},
 	},
@@ -161,14 +163,15 @@ var restrictedSSH = rule.Meta{
 var RestrictedCommonPorts = define(&restrictedCommonPorts, parseBlockList)
 
 var restrictedCommonPorts = rule.Meta{
-	ID:           "sg-restricted-common-ports",
-	Title:        "Security groups do not admit common service ports from the internet",
-	Severity:     rule.High,
-	Rationale:    "FTP, RDP, MySQL and similar services must never face the whole internet.",
-	Remediation:  "Revokes the permissions whose ranges together cover the whole address space on a blocked port.",
-	ResourceType: ResourceType,
-	Function:     "securitygroup",
-	Config:       sgConfig,
+	ID:                  "sg-restricted-common-ports",
+	Title:               "Security groups do not admit common service ports from the internet",
+	Severity:            rule.High,
+	Rationale:           "FTP, RDP, MySQL and similar services must never face the whole internet.",
+	Remediation:         "Revokes the permissions whose ranges together cover the whole address space on a blocked port.",
+	ResourceType:        ResourceType,
+	Function:            "securitygroup",
+	SecurityHubControls: []string{"EC2.14", "EC2.19"},
+	Config:              sgConfig,
 	Params: []rule.Param{
 		{Name: ParamBlocked, Default: "20,21,3389,3306,4333", Description: "ports that must not be open to the world", Check: checkNonEmptyPorts},
 	},

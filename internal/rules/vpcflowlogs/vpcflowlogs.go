@@ -114,8 +114,9 @@ var meta = rule.Meta{
 		"Deleting them is a classic defence-evasion step (Stratus Red Team: aws.defense-evasion.vpc-remove-flow-logs).",
 	Remediation: "Creates a flow log of the configured traffic type to the configured destination on each VPC left without an active one; " +
 		"reports only when no destination is configured.",
-	ResourceType: ResourceType,
-	Function:     "ec2",
+	ResourceType:        ResourceType,
+	Function:            "ec2",
+	SecurityHubControls: []string{"EC2.6"},
 	CloudTrail: []rule.CloudTrailTrigger{{Source: "ec2.amazonaws.com",
 		Events: []string{"CreateVpc", "DeleteFlowLogs"}}},
 	Config:   &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
