@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rampart-aws/rampart/internal/awsname"
@@ -147,8 +146,7 @@ func (s *Session) For(ctx context.Context, account, region string) (*Session, er
 			if !ok {
 				// Always from the root session's own credentials: never a
 				// chain of member roles.
-				creds = newCredentialsCache(stscreds.NewAssumeRoleProvider(Client(root, sts.NewFromConfig), root.MemberRoleARN(account),
-					func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = MemberSessionName }))
+				creds = newCredentialsCache(&assumeRole{client: Client(root, sts.NewFromConfig), roleARN: root.MemberRoleARN(account)})
 				r.creds[account] = creds
 			}
 			d.cfg.Credentials = creds
