@@ -82,6 +82,15 @@ func newForwarding(stack awscdk.Stack, p *regionPlan, s *Settings) {
 			Targets:      &[]awsevents.IRuleTarget{tgt},
 		})
 	}
+	for _, g := range p.ForwardServices {
+		name := forwardServiceName(&g.Trigger, "")
+		awsevents.NewRule(c, jsii.String(strings.TrimPrefix(name, "rampart-")), &awsevents.RuleProps{
+			RuleName:     jsii.String(name),
+			Description:  jsii.String(truncate(fmt.Sprintf("Rampart: %s %q events of %s, to the home region %s", g.Trigger.Source, g.Trigger.DetailType, strings.Join(g.RuleIDs, ", "), s.HomeRegion), 512)),
+			EventPattern: cdkPattern(servicePattern(&g.Trigger)),
+			Targets:      &[]awsevents.IRuleTarget{tgt},
+		})
+	}
 	awsevents.NewRule(c, jsii.String("alarms"), &awsevents.RuleProps{
 		RuleName:     jsii.String("rampart-forward-alarms"),
 		Description:  jsii.String("Rampart: this region's Rampart alarms, to the home region " + s.HomeRegion + " and its topic"),

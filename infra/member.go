@@ -130,6 +130,27 @@ func newMemberResources(stack awscdk.Stack, rules []rule.Rule, s *Settings) erro
 			return err
 		}
 	}
+	// Service events (EC2 state changes, findings…) likewise: regional ones
+	// to the same region's bus, region-pinned ones to the home region's.
+	regionalSvc, globalSvc := allServiceGroups(rules)
+	addSvc := func(g serviceGroup, bus *string, suffix string) {
+		name := forwardServiceName(&g.Trigger, suffix)
+		awsevents.NewCfnRule(stack, jsii.String(strings.TrimPrefix(name, "rampart-")), &awsevents.CfnRuleProps{
+			Name:         jsii.String(name),
+			Description:  jsii.String(truncate(fmt.Sprintf("Rampart: %s %q events of %s, to the security account %s", g.Trigger.Source, g.Trigger.DetailType, strings.Join(g.RuleIDs, ", "), s.Account), 512)),
+			State:        jsii.String("ENABLED"),
+			EventPattern: servicePattern(&g.Trigger),
+			Targets: []any{&awsevents.CfnRule_TargetProperty{
+				Id: jsii.String("security-account"), Arn: bus, RoleArn: role.RoleArn(),
+			}},
+		})
+	}
+	for _, g := range regionalSvc {
+		addSvc(g, regionalBus, "")
+	}
+	for _, g := range globalSvc {
+		addSvc(g, jsii.String(homeBus), "-home")
+	}
 
 	var trusted []string
 	for _, f := range planRegion(rules, s.HomeRegion, s.HomeRegion).Functions {

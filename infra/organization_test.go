@@ -15,6 +15,7 @@ import (
 
 	"github.com/rampart-aws/rampart/internal/catalog"
 	"github.com/rampart-aws/rampart/internal/engine"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 var testOrg = &Organization{ID: "o-abcdef1234", ManagementAccount: "999988887777",
@@ -177,9 +178,10 @@ func TestMemberTemplate(t *testing.T) {
 	a := orgApp(t)
 	tpl := memberTemplateOf(t, a)
 	regional, global := allEventGroups(a.rules)
+	regionalSvc, globalSvc := allServiceGroups(a.rules)
 	rules := resources(tpl, "AWS::Events::Rule")
-	if len(rules) != len(regional)+len(global) {
-		t.Errorf("%d forwarding rules, want %d", len(rules), len(regional)+len(global))
+	if want := len(regional) + len(global) + len(regionalSvc) + len(globalSvc); len(rules) != want {
+		t.Errorf("%d forwarding rules, want %d", len(rules), want)
 	}
 	targets := map[string]string{}
 	for _, r := range rules {
@@ -196,6 +198,9 @@ func TestMemberTemplate(t *testing.T) {
 	}
 	if got := targets["rampart-forward-ec2"]; !strings.Contains(got, "${AWS::Region}:111122223333:event-bus/default") {
 		t.Errorf("ec2 events forwarded to %s, want the same region's bus", got)
+	}
+	if got := targets[forwardServiceName(&rule.EC2InstanceRunning, "")]; !strings.Contains(got, "${AWS::Region}:111122223333:event-bus/default") {
+		t.Errorf("EC2 state changes forwarded to %s, want the same region's bus", got)
 	}
 	roles := resources(tpl, "AWS::IAM::Role")
 	var member map[string]any

@@ -23,8 +23,10 @@ type regionPlan struct {
 	Home      string
 	Functions []functionPlan // sorted by name
 	// Forward are the global-service events a non-home region forwards to
-	// the home region's default bus (empty in the home region).
-	Forward []eventGroup
+	// the home region's default bus (empty in the home region), and
+	// ForwardServices the region-pinned service events (services.go).
+	Forward         []eventGroup
+	ForwardServices []serviceGroup
 }
 
 // IsHome reports whether the region is the home region.
@@ -37,12 +39,17 @@ type functionPlan struct {
 	// carries all of them whatever the region, and its role grants all
 	// their actions.
 	Rules []rule.Rule
-	// EventRules are the rules with a CloudTrail trigger wired in this
-	// region: a regional trigger everywhere, a global one in the home region.
+	// EventRules are the rules with a CloudTrail or service-event trigger
+	// wired in this region: a regional trigger everywhere, a global one in
+	// the home region.
 	EventRules []rule.Rule
-	// Events are EventRules' triggers merged by service: one EventBridge
-	// rule per function and service, carrying the union of event names.
+	// Events are EventRules' CloudTrail triggers merged by service: one
+	// EventBridge rule per function and service, carrying the union of
+	// event names.
 	Events []eventGroup
+	// Services are EventRules' service-event triggers (Meta.Events), one
+	// EventBridge rule per function, source and detail-type.
+	Services []serviceGroup
 	// ConfigRules are the rules with a Config trigger (a global rule's in
 	// the home region only).
 	ConfigRules []rule.Rule
@@ -224,8 +231,13 @@ func checkRules(rules []rule.Rule) error {
 		if len(sweepRuleName(m.ID)) > 64 {
 			bad(m.ID, "ID too long for an EventBridge rule name")
 		}
-		if len(m.CloudTrail) == 0 && m.Config == nil && m.Schedule == "" {
-			bad(m.ID, "declares no trigger (CloudTrail, Config or Schedule)")
+		if len(m.CloudTrail) == 0 && len(m.Events) == 0 && m.Config == nil && m.Schedule == "" {
+			bad(m.ID, "declares no trigger (CloudTrail, Events, Config or Schedule)")
+		}
+		for i := range m.Events {
+			if err := checkService(&m.Events[i]); err != nil {
+				bad(m.ID, "%v", err)
+			}
 		}
 		for _, c := range m.CloudTrail {
 			if _, err := eventSource(c.Source); err != nil {
@@ -293,6 +305,15 @@ func planRegion(rules []rule.Rule, region, home string) regionPlan {
 				continue
 			}
 			f.Events = addTrigger(f.Events, m.ID, c)
+			wired = true
+		}
+		for i := range m.Events {
+			e := &m.Events[i]
+			if globalService(m, e) && !isHome {
+				p.ForwardServices = addService(p.ForwardServices, m.ID, e)
+				continue
+			}
+			f.Services = addService(f.Services, m.ID, e)
 			wired = true
 		}
 		if wired {
@@ -377,12 +398,18 @@ func planTable(rules []rule.Rule, s *Settings) string {
 			for _, g := range f.Events {
 				events = append(events, fmt.Sprintf("%s[%d]", strings.TrimSuffix(g.Trigger.Source, ".amazonaws.com"), len(g.Trigger.Events)))
 			}
+			for _, g := range f.Services {
+				events = append(events, g.Trigger.Source)
+			}
 			fmt.Fprintf(&b, "  %-10s events: %-28s config: %-40s sweeps: %s\n", f.Name, orNone(events), orNone(ids(f.ConfigRules)), orNone(ids(f.Sweeps)))
 		}
-		if len(p.Forward) > 0 {
+		if len(p.Forward)+len(p.ForwardServices) > 0 {
 			var fw []string
 			for _, g := range p.Forward {
 				fw = append(fw, strings.TrimSuffix(g.Trigger.Source, ".amazonaws.com"))
+			}
+			for _, g := range p.ForwardServices {
+				fw = append(fw, g.Trigger.Source)
 			}
 			fmt.Fprintf(&b, "  forwards to %s: %s events, and Rampart's alarms\n", s.HomeRegion, strings.Join(fw, ", "))
 		}

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/catalog"
 	"github.com/rampart-aws/rampart/internal/engine"
 	"github.com/rampart-aws/rampart/internal/rule"
@@ -22,13 +21,8 @@ import (
 type fakeRule struct{ m rule.Meta }
 
 func (f *fakeRule) Meta() *rule.Meta { return &f.m }
-func (f *fakeRule) Targets(*trigger.APICall, rule.Params) ([]rule.Target, error) {
-	return nil, nil
-}
-func (f *fakeRule) Evaluate(context.Context, *awsclient.Session, rule.Target, rule.Params) (rule.Finding, error) {
-	return rule.Finding{}, nil
-}
-func (f *fakeRule) Apply(context.Context, *awsclient.Session, rule.Action) error { return nil }
+
+func (f *fakeRule) Bind(rule.Params) (*rule.Bound, error) { return rule.NewBound(&f.m), nil }
 
 // fakeRules exercise every kind of trigger across three functions, one of
 // which only has an event pinned to us-east-1.
@@ -588,5 +582,53 @@ func TestDeployDocExample(t *testing.T) {
 	}
 	if err := s.Check(catalog.All()); err != nil {
 		t.Errorf("example: %v", err)
+	}
+}
+
+// TestServiceEventsArePlannedLikeCloudTrail: one EventBridge rule per
+// function, source and detail-type with the union of the detail filters; a
+// region-pinned trigger wired in the home region only and forwarded there
+// from the others; a filter that cannot merge field by field is dropped.
+func TestServiceEventsArePlannedLikeCloudTrail(t *testing.T) {
+	running := rule.EventTrigger{Source: "aws.ec2", DetailType: "EC2 Instance State-change Notification", Detail: map[string]any{"state": []any{"running"}}}
+	stopped := rule.EventTrigger{Source: "aws.ec2", DetailType: "EC2 Instance State-change Notification", Detail: map[string]any{"state": []any{"stopped"}}}
+	health := rule.EventTrigger{Source: "aws.health", DetailType: "AWS Health Event", Detail: map[string]any{"eventTypeCode": []any{"AWS_RISK_CREDENTIALS_EXPOSED"}}, Region: "us-east-1"}
+	meta := func(id, fn string, evs ...rule.EventTrigger) rule.Rule {
+		return &fakeRule{rule.Meta{ID: id, Title: id, Function: fn, ResourceType: "AWS::EC2::Instance", Events: evs, ReadActions: []string{"ec2:DescribeInstances"}}}
+	}
+	rules := []rule.Rule{meta("a", "compute", running), meta("b", "compute", stopped), meta("c", "keys", health)}
+	if err := checkRules(rules); err != nil {
+		t.Fatal(err)
+	}
+	home := planRegion(rules, "eu-west-1", "eu-west-1")
+	if len(home.Functions) != 2 || len(home.ForwardServices) != 0 {
+		t.Fatalf("home plan: %+v", home)
+	}
+	compute := home.Functions[0]
+	if len(compute.Services) != 1 || !slices.Equal(compute.Services[0].RuleIDs, []string{"a", "b"}) || len(compute.EventRules) != 2 {
+		t.Fatalf("compute services: %+v", compute.Services)
+	}
+	if got := fmt.Sprint(compute.Services[0].Trigger.Detail["state"]); got != "[running stopped]" {
+		t.Errorf("merged state filter = %s", got)
+	}
+	other := planRegion(rules, "us-east-1", "eu-west-1")
+	if len(other.Functions) != 1 || other.Functions[0].Name != "compute" || len(other.ForwardServices) != 1 || other.ForwardServices[0].Trigger.Source != "aws.health" {
+		t.Fatalf("us-east-1 with home eu-west-1: %+v", other)
+	}
+	if got := mergeDetail(running.Detail, map[string]any{"instance-id": []any{"i-1"}}); got != nil {
+		t.Errorf("filters over different fields merged into %v", got)
+	}
+	for _, name := range []string{serviceRuleName("compute", &running), forwardServiceName(&health, "-home"),
+		forwardServiceName(&rule.EventTrigger{Source: "aws.trustedadvisor", DetailType: "Trusted Advisor Check Item Refresh Notification"}, "-home")} {
+		if len(name) > 64 || !strings.HasPrefix(name, "rampart-") {
+			t.Errorf("rule name %q", name)
+		}
+	}
+	if !strings.HasSuffix(forwardServiceName(&rule.EventTrigger{Source: "aws.trustedadvisor", DetailType: "Trusted Advisor Check Item Refresh Notification"}, "-home"), "-home") {
+		t.Error("the suffix was cut")
+	}
+	bad := []rule.Rule{meta("d", "x", rule.EventTrigger{Source: "custom.app", DetailType: "x"}), meta("e", "x", rule.EventTrigger{Source: "aws.ec2"})}
+	if err := checkRules(bad); err == nil || !strings.Contains(err.Error(), "custom.app") || !strings.Contains(err.Error(), "no detail-type") {
+		t.Errorf("checkRules(bad) = %v", err)
 	}
 }

@@ -119,6 +119,9 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 				return nil, err
 			}
 		}
+		for j := range f.Services {
+			NewServiceRule(fn.Construct, f.Name, &f.Services[j], fn)
+		}
 		for _, r := range f.Sweeps {
 			NewSweepSchedule(fn.Construct, "Sweep-"+r.Meta().ID, r, fn)
 		}

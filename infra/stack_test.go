@@ -278,7 +278,26 @@ func TestEveryRuleHasItsEventPattern(t *testing.T) {
 					union[k] = append(union[k], ct.Events...)
 				}
 			}
-			count := 0
+			services := map[string]*rule.EventTrigger{} // by the rule name
+			for _, r := range a.rules {
+				m := r.Meta()
+				for i := range m.Events {
+					if e := &m.Events[i]; !globalService(m, e) || region == home {
+						services[serviceRuleName(m.Function, e)] = e
+					}
+				}
+			}
+			for rn, e := range services {
+				must(t, fmt.Sprintf("%s %s: EventBridge rule %s", name, region, rn), func() {
+					tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+						"Name": rn, "State": "ENABLED",
+						"EventPattern": assertions.Match_ObjectLike(&map[string]any{
+							"source": []any{e.Source}, "detail-type": []any{e.DetailType},
+						}),
+					})
+				})
+			}
+			count := -len(services)
 			for _, er := range resources(js, "AWS::Events::Rule") {
 				if p := props(er); p["EventPattern"] != nil && strings.HasPrefix(fmt.Sprint(p["Name"]), "rampart-") &&
 					!strings.HasPrefix(fmt.Sprint(p["Name"]), "rampart-forward-") && !strings.Contains(fmt.Sprint(p["Name"]), "alarm") {

@@ -3,6 +3,7 @@
 // Command ec2 is the Lambda that carries these Rampart rules:
 //
 //   - ec2-instance-in-vpc: EC2 instances run in a VPC
+//   - ec2-imdsv2-required: EC2 instances require IMDSv2
 //   - ebs-attached-encrypted: Attached EBS volumes are encrypted
 //   - ebs-default-encryption: EBS encryption by default is on in every region
 //   - eip-attached: Elastic IPs are attached
@@ -15,11 +16,12 @@ import (
 	"github.com/rampart-aws/rampart/internal/lambdafn"
 	"github.com/rampart-aws/rampart/internal/rules/ebsattachedencrypted"
 	"github.com/rampart-aws/rampart/internal/rules/ebsdefaultencryption"
+	"github.com/rampart-aws/rampart/internal/rules/ec2imdsv2"
 	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
 	"github.com/rampart-aws/rampart/internal/rules/eipattached"
 	"github.com/rampart-aws/rampart/internal/rules/vpcflowlogs"
 )
 
 func main() {
-	lambdafn.Start(ec2instanceinvpc.Rule, ebsattachedencrypted.Rule, ebsdefaultencryption.Rule, eipattached.Rule, vpcflowlogs.Rule)
+	lambdafn.Start(ec2instanceinvpc.Rule, ec2imdsv2.Rule, ebsattachedencrypted.Rule, ebsdefaultencryption.Rule, eipattached.Rule, vpcflowlogs.Rule)
 }

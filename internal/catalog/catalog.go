@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/rules/consolesignin"
 	"github.com/rampart-aws/rampart/internal/rules/ebsattachedencrypted"
 	"github.com/rampart-aws/rampart/internal/rules/ebsdefaultencryption"
+	"github.com/rampart-aws/rampart/internal/rules/ec2imdsv2"
 	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
 	"github.com/rampart-aws/rampart/internal/rules/eipattached"
 	"github.com/rampart-aws/rampart/internal/rules/exemptiontag"
@@ -44,6 +45,7 @@ func All() []rule.Rule {
 		stalecredentials.Rule,
 		rootaccesskeys.Rule,
 		ec2instanceinvpc.Rule,
+		ec2imdsv2.Rule,
 		ebsattachedencrypted.Rule,
 		ebsdefaultencryption.Rule,
 		cloudtrailenabled.Rule,

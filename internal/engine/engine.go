@@ -256,7 +256,7 @@ func (e *Engine) handleCall(ctx context.Context, t *trigger.Trigger) ([]report.D
 	return ds, nil
 }
 
-// expand asks an Expander rule which resources a live target stands for.
+// expand asks a rule with Expand which resources a live target stands for.
 func (e *Engine) expand(ctx context.Context, b *rule.Bound, t rule.Target) (out []rule.Target, err error) {
 	if b.Expand == nil || e.session.Offline {
 		return []rule.Target{t}, nil
@@ -271,7 +271,7 @@ func (e *Engine) expand(ctx context.Context, b *rule.Bound, t rule.Target) (out 
 		return []rule.Target{t}, err
 	}
 	for i := range out {
-		out[i].Call = t.Call
+		out[i].Call, out[i].Event = t.Call, t.Event
 	}
 	return out, nil
 }

@@ -62,9 +62,18 @@ func (e *Engine) handleEvent(ctx context.Context, ev *trigger.Event) ([]report.D
 		sctx := withSession(ctx, sess)
 		for _, t := range w.ts {
 			t.Event = ev
-			d := base(w.b)
-			e.decide(sctx, w.b, t, &d)
-			ds = append(ds, d)
+			ts, err := e.expand(sctx, w.b, t)
+			if err != nil {
+				d := base(w.b)
+				d.Resource, d.Verdict, d.Reason, d.Error = t.ID, ErrorVerdict, "could not find the resources the event concerns", err.Error()
+				ds = append(ds, d)
+				continue
+			}
+			for _, t := range ts {
+				d := base(w.b)
+				e.decide(sctx, w.b, t, &d)
+				ds = append(ds, d)
+			}
 		}
 	}
 	return ds, nil

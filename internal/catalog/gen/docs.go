@@ -79,6 +79,9 @@ func RulePage(module string, e Entry, all []Entry, hand string) string {
 		}
 		row("CloudTrail", v)
 	}
+	for _, ev := range m.Events {
+		row("Event", eventText(ev, "`"))
+	}
 	if c := m.Config; c != nil {
 		var how []string
 		if len(c.ResourceTypes) > 0 {
@@ -194,6 +197,9 @@ func CatalogMarkdown(rules []rule.Rule) string {
 			}
 			trig = append(trig, t)
 		}
+		for _, ev := range m.Events {
+			trig = append(trig, eventText(ev, ""))
+		}
 		if c := m.Config; c != nil {
 			t := "Config `" + m.ConfigRuleName() + "`"
 			var how []string
@@ -227,4 +233,26 @@ func replaceCatalog(readme []byte, table string) ([]byte, error) {
 		return nil, errors.New("README.md lacks the catalog markers " + CatalogStart + " and " + CatalogEnd)
 	}
 	return []byte(s[:start+len(CatalogStart)+1] + table + s[end:]), nil
+}
+
+// eventText describes a service-event trigger: source, detail-type, the
+// detail filter and a pinned region; q quotes code.
+func eventText(ev rule.EventTrigger, q string) string {
+	v := q + ev.Source + q + " " + q + ev.DetailType + q
+	if len(ev.Detail) > 0 {
+		keys := make([]string, 0, len(ev.Detail))
+		for k := range ev.Detail {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, ev.Detail[k]))
+		}
+		v += " (" + q + strings.Join(parts, ", ") + q + ")"
+	}
+	if ev.Region != "" {
+		v += ", delivered in " + q + ev.Region + q + " only"
+	}
+	return v
 }

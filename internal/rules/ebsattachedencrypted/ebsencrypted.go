@@ -33,6 +33,8 @@ const apiDescribe = "ec2:DescribeVolumes"
 var Rule = rule.Define(rule.Spec[volume, params]{
 	Meta:     &meta,
 	Parse:    parse,
+	OnEvent:  func(ev *trigger.Event, _ params) ([]rule.Target, error) { return rule.RunningInstance(ev) },
+	Expand:   expand,
 	Observe:  observe,
 	FromItem: func(item *trigger.ConfigItem, _ params) (volume, error) { return fromItem(item) },
 	Judge:    judgeFinding,
@@ -58,6 +60,7 @@ var meta = rule.Meta{
 	ResourceType: ResourceType,
 	Function:     "ec2",
 	Config:       &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
+	Events:       []rule.EventTrigger{rule.EC2InstanceRunning},
 	Params: []rule.Param{
 		{Name: ebsdefaultencryption.ParamKMS, Default: "", Description: "KMS key ID or key ARN volumes must be encrypted with (empty: any key)", Check: ebsdefaultencryption.CheckKey},
 	},
@@ -137,6 +140,9 @@ type volumesAPI interface {
 }
 
 func observe(ctx context.Context, env rule.Env, t rule.Target, _ params) (volume, error) {
+	if t.Type == rule.InstanceType { // a running instance whose expansion found no volume
+		return volume{}, rule.Gone("no EBS volume is attached to instance " + t.ID)
+	}
 	return describe(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID)
 }
 
@@ -172,7 +178,20 @@ func judgeFinding(v volume, t rule.Target, p params, f rule.Facts) rule.Finding 
 // sweep lists every volume in the region, read once (paginated), each with
 // its state.
 func sweep(ctx context.Context, env rule.Env, _ params) ([]rule.Target, error) {
-	pages := ec2.NewDescribeVolumesPaginator(awsclient.Client(env.Session, ec2.NewFromConfig), &ec2.DescribeVolumesInput{})
+	return list(ctx, env, &ec2.DescribeVolumesInput{})
+}
+
+// expand turns a newly running instance into the volumes attached to it,
+// each with its state (one paginated describe).
+func expand(ctx context.Context, env rule.Env, t rule.Target, _ params) ([]rule.Target, error) {
+	if t.Type != rule.InstanceType {
+		return nil, nil
+	}
+	return list(ctx, env, &ec2.DescribeVolumesInput{Filters: []ec2types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{t.ID}}}})
+}
+
+func list(ctx context.Context, env rule.Env, in *ec2.DescribeVolumesInput) ([]rule.Target, error) {
+	pages := ec2.NewDescribeVolumesPaginator(awsclient.Client(env.Session, ec2.NewFromConfig), in)
 	var out []rule.Target
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)

@@ -22,13 +22,14 @@ import (
 )
 
 // ResourceType is the instance's Config type.
-const ResourceType = "AWS::EC2::Instance"
+const ResourceType = rule.InstanceType
 
 const apiDescribe = "ec2:DescribeInstances"
 
 // Rule is ec2-instance-in-vpc.
 var Rule = rule.Define(rule.Spec[instance, struct{}]{
 	Meta:     &meta,
+	OnEvent:  func(ev *trigger.Event, _ struct{}) ([]rule.Target, error) { return rule.RunningInstance(ev) },
 	Observe:  observe,
 	FromItem: func(item *trigger.ConfigItem, _ struct{}) (instance, error) { return fromItem(item) },
 	Judge:    judgeFinding,
@@ -44,6 +45,7 @@ var meta = rule.Meta{
 	ResourceType: ResourceType,
 	Function:     "ec2",
 	Config:       &rule.ConfigTrigger{ResourceTypes: []string{ResourceType}, Frequency: rule.TwentyFourHour},
+	Events:       []rule.EventTrigger{rule.EC2InstanceRunning},
 	ReadActions:  []string{apiDescribe},
 }
 

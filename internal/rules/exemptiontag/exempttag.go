@@ -34,7 +34,7 @@ const ID = "exemption-tag"
 // test until it is listed.
 var Judges = map[string][]Judge{
 	"AWS::EC2::SecurityGroup":            {{"sg-open-world", true}, {"sg-restricted-ssh", true}, {"sg-restricted-common-ports", true}, {"required-tags", true}},
-	"AWS::EC2::Instance":                 {{"ec2-instance-in-vpc", true}, {"required-tags", true}},
+	"AWS::EC2::Instance":                 {{"ec2-instance-in-vpc", true}, {"ec2-imdsv2-required", true}, {"required-tags", true}},
 	"AWS::EC2::Volume":                   {{"ebs-attached-encrypted", true}, {"required-tags", true}},
 	"AWS::EC2::EIP":                      {{"eip-attached", true}},
 	"AWS::EC2::VPC":                      {{"vpc-flow-logs", true}},

@@ -29,7 +29,7 @@ import (
 
 // Resource types the rule can read and tag.
 const (
-	TypeInstance      = "AWS::EC2::Instance"
+	TypeInstance      = rule.InstanceType
 	TypeVolume        = "AWS::EC2::Volume"
 	TypeSecurityGroup = "AWS::EC2::SecurityGroup"
 	TypeBucket        = "AWS::S3::Bucket"
@@ -65,6 +65,7 @@ const (
 var Rule = rule.Define(rule.Spec[resource, policy]{
 	Meta:     &meta,
 	Parse:    policyOf,
+	OnEvent:  onEvent,
 	Observe:  observe,
 	FromItem: func(item *trigger.ConfigItem, _ policy) (resource, error) { return fromItem(item), nil },
 	Plan:     plan,
@@ -83,6 +84,7 @@ var meta = rule.Meta{
 	ResourceType: strings.Join(Supported, ","),
 	Function:     "tags",
 	Config:       &rule.ConfigTrigger{ResourceTypes: Supported, Frequency: rule.TwentyFourHour},
+	Events:       []rule.EventTrigger{rule.EC2InstanceRunning},
 	Params: []rule.Param{
 		{Name: ParamKeys, Default: "owner", Description: "comma-separated tag keys every resource must carry, e.g. owner,cost-center", Check: checkKeys},
 		{Name: ParamAllowed, Default: "", Description: "allowed values per key: key=v1|v2 entries separated by ';', e.g. env=prod|staging|dev", Check: checkAllowed},
@@ -112,6 +114,16 @@ func typeOf(t rule.Target) string {
 
 func fromItem(item *trigger.ConfigItem) resource {
 	return resource{Type: item.ResourceType, Tags: item.Tags}
+}
+
+// onEvent names a newly running instance, when the deployment judges
+// instances: tags set at launch are judged seconds after it.
+func onEvent(ev *trigger.Event, pol policy) ([]rule.Target, error) {
+	ts, err := rule.RunningInstance(ev)
+	if err != nil || !slices.Contains(pol.types, TypeInstance) {
+		return nil, err
+	}
+	return ts, nil
 }
 
 // observe reads the resource's current tags; a type the deployment leaves

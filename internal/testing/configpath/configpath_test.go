@@ -61,7 +61,6 @@ func count(calls []string, name string) int {
 // world (allowed by every rule here) and, when ssh is set, SSH too.
 func group(t testing.TB, s *awsclient.Session, name string, ssh bool, tags map[string]string) string {
 	t.Helper()
-	c := awsclient.Client(s, ec2.NewFromConfig)
 	in := &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String("test group " + name)}
 	if len(tags) > 0 {
 		spec := ec2types.TagSpecification{ResourceType: ec2types.ResourceTypeSecurityGroup}
@@ -70,20 +69,15 @@ func group(t testing.TB, s *awsclient.Session, name string, ssh bool, tags map[s
 		}
 		in.TagSpecifications = []ec2types.TagSpecification{spec}
 	}
-	out, err := c.CreateSecurityGroup(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := mototest.CreateGroup(t, s, in)
 	perms := []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443),
 		IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
 	if ssh {
 		perms = append(perms, ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
 			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}})
 	}
-	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: out.GroupId, IpPermissions: perms}); err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.GroupId)
+	mototest.Authorize(t, s, id, perms...)
+	return id
 }
 
 // ingress lists a group's ingress as "from-to cidr".
