@@ -2,7 +2,6 @@ package awsclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -41,7 +40,7 @@ func (p *assumeRole) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		return aws.Credentials{Source: memberRoleSource}, fmt.Errorf("assume %s: %w", p.roleARN, err)
 	}
 	if out.Credentials == nil {
-		return aws.Credentials{Source: memberRoleSource}, fmt.Errorf("assume %s: %w", p.roleARN, errors.New("the response has no credentials"))
+		return aws.Credentials{Source: memberRoleSource}, fmt.Errorf("assume %s: the response has no credentials", p.roleARN)
 	}
 	creds := aws.Credentials{
 		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
