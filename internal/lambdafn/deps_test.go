@@ -69,7 +69,7 @@ func TestFunctionsLinkNoCredentialChain(t *testing.T) {
 
 func goListDeps(t *testing.T, root, pkg string) []string {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", pkg)
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-deps", "-tags", "lambda.norpc", pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	out, err := cmd.Output()
