@@ -189,9 +189,17 @@ func TestMisconfiguredFunctionFailsItsColdStart(t *testing.T) {
 // Every real-shaped event a function takes, replayed in report mode against
 // an empty account (a late event about a resource that is gone), ends the
 // invocation cleanly and changes nothing.
+// motoGaps are the samples whose live judgement reads a service moto 5.2.1
+// does not serve (sample → the failing operation): the function must fail
+// on that read, as against an unreachable AWS, and make no write. The
+// rule's own tests cover them with a fake of that service only.
+var motoGaps = map[string]string{
+	"cloudtrail/access-analyzer-delete-analyzer.json": "AccessAnalyzer: ListAnalyzers",
+}
+
 func TestEveryEventAgainstAnEmptyAccount(t *testing.T) {
 	mototest.Shared(t)
-	events := loadEvents(t, "cloudtrail", "signin", "raw", "config", "schedule")
+	events := loadEvents(t, "cloudtrail", "signin", "raw", "config", "schedule", "service")
 	for _, fn := range functions(t) {
 		t.Run(fn, func(t *testing.T) {
 			var mine []event
@@ -209,6 +217,12 @@ func TestEveryEventAgainstAnEmptyAccount(t *testing.T) {
 				for _, e := range mine {
 					inv, r := invoke(t, f, testMode(e))
 					t.Logf("%s: %v", e.name, inv.Duration.Round(10*time.Microsecond))
+					if gap, ok := motoGaps[e.name]; ok {
+						if !inv.FunctionError || !strings.Contains(inv.ErrorMessage, gap) {
+							t.Errorf("%s: want the function to fail reading %s (moto does not serve it), got %+v", e.name, gap, inv)
+						}
+						continue
+					}
 					if inv.FunctionError {
 						t.Errorf("%s: function error %s: %s", e.name, inv.ErrorType, inv.ErrorMessage)
 						continue
@@ -247,7 +261,7 @@ func TestColdStartAndWarmMedian(t *testing.T) {
 				f = deploy(t, fn, s.deployment(engine.Enforce))
 				payload, what = s.payloads[0], scs[0].Events[0]+" on the seeded "+scs[0].Name+", enforce"
 			} else {
-				i := slices.IndexFunc(events, func(e event) bool { return e.trig != nil && handles(fn, e.trig) })
+				i := slices.IndexFunc(events, func(e event) bool { return e.trig != nil && handles(fn, e.trig) && motoGaps[e.name] == "" })
 				if i < 0 {
 					t.Skipf("no event for %s", fn)
 				}

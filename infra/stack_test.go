@@ -231,7 +231,14 @@ func configIn(m *rule.Meta, region string) bool {
 
 // hasTriggerIn reports whether anything invokes the rule in the region.
 func hasTriggerIn(m *rule.Meta, region string) bool {
-	return wiredIn(m, region) || configIn(m, region) || sweptIn(m, region)
+	return wiredIn(m, region) || configIn(m, region) || sweptIn(m, region) || eventsIn(m, region)
+}
+
+// eventsIn reports whether one of the rule's service events is wired in the
+// region: in every region, except a global rule's or a region-pinned
+// trigger's, judged in the home region.
+func eventsIn(m *rule.Meta, region string) bool {
+	return slices.ContainsFunc(m.Events, func(e rule.EventTrigger) bool { return !globalService(m, &e) || region == home })
 }
 
 // homeRoleID is the logical ID, in the home template, of a function's role.

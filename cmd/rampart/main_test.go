@@ -254,3 +254,18 @@ func TestScheduleThatFindsNothing(t *testing.T) {
 		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestPlanWithoutARegionPlansWhereTheEventHappened: with no AWS_REGION and
+// no RAMPART_REGIONS there is no deployment to be out of the scope of: the
+// plan judges the event in its own region.
+func TestPlanWithoutARegionPlansWhereTheEventHappened(t *testing.T) {
+	env := map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "RAMPART_REGIONS": "", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
+	code, out, errOut := cli(t, "", env, "plan", sample("cloudtrail/ec2-modify-instance-metadata-options-optional.json"))
+	if code != 0 || strings.Contains(out, "out of scope") || !strings.Contains(out, "VIOLATION") || !strings.Contains(out, "planned  ec2:ModifyInstanceMetadataOptions") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "", env, "plan", sample("service/ec2-instance-running.json"))
+	if code != 0 || strings.Contains(out, "out of scope") || strings.Count(out, "i-0608144705c8a6401") != 4 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -32,6 +32,16 @@ type ruleJSON struct {
 	ReadActions     []string         `json:"readActions"`
 	WriteActions    []string         `json:"writeActions"`
 	CloudTrailAll   []cloudTrailJSON `json:"cloudtrailTriggers,omitempty"`
+	// ServiceEvents are the other services' EventBridge events that
+	// invoke the rule (Health, Trusted Advisor, findings…).
+	ServiceEvents []serviceEventJSON `json:"serviceEvents,omitempty"`
+}
+
+type serviceEventJSON struct {
+	Source     string         `json:"source"`
+	DetailType string         `json:"detailType"`
+	Detail     map[string]any `json:"detail,omitempty"`
+	Region     string         `json:"region,omitempty"`
 }
 
 type cloudTrailJSON struct {
@@ -48,6 +58,9 @@ func entry(m *rule.Meta) ruleJSON {
 	for _, ct := range m.CloudTrail {
 		e.CloudTrailAll = append(e.CloudTrailAll, cloudTrailJSON{Source: ct.Source, Events: ct.Events,
 			DetailType: ct.EventBridgeDetailType(), Region: ct.Region})
+	}
+	for _, et := range m.Events {
+		e.ServiceEvents = append(e.ServiceEvents, serviceEventJSON{Source: et.Source, DetailType: et.DetailType, Detail: et.Detail, Region: et.Region})
 	}
 	if len(e.CloudTrailAll) > 0 {
 		e.CloudTrail = &e.CloudTrailAll[0]

@@ -3,6 +3,7 @@
 // Command cloudtrail is the Lambda that carries these Rampart rules:
 //
 //   - cloudtrail-integrity: CloudTrail trails keep logging as the baseline says
+//   - cloudtrail-key-enabled: The KMS key of the CloudTrail logs stays enabled
 //   - cloudtrail-enabled: A multi-region CloudTrail trail is logging all management events
 //
 // Each is documented in docs/rules/<id>.md.
@@ -12,8 +13,9 @@ import (
 	"github.com/rampart-aws/rampart/internal/lambdafn"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailenabled"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
+	"github.com/rampart-aws/rampart/internal/rules/cloudtrailkeyenabled"
 )
 
 func main() {
-	lambdafn.Start(cloudtrailintegrity.Rule, cloudtrailenabled.Rule)
+	lambdafn.Start(cloudtrailintegrity.Rule, cloudtrailkeyenabled.Rule, cloudtrailenabled.Rule)
 }

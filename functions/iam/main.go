@@ -4,6 +4,7 @@
 //
 //   - stale-credentials: IAM users hold no long-term credentials they do not use
 //   - root-access-keys: The root user has no access keys
+//   - exposed-access-keys: Access keys AWS finds exposed in public are deactivated at once
 //   - regions-covered: Every enabled region is covered by Rampart
 //
 // Each is documented in docs/rules/<id>.md.
@@ -11,11 +12,12 @@ package main
 
 import (
 	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/exposedaccesskeys"
 	"github.com/rampart-aws/rampart/internal/rules/regionscovered"
 	"github.com/rampart-aws/rampart/internal/rules/rootaccesskeys"
 	"github.com/rampart-aws/rampart/internal/rules/stalecredentials"
 )
 
 func main() {
-	lambdafn.Start(stalecredentials.Rule, rootaccesskeys.Rule, regionscovered.Rule)
+	lambdafn.Start(stalecredentials.Rule, rootaccesskeys.Rule, exposedaccesskeys.Rule, regionscovered.Rule)
 }

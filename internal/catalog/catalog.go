@@ -14,18 +14,22 @@ import (
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailenabled"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
+	"github.com/rampart-aws/rampart/internal/rules/cloudtrailkeyenabled"
 	"github.com/rampart-aws/rampart/internal/rules/configtampering"
 	"github.com/rampart-aws/rampart/internal/rules/consolesignin"
+	"github.com/rampart-aws/rampart/internal/rules/detectorsenabled"
 	"github.com/rampart-aws/rampart/internal/rules/ebsattachedencrypted"
 	"github.com/rampart-aws/rampart/internal/rules/ebsdefaultencryption"
 	"github.com/rampart-aws/rampart/internal/rules/ec2imdsv2"
 	"github.com/rampart-aws/rampart/internal/rules/ec2instanceinvpc"
 	"github.com/rampart-aws/rampart/internal/rules/eipattached"
 	"github.com/rampart-aws/rampart/internal/rules/exemptiontag"
+	"github.com/rampart-aws/rampart/internal/rules/exposedaccesskeys"
 	"github.com/rampart-aws/rampart/internal/rules/regionscovered"
 	"github.com/rampart-aws/rampart/internal/rules/requiredtags"
 	"github.com/rampart-aws/rampart/internal/rules/rootaccesskeys"
 	"github.com/rampart-aws/rampart/internal/rules/s3publicaccess"
+	"github.com/rampart-aws/rampart/internal/rules/securityfindings"
 	"github.com/rampart-aws/rampart/internal/rules/selfprotection"
 	"github.com/rampart-aws/rampart/internal/rules/sgopen"
 	"github.com/rampart-aws/rampart/internal/rules/stalecredentials"
@@ -40,10 +44,12 @@ func All() []rule.Rule {
 		sgopen.RestrictedSSH,
 		sgopen.RestrictedCommonPorts,
 		cloudtrailintegrity.Rule,
+		cloudtrailkeyenabled.Rule,
 		consolesignin.Rule,
 		configtampering.Rule,
 		stalecredentials.Rule,
 		rootaccesskeys.Rule,
+		exposedaccesskeys.Rule,
 		ec2instanceinvpc.Rule,
 		ec2imdsv2.Rule,
 		ebsattachedencrypted.Rule,
@@ -58,6 +64,8 @@ func All() []rule.Rule {
 		selfprotection.Rule,
 		regionscovered.Rule,
 		exemptiontag.Rule,
+		securityfindings.Rule,
+		detectorsenabled.Rule,
 	}
 }
 

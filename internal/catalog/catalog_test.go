@@ -50,7 +50,7 @@ func TestEveryRuleIsComplete(t *testing.T) {
 			if !slices.Contains([]rule.Severity{rule.Critical, rule.High, rule.Medium, rule.Low}, m.Severity) {
 				t.Errorf("severity %q", m.Severity)
 			}
-			if len(m.CloudTrail) == 0 && m.Config == nil && m.Schedule == "" {
+			if len(m.CloudTrail) == 0 && m.Config == nil && m.Schedule == "" && len(m.Events) == 0 {
 				t.Error("no trigger: nothing would ever invoke the rule")
 			}
 			for _, ct := range m.CloudTrail {
@@ -61,6 +61,20 @@ func TestEveryRuleIsComplete(t *testing.T) {
 			b, err := rule.BindWith(r, nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for _, et := range m.Events {
+				if et.Source == "" || et.DetailType == "" {
+					t.Errorf("event trigger without source or detail-type: %+v", et)
+				}
+				if err := rule.CheckPattern(et.Detail); err != nil {
+					t.Errorf("event trigger %s %q: %v", et.Source, et.DetailType, err)
+				}
+				if b.OnEvent == nil {
+					t.Errorf("declares %s %q events but names no targets for them (OnEvent)", et.Source, et.DetailType)
+				}
+				if len(serviceFixtures(t, et)) == 0 {
+					t.Errorf("no sample event under events/service/ that %s %q (with its detail pattern) selects", et.Source, et.DetailType)
+				}
 			}
 			if (m.Schedule != "" || (m.Config != nil && m.Config.Frequency != "")) && b.Sweep == nil {
 				t.Error("a periodic rule must sweep")
@@ -125,6 +139,27 @@ func fixtures(t *testing.T, source, event string) []*trigger.APICall {
 	return out
 }
 
+// serviceFixtures finds the sample service events a trigger selects.
+func serviceFixtures(t *testing.T, et rule.EventTrigger) []*trigger.Event {
+	t.Helper()
+	var out []*trigger.Event
+	files, _ := filepath.Glob(filepath.Join(root, "events", "service", "*.json"))
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := trigger.Decode(raw)
+		if err != nil || tr.Event == nil {
+			continue
+		}
+		if et.Matches(tr.Event) {
+			out = append(out, tr.Event)
+		}
+	}
+	return out
+}
+
 // TestPlannedActionsAreDeclared: every API an offline plan names (for every
 // sample event) is one the rule declares, so the function's IAM role allows it.
 func TestPlannedActionsAreDeclared(t *testing.T) {
@@ -162,6 +197,32 @@ func TestPlannedActionsAreDeclared(t *testing.T) {
 							if a.API != rule.AlertAPI && !slices.Contains(m.WriteActions, a.API) {
 								t.Errorf("%s plans %s for %s but does not declare it", m.ID, a.API, ev)
 							}
+						}
+					}
+				}
+			}
+		}
+		for _, et := range m.Events {
+			for _, ev := range serviceFixtures(t, et) {
+				if b.OnEvent == nil {
+					t.Fatalf("%s watches %s but names no targets", m.ID, et.DetailType)
+				}
+				targets, err := b.OnEvent(ev)
+				if errors.Is(err, trigger.ErrInput) {
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s %s: %v", m.ID, et.DetailType, err)
+				}
+				for _, tg := range targets {
+					tg.Event = ev
+					f, err := b.Evaluate(context.Background(), env, tg)
+					if err != nil {
+						t.Fatalf("%s %s: offline evaluate: %v", m.ID, et.DetailType, err)
+					}
+					for _, a := range f.Actions {
+						if a.API != rule.AlertAPI && !slices.Contains(m.WriteActions, a.API) {
+							t.Errorf("%s plans %s for %s but does not declare it", m.ID, a.API, et.DetailType)
 						}
 					}
 				}

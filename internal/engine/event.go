@@ -24,10 +24,19 @@ func (e *Engine) handleEvent(ctx context.Context, ev *trigger.Event) ([]report.D
 		ts []rule.Target
 	}
 	var work []todo
+	var unmatched []report.Decision
 	for _, r := range e.rules {
 		m := r.Meta()
 		b := e.bound[m.ID]
-		if !m.MatchesEvent(ev) || b.OnEvent == nil {
+		if !m.TakesEventType(ev) || b.OnEvent == nil {
+			continue
+		}
+		if !m.MatchesEvent(ev) {
+			// The bus filters on the same pattern: an event that got here
+			// anyway (a hand-edited rule, a CLI replay) is not this rule's.
+			d := base(b)
+			d.Verdict, d.Reason = rule.Ignored, "the event's detail does not match the rule's event pattern"
+			unmatched = append(unmatched, d)
 			continue
 		}
 		ts, err := b.OnEvent(ev)
@@ -36,11 +45,14 @@ func (e *Engine) handleEvent(ctx context.Context, ev *trigger.Event) ([]report.D
 		}
 		work = append(work, todo{b, ts})
 	}
+	if len(work) == 0 && len(unmatched) > 0 {
+		return unmatched, nil
+	}
 	if len(work) == 0 {
 		return nil, fmt.Errorf("%w: unsupported EventBridge detail-type %q (source %q): no rule of this function handles it",
 			trigger.ErrInput, ev.DetailType, ev.Source)
 	}
-	var ds []report.Decision
+	ds := unmatched
 	for _, w := range work {
 		m := w.b.Meta()
 		sess, out, err := e.route(ctx, ev.Account, ev.Region, m.Global)

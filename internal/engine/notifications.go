@@ -158,6 +158,14 @@ func originOf(t *trigger.Trigger, s *awsclient.Session) origin {
 		if it != nil && o.account == "" {
 			o.account = it.AccountID
 		}
+	case t.Event != nil:
+		// Another service's event: its EventBridge ID is kept across
+		// retries, and the event itself is the change every rule about it
+		// shares.
+		o.account, o.eventID, o.cause = t.Event.Account, t.Event.ID, "event:"+t.Event.ID
+		if t.Event.Region != "" {
+			o.region = t.Event.Region
+		}
 	case t.Schedule != nil:
 		o.account, o.eventID = t.Schedule.Account, t.Schedule.ID
 		o.cause = "sweep:" + t.Schedule.Time.UTC().Format(time.DateOnly)

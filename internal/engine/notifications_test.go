@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/testing/legacyrule"
+	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
 // noticeLog is a notifier that takes notices and digests, as report.SNS
@@ -331,3 +332,19 @@ func TestOverlappingConfigRulesFoldIntoOneMessage(t *testing.T) {
 
 // Bind adapts the fake (legacyrule.Adapt).
 func (f accessDenied) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
+
+// A service event (Health, Trusted Advisor, a finding) has an origin like
+// any trigger: its account, region and EventBridge ID, kept across Lambda
+// retries, so a retried event is silent once its message went out.
+func TestOriginOfAServiceEvent(t *testing.T) {
+	t.Parallel()
+	tr, err := trigger.Decode([]byte(`{"version":"0","id":"ev-1","detail-type":"GuardDuty Finding","source":"aws.guardduty",
+		"account":"123456789012","time":"2026-03-15T06:52:09Z","region":"eu-west-1","resources":[],"detail":{"id":"f"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := originOf(tr, awsclient.NewOffline("us-east-1"))
+	if o.account != "123456789012" || o.region != "eu-west-1" || o.eventID != "ev-1" || o.cause != "event:ev-1" {
+		t.Fatalf("origin = %+v", o)
+	}
+}

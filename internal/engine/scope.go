@@ -155,6 +155,13 @@ func (e *Engine) route(ctx context.Context, account, region string, global bool)
 	out := func(why string) string {
 		return fmt.Sprintf("out of scope: event account %s, region %s; %s (%s)", account, region, where, why)
 	}
+	if s.Offline && s.Region == "" && len(e.cfg.Regions) == 0 && region != "" {
+		// An offline plan with no region of its own (no AWS_REGION, no
+		// RAMPART_REGIONS) plans where the event happened: there is no
+		// deployment for it to be out of the scope of.
+		sess, err := s.For(ctx, "", region)
+		return sess, "", err
+	}
 	if !slices.Contains(e.regions(), region) {
 		return nil, out("region not covered"), nil
 	}

@@ -15,18 +15,56 @@ type ParamWrite struct {
 	// Actions are IAM actions of the rule's WriteActions.
 	Actions []string
 	// When are conditions on the resolved parameters, all of which must
-	// hold: "name" (the parameter is not empty) or "name=value" (it equals
-	// value). An action that appears in several entries is granted when any
-	// of them holds.
+	// hold: "name" (the parameter is not empty), "name=value" (it equals
+	// value) or "name~=value" (the parameter is a comma-separated list and
+	// value is one of its items, as in CSS's [attr~=value]). An action that
+	// appears in several entries is granted when any of them holds.
 	When []string
+}
+
+// Condition splits a When condition into the parameter it names, the value
+// it compares with, and how: "" (set), "=" (equals) or "~=" (the list
+// includes the value).
+func Condition(c string) (name, op, value string) {
+	name, value, eq := strings.Cut(c, "=")
+	switch {
+	case !eq:
+		return c, "", ""
+	case strings.HasSuffix(name, "~"):
+		return strings.TrimSuffix(name, "~"), "~=", value
+	default:
+		return name, "=", value
+	}
+}
+
+// ListIncludes reports whether the comma-separated list holds item (items
+// trimmed, compared case-insensitively).
+func ListIncludes(list, item string) bool {
+	for v := range strings.SplitSeq(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(v), item) {
+			return true
+		}
+	}
+	return false
 }
 
 // Holds reports whether every condition of w holds for the resolved p.
 func (w *ParamWrite) Holds(p Params) bool {
 	for _, c := range w.When {
-		name, value, eq := strings.Cut(c, "=")
-		if eq && p[name] != value || !eq && p[name] == "" {
-			return false
+		name, op, value := Condition(c)
+		switch op {
+		case "":
+			if p[name] == "" {
+				return false
+			}
+		case "=":
+			if p[name] != value {
+				return false
+			}
+		case "~=":
+			if !ListIncludes(p[name], value) {
+				return false
+			}
 		}
 	}
 	return true
@@ -68,7 +106,7 @@ func (m *Meta) CheckParamWrites() error {
 			}
 		}
 		for _, c := range w.When {
-			name, _, _ := strings.Cut(c, "=")
+			name, _, _ := Condition(c)
 			if !slices.ContainsFunc(m.Params, func(p Param) bool { return p.Name == name }) {
 				errs = append(errs, fmt.Errorf("ParamWrites[%d]: condition %q names no parameter", i, c))
 			}

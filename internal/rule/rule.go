@@ -169,11 +169,31 @@ func (e *EventTrigger) DeliveredIn(region string) bool {
 	return e.Region == "" || e.Region == region
 }
 
+// Matches reports whether the trigger selects ev: its source, detail-type
+// and detail pattern. The bus applies the same pattern; applying it again
+// here means an event the bus should not have delivered (a hand-edited
+// pattern, a CLI replay, a broader forwarding rule) never reaches a rule
+// that would act on it.
+func (e *EventTrigger) Matches(ev *trigger.Event) bool {
+	return e.Source == ev.Source && e.DetailType == ev.DetailType && MatchDetail(e.Detail, ev.Detail)
+}
+
+// TakesEventType reports whether one of the rule's event triggers is for
+// ev's source and detail-type, whatever its detail.
+func (m *Meta) TakesEventType(ev *trigger.Event) bool {
+	for i := range m.Events {
+		if e := &m.Events[i]; e.Source == ev.Source && e.DetailType == ev.DetailType {
+			return true
+		}
+	}
+	return false
+}
+
 // MatchesEvent reports whether one of the rule's event triggers selects ev
-// (by source and detail-type; the bus has applied Detail).
+// (source, detail-type and the Detail pattern; see EventTrigger.Matches).
 func (m *Meta) MatchesEvent(ev *trigger.Event) bool {
-	for _, e := range m.Events {
-		if e.Source == ev.Source && e.DetailType == ev.DetailType {
+	for i := range m.Events {
+		if m.Events[i].Matches(ev) {
 			return true
 		}
 	}

@@ -141,9 +141,12 @@ func writeActions(m *rule.Meta) string {
 			}
 			var conds []string
 			for _, c := range w.When {
-				if name, value, eq := strings.Cut(c, "="); eq {
+				switch name, op, value := rule.Condition(c); op {
+				case "=":
 					conds = append(conds, fmt.Sprintf("`%s` = `%s`", name, value))
-				} else {
+				case "~=":
+					conds = append(conds, fmt.Sprintf("`%s` includes `%s`", name, value))
+				default:
 					conds = append(conds, fmt.Sprintf("`%s` is set", name))
 				}
 			}

@@ -17,8 +17,9 @@ import (
 	"github.com/rampart-aws/rampart/internal/rules/exemptiontag"
 )
 
-// untaggable are the judged resource types that carry no tags.
-var untaggable = []string{"AWS::::Account", "AWS::S3::AccountPublicAccessBlock"}
+// untaggable are the judged resource types that carry no tags (IAM access
+// keys carry none).
+var untaggable = []string{"AWS::::Account", "AWS::S3::AccountPublicAccessBlock", "AWS::IAM::AccessKey"}
 
 // TestJudgesMatchTheCatalog: the rule's table of who judges what (it cannot
 // import the catalog) is exactly the catalog's, so its reports about which

@@ -34,17 +34,17 @@ const ID = "exemption-tag"
 // test until it is listed.
 var Judges = map[string][]Judge{
 	"AWS::EC2::SecurityGroup":            {{"sg-open-world", true}, {"sg-restricted-ssh", true}, {"sg-restricted-common-ports", true}, {"required-tags", true}},
-	"AWS::EC2::Instance":                 {{"ec2-instance-in-vpc", true}, {"ec2-imdsv2-required", true}, {"required-tags", true}},
+	"AWS::EC2::Instance":                 {{"ec2-instance-in-vpc", true}, {"ec2-imdsv2-required", true}, {"required-tags", true}, {"security-findings", false}},
 	"AWS::EC2::Volume":                   {{"ebs-attached-encrypted", true}, {"required-tags", true}},
 	"AWS::EC2::EIP":                      {{"eip-attached", true}},
 	"AWS::EC2::VPC":                      {{"vpc-flow-logs", true}},
-	"AWS::S3::Bucket":                    {{"s3-bucket-public-access", true}, {"required-tags", true}, {"trail-bucket-tampering", false}},
+	"AWS::S3::Bucket":                    {{"s3-bucket-public-access", true}, {"required-tags", true}, {"trail-bucket-tampering", false}, {"security-findings", false}},
 	"AWS::CloudTrail::Trail":             {{"cloudtrail-integrity", false}},
-	"AWS::IAM::User":                     {{"console-signin", true}, {"stale-credentials", true}},
+	"AWS::IAM::User":                     {{"console-signin", true}, {"stale-credentials", true}, {"security-findings", false}},
 	"AWS::Config::ConfigurationRecorder": {{"config-tampering", false}},
 	// Rampart's own resources: self-protection honours no tag.
 	"AWS::Events::Rule":          {{"self-protection", false}},
-	"AWS::Lambda::Function":      {{"self-protection", false}},
+	"AWS::Lambda::Function":      {{"self-protection", false}, {"security-findings", false}},
 	"AWS::Config::ConfigRule":    {{"self-protection", false}},
 	"AWS::SNS::Topic":            {{"self-protection", false}},
 	"AWS::CloudFormation::Stack": {{"self-protection", false}},

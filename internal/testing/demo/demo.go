@@ -76,6 +76,7 @@ func Scenarios() []Scenario {
 		configScenarios,
 		s3Scenarios,
 		signinScenarios,
+		iamScenarios,
 	)
 }
 

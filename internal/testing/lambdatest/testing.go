@@ -121,7 +121,7 @@ func Changes(calls []string) []string {
 
 func readOnly(call string) bool {
 	if method, _, ok := strings.Cut(call, " "); ok && strings.ToUpper(method) == method {
-		return method == "GET" || method == "HEAD"
+		return method == "GET" || method == "HEAD" || slices.Contains(restReadPosts, call)
 	}
 	action := call
 	if i := strings.LastIndexAny(call, "."); i >= 0 {
@@ -134,6 +134,10 @@ func readOnly(call string) bool {
 	}
 	return slices.Contains(readActions, action)
 }
+
+// restReadPosts are REST calls that read with POST, as moto's recorder
+// names them: Inspector2's BatchGetAccountStatus.
+var restReadPosts = []string{"POST /status/batch/get"}
 
 // readActions are actions IAM's access level calls Read although their
 // names do not say so.
