@@ -138,6 +138,18 @@ func newDashboard(rs *RampartStack, s *Settings) awscloudwatch.Dashboard {
 		}))
 	}
 
+	if len(rs.CISAlarms) > 0 {
+		var cisAlarms []interfacesawscloudwatch.IAlarmRef
+		for _, a := range rs.CISAlarms {
+			cisAlarms = append(cisAlarms, a)
+		}
+		d.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+			Title:  jsii.String("CIS monitoring alarms on the trail's log group " + s.TrailLogGroup + " (docs/cis-alarms.md)"),
+			Alarms: &cisAlarms, Width: jsii.Number(24), Height: jsii.Number(4),
+			SortBy: awscloudwatch.AlarmStatusWidgetSortBy_STATE_UPDATED_TIMESTAMP,
+		}))
+	}
+
 	// Per rule: one graph per metric, one line per rule wired here.
 	var graphs []awscloudwatch.IWidget
 	for _, m := range dashboardMetrics {

@@ -38,6 +38,11 @@ func run(app awscdk.App) error {
 	if err != nil {
 		return err
 	}
+	// rampart:trailLogGroup sets cis-alarms' parameters: the plan table's
+	// grants must see them too (NewRampartApp does the same).
+	if s, err = s.withTrailLogGroup(catalog.All()); err != nil {
+		return err
+	}
 	if _, err := NewRampartApp(app, catalog.All(), s); err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ const (
 	ctxMemoryMB         = "rampart:memoryMB"
 	ctxTimeoutSeconds   = "rampart:timeoutSeconds"
 	ctxDistDir          = "rampart:distDir"
+	// The trail's CloudWatch Logs log group: the CIS monitoring alarms (cis.go).
+	ctxTrailLogGroup = "rampart:trailLogGroup"
 	// Regions and organization (regions.go, organization.go).
 	ctxHomeRegion     = "rampart:homeRegion"
 	ctxEnabledRegions = "rampart:enabledRegions"
@@ -42,7 +44,7 @@ const (
 // contextKeys lists every key, for the unknown-key check.
 var contextKeys = []string{ctxAccount, ctxRegions, ctxMode, ctxRuleModes, ctxParams, ctxOwnRoles,
 	ctxNotificationMail, ctxExemptTag, ctxExemptions, ctxExemptMaxDays, ctxLogRetentionDays, ctxMemoryMB, ctxTimeoutSeconds, ctxDistDir,
-	ctxHomeRegion, ctxEnabledRegions, ctxOrganization}
+	ctxTrailLogGroup, ctxHomeRegion, ctxEnabledRegions, ctxOrganization}
 
 // PlaceholderAccount is used when neither rampart:account nor
 // CDK_DEFAULT_ACCOUNT is set, so that synth works without credentials. A
@@ -102,6 +104,10 @@ type Settings struct {
 	TimeoutSeconds int
 	// DistDir holds the built functions: DistDir/<function>/bootstrap.
 	DistDir string
+	// TrailLogGroup names the trail's CloudWatch Logs log group in the home
+	// region: the stack adds the CIS monitoring filters and alarms to it,
+	// and the cis-alarms rule keeps them (cis.go). Empty: neither.
+	TrailLogGroup string
 }
 
 // ParseSettings reads the settings. get returns a context value (nil when
@@ -218,6 +224,9 @@ func ParseSettings(get func(key string) any, getenv func(string) string) (Settin
 	}
 	if read(ctxDistDir, &s.DistDir) && s.DistDir == "" {
 		errs = append(errs, fmt.Sprintf("%s: empty", ctxDistDir))
+	}
+	if read(ctxTrailLogGroup, &s.TrailLogGroup) && s.TrailLogGroup != "" && !logGroupNameRE.MatchString(s.TrailLogGroup) {
+		errs = append(errs, fmt.Sprintf("%s: %q is not a log group name (the name, not its ARN)", ctxTrailLogGroup, s.TrailLogGroup))
 	}
 	if len(errs) > 0 {
 		sort.Strings(errs)

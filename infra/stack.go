@@ -44,6 +44,9 @@ type RampartStack struct {
 	// every region's functions publish and every region's alarms arrive.
 	Topic     awssns.Topic
 	Functions map[string]*RemediationFunction
+	// CISAlarms are the CIS monitoring alarms (cis.go): home region, with
+	// rampart:trailLogGroup only.
+	CISAlarms []awscloudwatch.Alarm
 }
 
 // topicName names the notifications topic (home region).
@@ -66,7 +69,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	rs := &RampartStack{Stack: stack, Plan: planRegion(props.Rules, props.Region, s.HomeRegion), Functions: map[string]*RemediationFunction{}}
-	topicARN := fmt.Sprintf("arn:%s:sns:%s:%s:%s", partitionOf(s.HomeRegion), s.HomeRegion, s.Account, topicName)
+	notifyARN := topicARN(s)
 
 	var alarmAction awscloudwatch.IAlarmAction
 	roles := map[string]*functionRole{}
@@ -75,6 +78,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 		rs.Topic = topic
 		alarmAction = awscloudwatchactions.NewSnsAction(topic)
 		newAlarmRelay(stack, s.HomeRegion, topic)
+		rs.CISAlarms = newCISAlarms(stack, s, topic) // rampart:trailLogGroup's CIS monitoring alarms (cis.go)
 		for i := range rs.Plan.Functions {
 			f := &rs.Plan.Functions[i]
 			r, err := newFunctionRole(stack, f, s, topic, key, i == 0) // the home region's first function sends the digest
@@ -95,7 +99,7 @@ func NewRampartStack(scope constructs.Construct, id string, props *RampartStackP
 	}
 	for i := range rs.Plan.Functions {
 		f := &rs.Plan.Functions[i]
-		env, err := s.functionEnv(f, ownRoles, topicARN, regionEnv(s))
+		env, err := s.functionEnv(f, ownRoles, notifyARN, regionEnv(s))
 		if err != nil {
 			return nil, err
 		}
@@ -257,6 +261,14 @@ func NewRampartApp(app awscdk.App, rules []rule.Rule, s Settings) ([]*RampartSta
 	if err := checkRules(rules); err != nil {
 		return nil, err
 	}
+	// The member accounts get the settings without rampart:trailLogGroup's
+	// parameters: the CIS alarms are the deploying account's alone, and
+	// cis-alarms never writes in a member (no grant there).
+	memberSettings := s
+	s, err := s.withTrailLogGroup(rules)
+	if err != nil {
+		return nil, err
+	}
 	var member string
 	if s.Organization != nil {
 		flags := map[string]any{}
@@ -268,7 +280,7 @@ func NewRampartApp(app awscdk.App, rules []rule.Rule, s Settings) ([]*RampartSta
 			}
 		}
 		var err error
-		if member, err = memberTemplate(rules, &s, filepath.Join(*app.Outdir(), "member"), flags); err != nil {
+		if member, err = memberTemplate(rules, &memberSettings, filepath.Join(*app.Outdir(), "member"), flags); err != nil {
 			return nil, err
 		}
 	}

@@ -81,7 +81,11 @@ func synth(t *testing.T, name string, rules []rule.Rule, s Settings) *synthed {
 			t.Fatal(err)
 		}
 	}
-	out.settings = s
+	// The settings as the app deploys them (rampart:trailLogGroup sets
+	// cis-alarms' parameters): what the expectations derive from.
+	if out.settings, out.err = s.withTrailLogGroup(rules); out.err != nil {
+		t.Fatal(out.err)
+	}
 	// The CDK feature flags of cdk.json, so the tests see what cdk synth makes.
 	flags := map[string]any{}
 	var cdkJSON struct{ Context map[string]any }
@@ -134,6 +138,8 @@ func catalogApp(t *testing.T) *synthed {
 		// One role to pass (vpc-flow-logs' delivery role); the others unset.
 		Params: map[string]map[string]string{"vpc-flow-logs": {
 			"logGroupName": "/rampart/flow-logs", "deliverLogsRoleArn": "arn:aws:iam::111122223333:role/flow-logs-delivery"}},
+		// The CIS monitoring alarms on (the organization app has them off).
+		TrailLogGroup: "aws-cloudtrail-logs-111122223333",
 	})
 }
 

@@ -5,17 +5,19 @@
 //   - cloudtrail-integrity: CloudTrail trails keep logging as the baseline says
 //   - cloudtrail-key-enabled: The KMS key of the CloudTrail logs stays enabled
 //   - cloudtrail-enabled: A multi-region CloudTrail trail is logging all management events
+//   - cis-alarms: The CIS CloudTrail metric filters and alarms stay in place
 //
 // Each is documented in docs/rules/<id>.md.
 package main
 
 import (
 	"github.com/rampart-aws/rampart/internal/lambdafn"
+	"github.com/rampart-aws/rampart/internal/rules/cisalarms"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailenabled"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailkeyenabled"
 )
 
 func main() {
-	lambdafn.Start(cloudtrailintegrity.Rule, cloudtrailkeyenabled.Rule, cloudtrailenabled.Rule)
+	lambdafn.Start(cloudtrailintegrity.Rule, cloudtrailkeyenabled.Rule, cloudtrailenabled.Rule, cisalarms.Rule)
 }

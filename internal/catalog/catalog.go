@@ -12,6 +12,7 @@ package catalog
 
 import (
 	"github.com/rampart-aws/rampart/internal/rule"
+	"github.com/rampart-aws/rampart/internal/rules/cisalarms"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailenabled"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailintegrity"
 	"github.com/rampart-aws/rampart/internal/rules/cloudtrailkeyenabled"
@@ -64,6 +65,7 @@ func All() []rule.Rule {
 		selfprotection.Rule,
 		regionscovered.Rule,
 		exemptiontag.Rule,
+		cisalarms.Rule,
 		securityfindings.Rule,
 		detectorsenabled.Rule,
 	}

@@ -42,6 +42,7 @@ var Judges = map[string][]Judge{
 	"AWS::CloudTrail::Trail":             {{"cloudtrail-integrity", false}},
 	"AWS::IAM::User":                     {{"console-signin", true}, {"stale-credentials", true}, {"security-findings", false}},
 	"AWS::Config::ConfigurationRecorder": {{"config-tampering", false}},
+	"AWS::KMS::Key":                      {{"cloudtrail-key-enabled", false}},
 	// Rampart's own resources: self-protection honours no tag.
 	"AWS::Events::Rule":          {{"self-protection", false}},
 	"AWS::Lambda::Function":      {{"self-protection", false}, {"security-findings", false}},
@@ -67,7 +68,7 @@ var meta = rule.Meta{
 	Remediation: "Alerts on every call that sets, changes or removes the exemption tag: who, which resource, the reason, owner and expiry, " +
 		"and whether each rule judging the resource would honour or ignore it (and why); never untags.",
 	ResourceType: "AWS::EC2::SecurityGroup,AWS::EC2::Instance,AWS::EC2::Volume,AWS::EC2::EIP,AWS::EC2::VPC,AWS::S3::Bucket," +
-		"AWS::CloudTrail::Trail,AWS::IAM::User,AWS::Config::ConfigurationRecorder," +
+		"AWS::CloudTrail::Trail,AWS::IAM::User,AWS::Config::ConfigurationRecorder,AWS::KMS::Key," +
 		"AWS::Events::Rule,AWS::Lambda::Function,AWS::Config::ConfigRule,AWS::SNS::Topic,AWS::CloudFormation::Stack,AWS::CloudWatch::Alarm",
 	Function: "tags",
 	CloudTrail: []rule.CloudTrailTrigger{
@@ -76,6 +77,7 @@ var meta = rule.Meta{
 		{Source: "cloudtrail.amazonaws.com", Events: []string{"AddTags", "RemoveTags"}},
 		{Source: "iam.amazonaws.com", Events: []string{"TagUser", "UntagUser"}, Region: "us-east-1"},
 		{Source: "config.amazonaws.com", Events: []string{"TagResource", "UntagResource"}},
+		{Source: "kms.amazonaws.com", Events: []string{"TagResource", "UntagResource"}},
 		// Rampart's own resources (self-protection honours no tag, and the
 		// report says so). Lambda functions and CloudFormation stacks are
 		// tagged through other APIs: see docs/rules/exemption-tag.md.
@@ -245,6 +247,9 @@ func targets(call *trigger.APICall) ([]rule.Target, error) {
 		}
 		return []rule.Target{target("AWS::IAM::User", string(req.User), changeOf(call.EventName == "TagUser", req.Tags, req.Keys))}, nil
 	case "TagResource", "UntagResource":
+		if call.EventSource == "kms.amazonaws.com" {
+			return kmsTargets(call)
+		}
 		var req struct {
 			ARN  trigger.String               `json:"resourceArn"`
 			Tags trigger.List[kv]             `json:"tags"`
@@ -259,6 +264,31 @@ func targets(call *trigger.APICall) ([]rule.Target, error) {
 		return []rule.Target{target(arnType(string(req.ARN)), string(req.ARN), changeOf(call.EventName == "TagResource", req.Tags, req.Keys))}, nil
 	}
 	return nil, nil
+}
+
+// kmsTargets reads KMS's TagResource/UntagResource: the key by ID or ARN,
+// tags as tagKey/tagValue.
+func kmsTargets(call *trigger.APICall) ([]rule.Target, error) {
+	var req struct {
+		Key  trigger.String `json:"keyId"`
+		Tags trigger.List[struct {
+			Key   trigger.String `json:"tagKey"`
+			Value trigger.String `json:"tagValue"`
+		}] `json:"tags"`
+		Keys trigger.List[trigger.String] `json:"tagKeys"`
+	}
+	if err := json.Unmarshal(call.Request, &req); err != nil {
+		return nil, fmt.Errorf("%w: %s %s requestParameters: %v", trigger.ErrInput, call.EventSource, call.EventName, err)
+	}
+	if req.Key == "" {
+		return nil, fmt.Errorf("%w: %s %s: no keyId", trigger.ErrInput, call.EventSource, call.EventName)
+	}
+	tags := make([]kv, 0, len(req.Tags))
+	for _, t := range req.Tags {
+		tags = append(tags, kv{Key: t.Key, Value: t.Value})
+	}
+	c := changeOf(call.EventName == "TagResource", tags, req.Keys)
+	return []rule.Target{{Type: "AWS::KMS::Key", ID: string(req.Key), Region: call.Region, Evidence: c}}, nil
 }
 
 func orNull(raw json.RawMessage) json.RawMessage {

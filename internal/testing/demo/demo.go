@@ -72,6 +72,7 @@ func Scenarios() []Scenario {
 	return slices.Concat(
 		securityGroupScenarios,
 		cloudTrailScenarios,
+		cisScenarios,
 		ec2Scenarios,
 		configScenarios,
 		s3Scenarios,
