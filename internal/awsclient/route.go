@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/rampart-aws/rampart/internal/awsname"
 )
 
 // MemberSessionName is the role session name of every member-role session,
@@ -28,17 +28,12 @@ const CredentialsExpiryWindow = 2 * time.Minute
 // another account without a member role, or a malformed account or region.
 var ErrNoRoute = errors.New("no route to that account")
 
-var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-)
-
 // ValidAccount reports whether s is a 12-digit AWS account ID.
-func ValidAccount(s string) bool { return accountRE.MatchString(s) }
+func ValidAccount(s string) bool { return awsname.Account(s) }
 
 // ValidRegion reports whether s is shaped like an AWS region name (us-east-1,
 // us-gov-west-1, cn-north-1).
-func ValidRegion(s string) bool { return regionRE.MatchString(s) }
+func ValidRegion(s string) bool { return awsname.Region(s) }
 
 // PartitionOf is the partition of a region: aws-cn, aws-us-gov, aws-iso,
 // aws-iso-b or aws.
@@ -151,8 +146,7 @@ func (s *Session) For(ctx context.Context, account, region string) (*Session, er
 			if !ok {
 				// Always from the root session's own credentials: never a
 				// chain of member roles.
-				creds = newCredentialsCache(stscreds.NewAssumeRoleProvider(Client(root, sts.NewFromConfig), root.MemberRoleARN(account),
-					func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = MemberSessionName }))
+				creds = newCredentialsCache(&assumeRole{client: Client(root, sts.NewFromConfig), roleARN: root.MemberRoleARN(account)})
 				r.creds[account] = creds
 			}
 			d.cfg.Credentials = creds

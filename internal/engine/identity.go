@@ -2,11 +2,11 @@ package engine
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/awsname"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
 
@@ -22,9 +22,6 @@ import (
 // another account, under another path or in another case — is judged like
 // anyone else's call, and the decision says so.
 
-// rolePathRE is an IAM role path and name: segments of IAM's name characters.
-var rolePathRE = regexp.MustCompile(`^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
-
 // parseRoleARN reads one full IAM role ARN,
 // arn:<partition>:iam::<account>:role/<path/>name.
 func parseRoleARN(s string) (arn.ARN, error) {
@@ -33,7 +30,7 @@ func parseRoleARN(s string) (arn.ARN, error) {
 		return a, fmt.Errorf("%q is not a role ARN (want arn:<partition>:iam::<account>:role/<path/>name): %v", s, err)
 	}
 	name, ok := strings.CutPrefix(a.Resource, "role/")
-	if a.Service != "iam" || a.Region != "" || !awsclient.ValidAccount(a.AccountID) || !ok || !rolePathRE.MatchString(name) {
+	if a.Service != "iam" || a.Region != "" || !awsclient.ValidAccount(a.AccountID) || !ok || !awsname.RolePath(name) {
 		return a, fmt.Errorf("%q is not a role ARN (want arn:<partition>:iam::<account>:role/<path/>name)", s)
 	}
 	return a, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/awsname"
 	"github.com/rampart-aws/rampart/internal/report"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
@@ -36,11 +36,6 @@ const DefaultHomeRegion = "us-east-1"
 // OrganizationTTL is how long the organization's account list is trusted
 // before it is listed again.
 const OrganizationTTL = 10 * time.Minute
-
-var (
-	orgIDRE      = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	memberRoleRE = regexp.MustCompile(`^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
-)
 
 // readScope reads the identity and scope variables (RAMPART_OWN_ROLES,
 // RAMPART_HOME_REGION, RAMPART_REGIONS, RAMPART_ORG_ID, RAMPART_MEMBER_ROLE,
@@ -78,13 +73,13 @@ func (c *Config) readScope(getenv func(string) string) error {
 		return fmt.Errorf("%s and %s need %s (organization mode)", EnvMemberRole, EnvSweepQueueURL, EnvOrgID)
 	case c.OrgID == "":
 		return nil
-	case !orgIDRE.MatchString(c.OrgID):
+	case !awsname.OrganizationID(c.OrgID):
 		return fmt.Errorf("%s: %q is not an organization ID (o-…)", EnvOrgID, c.OrgID)
 	case c.MemberRole == "":
 		// The sweep queue is checked by New: only a function that sweeps
 		// here needs one.
 		return fmt.Errorf("organization mode (%s) needs %s", EnvOrgID, EnvMemberRole)
-	case strings.HasPrefix(c.MemberRole, "arn:") || !memberRoleRE.MatchString(c.MemberRole):
+	case strings.HasPrefix(c.MemberRole, "arn:") || !awsname.RolePath(c.MemberRole):
 		return fmt.Errorf("%s: %q is not a role name with an optional path", EnvMemberRole, c.MemberRole)
 	}
 	if c.SweepQueueURL == "" {

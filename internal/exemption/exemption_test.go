@@ -6,6 +6,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[string]Tag{
 		"legacy bastion; owner=ops@example.com; expires=2027-01-31": {"legacy bastion", "ops@example.com", "2027-01-31"},
 		" Owner = ops ; EXPIRES=2027-01-31 ; why; more ":            {"why; more", "ops", "2027-01-31"},
@@ -20,6 +21,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC)
 	cases := []struct {
 		value   string

@@ -8,6 +8,7 @@ import (
 )
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		pattern, value string
 		want           bool
@@ -36,6 +37,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestParseShapes(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, doc string
 		stmts     int
@@ -80,6 +82,7 @@ func statement(t *testing.T, js string) Statement {
 }
 
 func TestPublic(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, stmt string
 		want       bool
@@ -123,6 +126,7 @@ func TestPublic(t *testing.T) {
 }
 
 func TestAppliesToServiceAndCovers(t *testing.T) {
+	t.Parallel()
 	const ct = "cloudtrail.amazonaws.com"
 	for _, c := range []struct {
 		name, stmt string
@@ -154,6 +158,7 @@ func TestAppliesToServiceAndCovers(t *testing.T) {
 }
 
 func TestCoversResource(t *testing.T) {
+	t.Parallel()
 	obj := "arn:aws:s3:::logs/AWSLogs/123456789012/CloudTrail/x.json.gz"
 	for _, c := range []struct {
 		stmt string
@@ -173,6 +178,7 @@ func TestCoversResource(t *testing.T) {
 }
 
 func TestPrincipalRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, js := range []string{`"*"`, `{"AWS":["arn:aws:iam::111122223333:root"]}`} {
 		var p Principal
 		if err := json.Unmarshal([]byte(js), &p); err != nil {

@@ -57,6 +57,7 @@ func without(w netip.Prefix, hole netip.Addr) []netip.Prefix {
 }
 
 func TestCovers(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	eights := make([]string, 256)
 	for i := range eights {
@@ -104,6 +105,7 @@ func TestCovers(t *testing.T) {
 }
 
 func TestOffending(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		in   []string
@@ -137,6 +139,7 @@ func TestOffending(t *testing.T) {
 // needed by some cover: put back alone among the rest, that range and the
 // other offending ones (less the ones nested in it) cover again.
 func TestOffendingInvariants(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(3, 4))
 	for round := range 200 {
 		w := World4
@@ -178,6 +181,7 @@ func TestOffendingInvariants(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{" 208.236.235.254/0 ": "0.0.0.0/0", "10.1.2.3/8": "10.0.0.0/8", "2001:db8::1/32": "2001:db8::/32"} {
 		p, err := Parse(in)
 		if err != nil || p.String() != want {

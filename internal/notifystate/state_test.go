@@ -10,6 +10,7 @@ import (
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 func TestNotable(t *testing.T) {
+	t.Parallel()
 	states := []State{None, Violation, Remediated, Failed, Exempt, Compliant}
 	// want[prev][next]: the event, or "" for silence.
 	want := map[State]map[State]Event{
@@ -34,6 +35,7 @@ func TestNotable(t *testing.T) {
 }
 
 func TestNext(t *testing.T) {
+	t.Parallel()
 	notified := func(s State, ev string) *item {
 		return &item{Record: Record{State: s, EventID: ev, Notified: true}, ClaimedAt: t0.Add(-time.Hour)}
 	}
@@ -179,6 +181,7 @@ func storeContract(t *testing.T, st Store) {
 func TestMemoryStore(t *testing.T) { storeContract(t, NewMemory()) }
 
 func TestOpenIsBounded(t *testing.T) {
+	t.Parallel()
 	m := NewMemory()
 	for i := range 5 {
 		k := Key{Account: "1", Region: "r", Rule: "x", Resource: fmt.Sprint(i)}

@@ -9,6 +9,7 @@ import (
 )
 
 func TestNoticeSubjectOrdersEventsBySeverityAndFits(t *testing.T) {
+	t.Parallel()
 	ds := sample()
 	low := Decision{Rule: "required-tags", Severity: rule.Low, Resource: "sg-1", Verdict: rule.Compliant}
 	n := &Notice{Account: "123456789012", Region: "us-east-1", Items: []NoticeItem{
@@ -39,6 +40,7 @@ func TestNoticeSubjectOrdersEventsBySeverityAndFits(t *testing.T) {
 }
 
 func TestDigestListsByRuleOldestFirst(t *testing.T) {
+	t.Parallel()
 	day := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	d := &Digest{Account: "123456789012", Day: day, More: true, Items: []DigestItem{
 		{Region: "eu-west-1", Rule: "sg-open-world", Resource: "sg-2", Severity: "high", State: "violation", Reason: "b", Since: day.Add(-time.Hour)},

@@ -58,6 +58,7 @@ func sample() []Decision {
 }
 
 func TestMetricsGolden(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	if err := WriteMetrics(&b, time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), sample()); err != nil {
 		t.Fatal(err)
@@ -66,6 +67,7 @@ func TestMetricsGolden(t *testing.T) {
 }
 
 func TestTally(t *testing.T) {
+	t.Parallel()
 	c := Tally(sample())
 	if c != (Count{Decisions: 7, Violations: 2, Remediated: 1, Failed: 1, Exempt: 2, Ignored: 1}) {
 		t.Fatalf("%+v", c)
@@ -73,6 +75,7 @@ func TestTally(t *testing.T) {
 }
 
 func TestNotificationHasTheFiveWs(t *testing.T) {
+	t.Parallel()
 	d := sample()[0]
 	msg := Message(&d)
 	for _, want := range []string{
@@ -102,6 +105,7 @@ func TestNotificationHasTheFiveWs(t *testing.T) {
 }
 
 func TestEvaluationAndAnnotation(t *testing.T) {
+	t.Parallel()
 	d := sample()[0]
 	d.OrderingTime = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	e := Evaluation(&d)
@@ -124,6 +128,7 @@ func TestEvaluationAndAnnotation(t *testing.T) {
 }
 
 func TestWriteEventHasARuleAndAStackWideDimensionSet(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	if err := WriteEvent(&b, at, MetricNotifyFailed, "sg-open-world", 1); err != nil {
@@ -146,6 +151,7 @@ func (f *flaky) Notify(context.Context, *Decision) error {
 }
 
 func TestRetryNotifies(t *testing.T) {
+	t.Parallel()
 	d := sample()[0]
 	for _, tc := range []struct {
 		fails, calls int
@@ -188,6 +194,7 @@ func (c *countingNotifier) NotifyDigest(context.Context, *Digest) error {
 // and the digest (they would otherwise fall back to one message per
 // decision, or be lost), and retries them like single notifications.
 func TestRetryKeepsNoticesAndDigests(t *testing.T) {
+	t.Parallel()
 	next := &countingNotifier{fails: 1}
 	r := &Retry{Next: next, Backoff: time.Millisecond}
 	var n Notifier = r
@@ -205,6 +212,7 @@ func TestRetryKeepsNoticesAndDigests(t *testing.T) {
 }
 
 func TestTruncateKeepsRunesWhole(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		n    int

@@ -105,6 +105,7 @@ func TestDefineRoutesTheState(t *testing.T) {
 }
 
 func TestDefineCapabilitiesAreOptional(t *testing.T) {
+	t.Parallel()
 	b, err := Define(toy(none)).Bind(Params{"limit": "x"})
 	if err == nil && (b.Targets != nil || b.Apply != nil || b.Sweep != nil || b.Expand != nil) {
 		t.Fatal("a rule without Targets, Apply, Sweep or Expand got them")
@@ -118,6 +119,7 @@ func TestDefineCapabilitiesAreOptional(t *testing.T) {
 }
 
 func TestDefineRefusesAnIncompleteSpec(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if recover() == nil {
 			t.Fatal("a Spec without Judge was defined")
@@ -127,6 +129,7 @@ func TestDefineRefusesAnIncompleteSpec(t *testing.T) {
 }
 
 func TestPackage(t *testing.T) {
+	t.Parallel()
 	if got := Package(Define(toy(none))); got != "github.com/rampart-aws/rampart/internal/rule" {
 		t.Fatalf("Package = %q", got)
 	}

@@ -7,6 +7,7 @@ import (
 )
 
 func TestGrantedWriteActions(t *testing.T) {
+	t.Parallel()
 	m := Meta{
 		ID:           "gated",
 		Params:       []Param{{Name: "role"}, {Name: "bucket"}, {Name: "group"}, {Name: "type", Default: "logs"}, {Name: "services"}},
@@ -46,6 +47,7 @@ func TestGrantedWriteActions(t *testing.T) {
 }
 
 func TestCheckParamWrites(t *testing.T) {
+	t.Parallel()
 	base := Meta{ID: "r", Params: []Param{{Name: "role"}}, WriteActions: []string{"svc:Put"}}
 	for _, tc := range []struct {
 		name string

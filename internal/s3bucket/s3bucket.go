@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,7 +37,23 @@ type Request struct {
 	Host       trigger.String `json:"Host"`
 }
 
-var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-_]{1,253}[a-z0-9]$`)
+// validName reports whether b is shaped like a bucket name, as
+// ^[a-z0-9][a-z0-9.\-_]{1,253}[a-z0-9]$ says (the legacy rules, which still
+// name some buckets), with a byte loop: the expression would compile 253
+// copies of its middle at every cold start.
+func validName(b string) bool {
+	if len(b) < 3 || len(b) > 255 || !lowerOrDigit(b[0]) || !lowerOrDigit(b[len(b)-1]) {
+		return false
+	}
+	for i := 1; i < len(b)-1; i++ {
+		if c := b[i]; !lowerOrDigit(c) && c != '.' && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerOrDigit(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 // Bucket reads the bucket a call names: bucketName, else the virtual-host
 // style Host (bucket.s3.region.amazonaws.com). A call naming no bucket, or
@@ -57,7 +72,7 @@ func (r *Request) Bucket() (string, error) {
 	if b == "" {
 		return "", errors.New("no bucketName")
 	}
-	if !bucketName.MatchString(b) {
+	if !validName(b) {
 		return "", fmt.Errorf("%q is not a bucket name", b)
 	}
 	return b, nil

@@ -15,6 +15,7 @@ import (
 )
 
 func TestRequestBucket(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ req, want, err string }{
 		{`{"bucketName":"logs-1"}`, "logs-1", ""},
 		{`{"bucketName":["logs-2"]}`, "logs-2", ""},

@@ -1,13 +1,16 @@
 // Package tagmap turns the tag slices of the AWS SDK's services into maps,
 // once for every rule: a missing key or value is the empty string, and a
 // later duplicate key wins (AWS allows none).
+//
+// It imports no service's types but EC2's (which carry no init work): a
+// package of types such as IAM's initialises its service's whole schema at
+// cold start, so every function that linked this package would pay for it.
+// Rules of other services call Of with their own tag type.
 package tagmap
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Of maps tags through kv, which names a tag's key and value.
@@ -23,14 +26,4 @@ func Of[T any](tags []T, kv func(T) (key, value *string)) map[string]string {
 // EC2 maps EC2 tags.
 func EC2(tags []ec2types.Tag) map[string]string {
 	return Of(tags, func(t ec2types.Tag) (*string, *string) { return t.Key, t.Value })
-}
-
-// IAM maps IAM tags.
-func IAM(tags []iamtypes.Tag) map[string]string {
-	return Of(tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value })
-}
-
-// S3 maps S3 tags (a bucket's tag set).
-func S3(tags []s3types.Tag) map[string]string {
-	return Of(tags, func(t s3types.Tag) (*string, *string) { return t.Key, t.Value })
 }

@@ -15,8 +15,10 @@ func TestMaps(t *testing.T) {
 	want := map[string]string{"owner": "team-a", "empty": ""}
 	for name, got := range map[string]map[string]string{
 		"ec2": EC2([]ec2types.Tag{{Key: aws.String("owner"), Value: aws.String("team-a")}, {Key: aws.String("empty")}}),
-		"iam": IAM([]iamtypes.Tag{{Key: aws.String("owner"), Value: aws.String("team-a")}, {Key: aws.String("empty")}}),
-		"s3":  S3([]s3types.Tag{{Key: aws.String("owner"), Value: aws.String("team-a")}, {Key: aws.String("empty")}}),
+		"iam": Of([]iamtypes.Tag{{Key: aws.String("owner"), Value: aws.String("team-a")}, {Key: aws.String("empty")}},
+			func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value }),
+		"s3": Of([]s3types.Tag{{Key: aws.String("owner"), Value: aws.String("team-a")}, {Key: aws.String("empty")}},
+			func(t s3types.Tag) (*string, *string) { return t.Key, t.Value }),
 	} {
 		if !maps.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", name, got, want)

@@ -38,6 +38,7 @@ func adv(fs ...cttypes.AdvancedFieldSelector) cttypes.AdvancedEventSelector {
 var s3Data = adv(equals("eventCategory", "Data"), equals("resources.type", "AWS::S3::Object"))
 
 func TestGaps(t *testing.T) {
+	t.Parallel()
 	yes, no := aws.Bool(true), aws.Bool(false)
 	for _, c := range []struct {
 		name string
@@ -91,6 +92,7 @@ func TestGaps(t *testing.T) {
 // any number of basic event selectors where AWS refuses a sixth: the restore
 // never asks for more than five.
 func TestRestoreBasicStaysWithinFive(t *testing.T) {
+	t.Parallel()
 	ro, wo := cttypes.ReadWriteTypeReadOnly, cttypes.ReadWriteTypeWriteOnly
 	four := []cttypes.EventSelector{data(ro, "arn:aws:s3:::a/"), data(wo, "arn:aws:s3:::b/"), data(ro, "arn:aws:s3:::c/"), data(wo, "arn:aws:s3:::d/")}
 	fix, _ := Restore(Selectors{Basic: four})
@@ -129,6 +131,7 @@ func TestRestoreBasicStaysWithinFive(t *testing.T) {
 }
 
 func TestRestoreAdvancedReplacesNarrowedManagement(t *testing.T) {
+	t.Parallel()
 	narrowed := adv(equals("eventCategory", "Management"), equals("readOnly", "true"))
 	narrowed.Name = aws.String("mgmt reads")
 	fix, _ := Restore(Selectors{Advanced: []cttypes.AdvancedEventSelector{s3Data, narrowed, adv(equals("eventCategory", "Management"), notEquals("eventSource", "kms.amazonaws.com"))}})
@@ -148,6 +151,7 @@ func TestRestoreAdvancedReplacesNarrowedManagement(t *testing.T) {
 // A selector that takes management events in part is widened in place when
 // its data events stay as they were; one with data and ReadOnly is not.
 func TestRestoreWidensInPlace(t *testing.T) {
+	t.Parallel()
 	fix, _ := Restore(Selectors{Basic: []cttypes.EventSelector{basic(cttypes.ReadWriteTypeWriteOnly, aws.Bool(true), "kms.amazonaws.com")}})
 	if len(fix.Basic) != 1 || fix.Basic[0].ReadWriteType != cttypes.ReadWriteTypeAll || len(fix.Basic[0].ExcludeManagementEventSources) != 0 {
 		t.Fatalf("fix = %+v", fix.Basic)

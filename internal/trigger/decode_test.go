@@ -27,6 +27,7 @@ func eventFiles(t testing.TB, dir string) []string {
 }
 
 func TestEverySampleDecodesToItsKind(t *testing.T) {
+	t.Parallel()
 	kinds := map[string]Kind{"cloudtrail": KindAPICall, "raw": KindAPICall, "signin": KindSignIn, "config": KindConfig, "schedule": KindSchedule}
 	seen := 0
 	for dir, want := range kinds {
@@ -65,6 +66,7 @@ func TestEverySampleDecodesToItsKind(t *testing.T) {
 }
 
 func TestInvalidSamplesAreBadInput(t *testing.T) {
+	t.Parallel()
 	files := eventFiles(t, "invalid")
 	if len(files) == 0 {
 		t.Fatal("no invalid samples")
@@ -84,6 +86,7 @@ func TestInvalidSamplesAreBadInput(t *testing.T) {
 }
 
 func TestDecodeShapes(t *testing.T) {
+	t.Parallel()
 	record := `{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/ops/alice",
 		"accountId":"123456789012","accessKeyId":"ASIAEXAMPLE","sessionContext":{"attributes":{"mfaAuthenticated":"true"},
 		"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::123456789012:role/ops","userName":"ops"}}},
@@ -175,6 +178,7 @@ func TestDecodeShapes(t *testing.T) {
 }
 
 func TestWireHelpers(t *testing.T) {
+	t.Parallel()
 	type item struct {
 		A string `json:"a"`
 	}
@@ -216,6 +220,7 @@ func TestWireHelpers(t *testing.T) {
 }
 
 func TestConfigItemHasConfiguration(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		item *ConfigItem
 		want bool
@@ -257,6 +262,7 @@ func FuzzDecode(f *testing.F) {
 // TestSignInWithoutEventType: records before eventVersion 1.02 have no
 // eventType; a console sign-in is still a sign-in, whichever way it comes.
 func TestSignInWithoutEventType(t *testing.T) {
+	t.Parallel()
 	record := func(source, name, eventType, extra string) string {
 		et := ""
 		if eventType != "" {

@@ -3,10 +3,11 @@ package trigger
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/rampart-aws/rampart/internal/awsname"
 )
 
 // SweepMarker is the value of a sweep message's "rampart" field.
@@ -24,12 +25,6 @@ type SweepMessage struct {
 	// ID is the SQS message ID (not part of the body).
 	ID string `json:"-"`
 }
-
-var (
-	ruleIDRE  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-)
 
 // sqsEvent is the payload of an SQS event source mapping.
 type sqsEvent struct {
@@ -86,11 +81,11 @@ func decodeSweepMessage(body []byte) (SweepMessage, error) {
 	switch {
 	case m.Rampart != SweepMarker:
 		return m, inputErr("not a Rampart sweep message (rampart=%q)", m.Rampart)
-	case !ruleIDRE.MatchString(m.Rule):
+	case !awsname.RuleID(m.Rule):
 		return m, inputErr("sweep message: rule %q is not a rule ID", m.Rule)
-	case !accountRE.MatchString(m.Account):
+	case !awsname.Account(m.Account):
 		return m, inputErr("sweep message: account %q is not an account ID", m.Account)
-	case !regionRE.MatchString(m.Region):
+	case !awsname.Region(m.Region):
 		return m, inputErr("sweep message: region %q is not a region", m.Region)
 	}
 	return m, nil

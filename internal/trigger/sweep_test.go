@@ -14,6 +14,7 @@ func sqsEventOf(body string) []byte {
 }
 
 func TestDecodeSweep(t *testing.T) {
+	t.Parallel()
 	tr, err := Decode(sqsEventOf(`"{\"rampart\":\"sweep\",\"rule\":\"sg-open-world\",\"account\":\"222222222222\",\"region\":\"eu-west-1\",\"schedule\":\"ev-1\"}"`))
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +45,7 @@ func TestDecodeSweep(t *testing.T) {
 }
 
 func TestConfigRuleRegion(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"arn:aws:config:eu-west-1:111122223333:config-rule/config-rule-ab12cd": "eu-west-1",
 		"arn:aws:iam::111122223333:role/x":                                     "",

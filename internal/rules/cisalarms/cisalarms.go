@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/internal/cis"
@@ -61,20 +62,24 @@ const (
 	APIDescribeAlarms    = "cloudwatch:DescribeAlarms"
 )
 
+// Compiled on first use, not at every cold start: {1,512} and {1,256}
+// compile into as many copies.
 var (
-	logGroupRE = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
-	topicRE    = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+	logGroupRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`) })
+	topicRE    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+	})
 )
 
 func checkLogGroup(s string) error {
-	if s == "" || logGroupRE.MatchString(s) {
+	if s == "" || logGroupRE().MatchString(s) {
 		return nil
 	}
 	return errors.New("want a CloudWatch Logs log group name (not an ARN)")
 }
 
 func checkTopic(s string) error {
-	if s == "" || topicRE.MatchString(s) {
+	if s == "" || topicRE().MatchString(s) {
 		return nil
 	}
 	return errors.New("want an SNS topic ARN")

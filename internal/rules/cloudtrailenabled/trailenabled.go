@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -69,16 +70,18 @@ func parse(p rule.Params) (params, error) {
 	return params{Bucket: p[ParamBucket], Topic: p[ParamTopic], LogGroup: p[ParamLogGroup]}, nil
 }
 
+// Compiled on first use, not at every cold start: bounded repetitions
+// compile into as many copies.
 var (
-	bucketPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	regionPattern   = regexp.MustCompile(`^[a-z0-9-]+$`)
-	topicPattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
-	logGroupPattern = regexp.MustCompile(`^log-group:[^:]+(:\*)?$`)
+	bucketPattern   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`) })
+	regionPattern   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9-]+$`) })
+	topicPattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`) })
+	logGroupPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^log-group:[^:]+(:\*)?$`) })
 )
 
-func matchOrEmpty(re *regexp.Regexp, what string) func(string) error {
+func matchOrEmpty(re func() *regexp.Regexp, what string) func(string) error {
 	return func(s string) error {
-		if s == "" || re.MatchString(s) {
+		if s == "" || re().MatchString(s) {
 			return nil
 		}
 		return fmt.Errorf("not %s", what)
@@ -87,14 +90,14 @@ func matchOrEmpty(re *regexp.Regexp, what string) func(string) error {
 
 // arnOrEmpty checks an ARN of service whose resource matches re, in a
 // region and an account of any partition.
-func arnOrEmpty(service string, re *regexp.Regexp, what string) func(string) error {
+func arnOrEmpty(service string, re func() *regexp.Regexp, what string) func(string) error {
 	return func(s string) error {
 		if s == "" {
 			return nil
 		}
 		a, err := arn.Parse(s)
 		if err != nil || a.Partition != "aws" && !strings.HasPrefix(a.Partition, "aws-") || a.Service != service ||
-			!regionPattern.MatchString(a.Region) || !awsclient.ValidAccount(a.AccountID) || !re.MatchString(a.Resource) {
+			!regionPattern().MatchString(a.Region) || !awsclient.ValidAccount(a.AccountID) || !re().MatchString(a.Resource) {
 			return fmt.Errorf("not %s", what)
 		}
 		return nil

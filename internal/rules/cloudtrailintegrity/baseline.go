@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -43,11 +44,15 @@ func baselineOf(p rule.Params) (baseline, error) {
 
 // Parameter checks: typed, with ARNs parsed by aws/arn.
 
+// Compiled on first use, not at every cold start: bounded repetitions
+// compile into as many copies.
 var (
-	trailNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$`)
-	bucketPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	keyIDPattern     = regexp.MustCompile(`^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	trailNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$`) })
+	bucketPattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`) })
+	regionPattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`) })
+	keyIDPattern     = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	})
 )
 
 func checkBool(s string) error {
@@ -60,9 +65,9 @@ func on(p rule.Params, name string) bool {
 	return v
 }
 
-func optionalMatch(re *regexp.Regexp, what string) func(string) error {
+func optionalMatch(re func() *regexp.Regexp, what string) func(string) error {
 	return func(s string) error {
-		if s == "" || re.MatchString(s) {
+		if s == "" || re().MatchString(s) {
 			return nil
 		}
 		return fmt.Errorf("not %s", what)
@@ -80,7 +85,7 @@ func checkPrefix(s string) error {
 // re-point the alias would choose the key, and the trail records the key
 // ARN, against which an alias cannot be judged without another call.
 func checkKMS(s string) error {
-	if s == "" || keyIDPattern.MatchString(s) {
+	if s == "" || keyIDPattern().MatchString(s) {
 		return nil
 	}
 	a, err := arn.Parse(s)

@@ -109,6 +109,7 @@ const (
 )
 
 func TestJudge(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		payload  []byte
@@ -143,6 +144,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestTargetsRejectsMalformed(t *testing.T) {
+	t.Parallel()
 	cases := map[string][]byte{
 		"responseElements not an object":    record(alice, `"Success"`, mfaNo, ""),
 		"additionalEventData not an object": record(alice, ok, `["MFAUsed"]`, ""),
@@ -161,6 +163,7 @@ func TestTargetsRejectsMalformed(t *testing.T) {
 }
 
 func TestTargetsIgnoresOtherEvents(t *testing.T) {
+	t.Parallel()
 	call := decode(t, record(alice, ok, mfaNo, ""))
 	call.EventName = "CheckMfa"
 	if ts, err := targets(call); err != nil || ts != nil {
@@ -171,6 +174,7 @@ func TestTargetsIgnoresOtherEvents(t *testing.T) {
 // The rule's whole remediation is the alert, which the engine delivers:
 // it has nothing to apply.
 func TestNothingToApply(t *testing.T) {
+	t.Parallel()
 	b, err := rule.BindWith(Rule, nil)
 	if err != nil || b.Apply != nil {
 		t.Fatalf("bound = %+v, %v: the rule applies something", b, err)
@@ -178,6 +182,7 @@ func TestNothingToApply(t *testing.T) {
 }
 
 func TestMeta(t *testing.T) {
+	t.Parallel()
 	m := Rule.Meta()
 	if m.CloudTrail[0].Region != "us-east-1" || m.CloudTrail[0].EventBridgeDetailType() != trigger.DetailSignIn || m.Function != "signin" {
 		t.Fatalf("meta = %+v", m.CloudTrail)
@@ -190,6 +195,7 @@ func TestMeta(t *testing.T) {
 // TestFailedSignInAlarmCountsFailures: the log alarm's pattern selects the
 // decision records of failed sign-ins by the fields the engine logs.
 func TestFailedSignInAlarmCountsFailures(t *testing.T) {
+	t.Parallel()
 	if len(meta.LogAlarms) != 1 {
 		t.Fatalf("log alarms = %+v", meta.LogAlarms)
 	}

@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/internal/rule"
@@ -92,8 +93,9 @@ const (
 )
 
 var (
-	inspectorTypes  = []string{"EC2", "ECR", "LAMBDA", "LAMBDA_CODE", "CODE_REPOSITORY"}
-	analyzerPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,254}$`)
+	inspectorTypes = []string{"EC2", "ECR", "LAMBDA", "LAMBDA_CODE", "CODE_REPOSITORY"}
+	// compiled on first use, not at every cold start ({0,254} compiles 254 copies)
+	analyzerPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,254}$`) })
 )
 
 // Rule is detectors-enabled.
@@ -209,7 +211,7 @@ func checkInspectorTypes(s string) error {
 }
 
 func checkAnalyzerName(s string) error {
-	if !analyzerPattern.MatchString(s) {
+	if !analyzerPattern().MatchString(s) {
 		return errors.New("not an analyzer name (a letter, then letters, digits, _ . -)")
 	}
 	return nil

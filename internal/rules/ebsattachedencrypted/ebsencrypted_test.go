@@ -15,6 +15,7 @@ const (
 )
 
 func TestJudge(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		v    volume
@@ -38,6 +39,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestFromItem(t *testing.T) {
+	t.Parallel()
 	item := &trigger.ConfigItem{ResourceID: "vol-1", Configuration: []byte(`{"attachments":[{"instanceId":"i-1","state":"attached"},{"instanceId":"i-2","state":"detached"}],
 		"encrypted":false,"kmsKeyId":null,"volumeId":"vol-1"}`)}
 	v, err := fromItem(item)

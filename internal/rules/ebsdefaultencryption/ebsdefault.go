@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -41,19 +42,23 @@ const ParamKMS = "kmsKeyId"
 // is set: the AWS-managed key for EBS.
 const AWSManagedKey = "alias/aws/ebs"
 
+// Compiled on first use, not at every cold start: bounded repetitions
+// compile into as many copies.
 var (
-	keyIDPattern  = regexp.MustCompile(`^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
-	keyARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(.+)$`)
+	keyIDPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	})
+	keyARNPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(.+)$`) })
 )
 
 // CheckKey validates a kmsKeyId parameter: empty (any key), a key ID or a
 // key ARN. Aliases are refused: volumes and the EBS default record the key's
 // ARN, and resolving an alias would need kms:DescribeKey on every evaluation.
 func CheckKey(s string) error {
-	if s == "" || keyIDPattern.MatchString(s) {
+	if s == "" || keyIDPattern().MatchString(s) {
 		return nil
 	}
-	if m := keyARNPattern.FindStringSubmatch(s); m != nil && keyIDPattern.MatchString(m[1]) {
+	if m := keyARNPattern().FindStringSubmatch(s); m != nil && keyIDPattern().MatchString(m[1]) {
 		return nil
 	}
 	return fmt.Errorf("want a KMS key ID or key ARN (aliases are not accepted)")
@@ -72,10 +77,10 @@ func KeyMatches(actual, want string) bool {
 }
 
 func keyID(s string) string {
-	if m := keyARNPattern.FindStringSubmatch(s); m != nil {
+	if m := keyARNPattern().FindStringSubmatch(s); m != nil {
 		return m[1]
 	}
-	if keyIDPattern.MatchString(s) {
+	if keyIDPattern().MatchString(s) {
 		return s
 	}
 	return ""

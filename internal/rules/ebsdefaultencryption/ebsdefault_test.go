@@ -22,6 +22,7 @@ const (
 )
 
 func TestCheckKey(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in string
 		ok bool
@@ -38,6 +39,7 @@ func TestCheckKey(t *testing.T) {
 }
 
 func TestKeyMatches(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		actual, want string
 		match        bool
@@ -58,6 +60,7 @@ func TestKeyMatches(t *testing.T) {
 }
 
 func TestPlan(t *testing.T) {
+	t.Parallel()
 	apis := func(as []rule.Action) (out []string) {
 		for _, a := range as {
 			u := "-"

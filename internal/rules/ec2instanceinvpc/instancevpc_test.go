@@ -128,6 +128,7 @@ func TestScheduledSweepOneCall(t *testing.T) {
 // so it binds without Apply and Targets, and the engine refuses any action
 // made in its name.
 func TestReportsOnly(t *testing.T) {
+	t.Parallel()
 	b, err := rule.BindWith(ec2instanceinvpc.Rule, nil)
 	if err != nil {
 		t.Fatal(err)

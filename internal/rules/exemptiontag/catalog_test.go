@@ -26,6 +26,7 @@ var untaggable = []string{"AWS::::Account", "AWS::S3::AccountPublicAccessBlock",
 // rules honour a tag stay true; and it watches the tag APIs of every
 // taggable type a rule judges.
 func TestJudgesMatchTheCatalog(t *testing.T) {
+	t.Parallel()
 	want := map[string][]exemptiontag.Judge{}
 	for _, r := range catalog.All() {
 		m := r.Meta()
@@ -65,6 +66,7 @@ func TestJudgesMatchTheCatalog(t *testing.T) {
 // event — the rule itself is not exempted by the tag it watches, and the
 // alert is the whole plan.
 func TestThroughTheEngine(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "cloudtrail", "ec2-create-tags-exempt.json"))
 	if err != nil {
 		t.Fatal(err)

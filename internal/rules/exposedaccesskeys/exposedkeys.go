@@ -24,7 +24,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -122,8 +121,20 @@ type exposure struct {
 	Usage   string // Trusted Advisor's usage in USD per day
 }
 
-// keyIDRE is an access key ID as IAM documents it (16 to 128 word characters).
-var keyIDRE = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+// validKeyID reports whether id is an access key ID as IAM documents it
+// (16 to 128 upper-case letters and digits: ^[A-Z0-9]{16,128}$), with a byte
+// loop rather than an expression compiled at every cold start.
+func validKeyID(id string) bool {
+	if len(id) < 16 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // targets names the exposed keys of a Health or Trusted Advisor event. An
 // event of another type (or check) names none; one that names no key, or a
@@ -185,7 +196,7 @@ func fromHealth(ev *trigger.Event) ([]exposure, error) {
 	var out []exposure
 	for _, e := range d.AffectedEntities {
 		id := strings.TrimSpace(e.EntityValue)
-		if !keyIDRE.MatchString(id) {
+		if !validKeyID(id) {
 			return nil, fmt.Errorf("%s event: affected entity %q is not an access key ID", EventTypeExposed, e.EntityValue)
 		}
 		out = append(out, exposure{Source: "AWS Health", KeyID: id, Account: d.AffectedAccount, Where: where, Since: d.StartTime})
@@ -212,7 +223,7 @@ func fromTrustedAdvisor(ev *trigger.Event) ([]exposure, error) {
 	switch {
 	case id == "":
 		return nil, fmt.Errorf("the Trusted Advisor %q item has no %q", CheckExposedKeys, colKeyID)
-	case !keyIDRE.MatchString(id):
+	case !validKeyID(id):
 		return nil, fmt.Errorf("the Trusted Advisor %q item: %q is not an access key ID", CheckExposedKeys, id)
 	case user == "":
 		return nil, fmt.Errorf("the Trusted Advisor %q item for %s has no %q", CheckExposedKeys, id, colUser)
@@ -316,7 +327,7 @@ func observe(ctx context.Context, c iamAPI, account string, t rule.Target) (keyS
 	case err != nil:
 		return keyState{}, fmt.Errorf("tags of user %s: %w", s.Owner, err)
 	}
-	s.Tags = tagmap.IAM(tags.Tags)
+	s.Tags = tagmap.Of(tags.Tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value })
 	return s, nil
 }
 

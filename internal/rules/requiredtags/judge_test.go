@@ -11,6 +11,7 @@ import (
 )
 
 func TestParamParsers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		check func(string) error
@@ -58,6 +59,7 @@ func pol(t *testing.T, p rule.Params) policy {
 }
 
 func TestFinding(t *testing.T) {
+	t.Parallel()
 	base := rule.Params{ParamKeys: "owner,cost-center,env", ParamAllowed: "env=prod|dev"}
 	withDefaults := rule.Params{ParamKeys: "owner,cost-center,env", ParamAllowed: "env=prod|dev", ParamDefaults: "cost-center=unassigned,env=sandbox,other=x"}
 	for _, tc := range []struct {

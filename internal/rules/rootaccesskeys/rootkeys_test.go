@@ -18,6 +18,7 @@ func sample(t *testing.T) *trigger.APICall {
 }
 
 func TestTargetsOfTheRootSample(t *testing.T) {
+	t.Parallel()
 	call := sample(t)
 	if !Rule.Meta().CloudTrail[0].Matches(call) {
 		t.Fatal("the trigger does not match the sample")
@@ -49,6 +50,7 @@ func TestTargetsOfTheRootSample(t *testing.T) {
 }
 
 func TestTargetsIgnoresOtherKeys(t *testing.T) {
+	t.Parallel()
 	user := sample(t)
 	user.Actor = trigger.Actor{Type: "IAMUser", ARN: "arn:aws:iam::123456789012:user/bob", UserName: "bob"}
 	forUser := sample(t)
@@ -63,6 +65,7 @@ func TestTargetsIgnoresOtherKeys(t *testing.T) {
 }
 
 func TestTargetsRejectsMalformed(t *testing.T) {
+	t.Parallel()
 	for name, mutate := range map[string]func(*trigger.APICall){
 		"request not an object":   func(c *trigger.APICall) { c.Request = []byte(`"bob"`) },
 		"response not an object":  func(c *trigger.APICall) { c.Response = []byte(`[1]`) },

@@ -75,6 +75,7 @@ func s3call(event, account, req string) *trigger.APICall {
 }
 
 func TestBucketShapes(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, event, req string
 		bucket           string
@@ -122,6 +123,7 @@ func TestBucketShapes(t *testing.T) {
 }
 
 func TestAccountShapes(t *testing.T) {
+	t.Parallel()
 	// No recipient account: the S3 Control host names it.
 	ts, err := accountTargets(s3call("DeleteAccountPublicAccessBlock", "", `{"Host":"210987654321.s3-control.eu-west-1.amazonaws.com"}`), struct{}{})
 	if err != nil || ts[0].ID != "210987654321" {
@@ -140,6 +142,7 @@ func TestAccountShapes(t *testing.T) {
 }
 
 func TestBlock(t *testing.T) {
+	t.Parallel()
 	if !AllOn.On() || (Block{BlockPublicAcls: true}).On() {
 		t.Fatal("On")
 	}
@@ -236,6 +239,7 @@ func TestOfflineDecisions(t *testing.T) {
 }
 
 func TestApplyRefusesBadActions(t *testing.T) {
+	t.Parallel()
 	env := rule.Env{Session: awsclient.NewOffline("us-east-1")} // refused before any client is built
 	bucketRule, accountRule := bind(t, BucketAccess), bind(t, AccountBlock)
 	for _, c := range []struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
@@ -113,7 +114,7 @@ func userTags(ctx context.Context, api iamTagsAPI, name string) (current, error)
 	if err != nil {
 		return current{}, fmt.Errorf("tags of user %s: %w", name, err)
 	}
-	return current{Tags: tagmap.IAM(out.Tags)}, nil
+	return current{Tags: iamTags(out.Tags)}, nil
 }
 
 func roleTags(ctx context.Context, api iamTagsAPI, name string) (current, error) {
@@ -124,7 +125,7 @@ func roleTags(ctx context.Context, api iamTagsAPI, name string) (current, error)
 	if err != nil {
 		return current{}, fmt.Errorf("tags of role %s: %w", name, err)
 	}
-	return current{Tags: tagmap.IAM(out.Tags)}, nil
+	return current{Tags: iamTags(out.Tags)}, nil
 }
 
 // functionTagsAPI is what the rule reads of Lambda.
@@ -145,4 +146,9 @@ func functionTags(ctx context.Context, api functionTagsAPI, arn string) (current
 		tags = map[string]string{}
 	}
 	return current{Tags: tags}, nil
+}
+
+// iamTags maps IAM tags (tagmap imports no IAM types: see its doc).
+func iamTags(tags []iamtypes.Tag) map[string]string {
+	return tagmap.Of(tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value })
 }

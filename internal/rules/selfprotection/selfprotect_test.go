@@ -142,6 +142,7 @@ func TestNotRampartsResources(t *testing.T) {
 }
 
 func TestFunctionNames(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"rampart-guard": "rampart-guard", "rampart-guard:prod": "rampart-guard",
 		"123456789012:function:rampart-guard":                            "rampart-guard",

@@ -281,7 +281,7 @@ func current(ctx context.Context, client usersAPI, row Row, fromReport []credent
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("get user %s: %w", row.User, err)
 	}
-	tags := tagmap.IAM(u.User.Tags)
+	tags := tagmap.Of(u.User.Tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value })
 	var out []credential
 	keys := false
 	for _, cr := range fromReport {

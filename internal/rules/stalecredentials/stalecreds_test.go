@@ -40,6 +40,7 @@ func report(t *testing.T) []Row {
 }
 
 func TestParseReport(t *testing.T) {
+	t.Parallel()
 	rows := report(t)
 	if len(rows) != 6 {
 		t.Fatalf("rows = %d", len(rows))
@@ -63,6 +64,7 @@ func TestParseReport(t *testing.T) {
 
 // Columns are found by name, not position.
 func TestParseReportColumnOrder(t *testing.T) {
+	t.Parallel()
 	in := "arn,user,access_key_2_last_used_date,access_key_2_last_rotated,access_key_2_active,access_key_1_last_used_date,access_key_1_last_rotated,access_key_1_active,password_last_changed,password_last_used,password_enabled,user_creation_time\n" +
 		"arn:aws:iam::1:user/x,x,N/A,N/A,false,N/A,2025-01-01T00:00:00+00:00,true,N/A,N/A,false,2024-01-01T00:00:00+00:00\n"
 	rows, err := ParseReport([]byte(in))
@@ -75,6 +77,7 @@ func TestParseReportColumnOrder(t *testing.T) {
 }
 
 func TestParseReportRejects(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("testdata/credential-report.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +103,7 @@ func TestParseReportRejects(t *testing.T) {
 // Offline, each row is judged from the report alone: the plan names the
 // key by its slot, and no AWS call is possible (the session refuses).
 func TestEvaluateRowsOffline(t *testing.T) {
+	t.Parallel()
 	c := Rule.WithClock(func() time.Time { return clock })
 	b, err := rule.BindWith(c, nil)
 	if err != nil {
@@ -148,6 +152,7 @@ func TestEvaluateRowsOffline(t *testing.T) {
 }
 
 func TestStale(t *testing.T) {
+	t.Parallel()
 	limit := 90 * 24 * time.Hour
 	cases := []struct {
 		name  string
@@ -174,6 +179,7 @@ func TestStale(t *testing.T) {
 }
 
 func TestParams(t *testing.T) {
+	t.Parallel()
 	for _, v := range []string{"0", "-5", "ninety", "3651", "1.5"} {
 		if _, err := Rule.Meta().Resolve(map[string]string{ParamMaxAge: v}); err == nil {
 			t.Errorf("maxAgeDays=%s accepted", v)
@@ -185,6 +191,7 @@ func TestParams(t *testing.T) {
 }
 
 func TestApplyRejectsBadParams(t *testing.T) {
+	t.Parallel()
 	s := awsclient.NewOffline("us-east-1") // must fail before any client is built
 	for name, a := range map[string]rule.Action{
 		"other API":  rule.NewAction("iam:DeleteAccessKey", "x", "", keyParams{UserName: "u", AccessKeyID: "AKIA1", Status: "Inactive"}, nil),
@@ -223,6 +230,7 @@ func (f *fakeReports) GetCredentialReport(context.Context, *iam.GetCredentialRep
 }
 
 func TestFetchReportPolls(t *testing.T) {
+	t.Parallel()
 	inProgress := &smithy.GenericAPIError{Code: "ReportInProgress", Message: "not ready"}
 	f := &fakeReports{states: []iamtypes.ReportStateType{"STARTED", "INPROGRESS", "COMPLETE"}, getErr: []error{inProgress, nil}}
 	if _, err := fetchReport(context.Background(), f, time.Millisecond, 5); err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/internal/iampolicy"
@@ -298,7 +299,8 @@ func canonicalJSON(raw json.RawMessage) string {
 	return string(b)
 }
 
-var sidUnsafe = regexp.MustCompile(`[^A-Za-z0-9]`)
+// sidUnsafe is compiled on first use, not at every cold start.
+var sidUnsafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9]`) })
 
 // documented are the statements of CloudTrail's documented bucket policy
 // (CloudTrail User Guide, "Amazon S3 bucket policy for CloudTrail") for one
@@ -311,7 +313,7 @@ func documented(partition, bucket string, p logPath, used map[string]bool) []jso
 		cond["aws:SourceAccount"] = p.Account
 	}
 	sid := func(base string) string {
-		base += sidUnsafe.ReplaceAllString(p.Trail, "")
+		base += sidUnsafe().ReplaceAllString(p.Trail, "")
 		s := base
 		for n := 2; used[s]; n++ {
 			s = fmt.Sprintf("%s%d", base, n)

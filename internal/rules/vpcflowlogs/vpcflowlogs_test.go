@@ -49,6 +49,7 @@ func TestTargetsOnSampleEvents(t *testing.T) {
 }
 
 func TestTargetsShapes(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, event, req, resp string
 		ids                    []string
@@ -109,6 +110,7 @@ func fl(id, vpc, status string, traffic ec2types.TrafficType) ec2types.FlowLog {
 }
 
 func TestJudge(t *testing.T) {
+	t.Parallel()
 	logs := map[string][]ec2types.FlowLog{
 		"none":            nil,
 		"all active":      {fl("fl-1", "vpc-a", "ACTIVE", ec2types.TrafficTypeAll)},
@@ -160,6 +162,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestDestinations(t *testing.T) {
+	t.Parallel()
 	vpc := ec2types.Vpc{VpcId: aws.String("vpc-a")}
 	for _, c := range []struct {
 		name    string
@@ -190,6 +193,7 @@ func TestDestinations(t *testing.T) {
 }
 
 func TestParamChecks(t *testing.T) {
+	t.Parallel()
 	for _, over := range []map[string]string{
 		{ParamTrafficType: "SOME"},
 		{ParamDestinationType: "kinesis-data-firehose"},
@@ -204,6 +208,7 @@ func TestParamChecks(t *testing.T) {
 }
 
 func TestOffline(t *testing.T) {
+	t.Parallel()
 	env := rule.Env{Session: awsclient.NewOffline("us-east-1")}
 	ctx := context.Background()
 	b, err := rule.BindWith(Rule, map[string]string{ParamLogGroup: "g", ParamRole: "arn:aws:iam::1:role/r"})
@@ -225,6 +230,7 @@ func TestOffline(t *testing.T) {
 }
 
 func TestApplyRejectsBadParams(t *testing.T) {
+	t.Parallel()
 	env := rule.Env{Session: awsclient.NewOffline("us-east-1")} // no call may be made: the params are refused first
 	for _, a := range []rule.Action{
 		rule.NewAction(apiCreate, "vpc-1", "", createParams{VpcID: "vpc-1", TrafficType: "ALL"}, nil),

@@ -23,8 +23,10 @@ import (
 // TestColdStartSideBySide measures the cold first invoke (the function's
 // init and its first event) and the warm median of Rampart's securitygroup
 // function against a Python/boto3 handler doing the same remediation (revoke
-// a world-open SSH rule; testdata/python-sg), each under the RIE against one
-// moto, in interleaved rounds so that the machine's load hits all alike.
+// a world-open SSH rule; testdata/python-sg) and against the least a Go
+// handler can do for it (testdata/go-minimal-sg: the floor), each under the
+// RIE against one moto, in interleaved rounds so that the machine's load hits
+// all alike. It reports numbers and asserts no timing.
 //
 // Opt-in (it takes minutes): RAMPART_COLDSTART_ROUNDS=<n>. Further Go
 // bootstraps to compare (an older build, for a before/after) in
@@ -54,10 +56,15 @@ func TestColdStartSideBySide(t *testing.T) {
 			contestants[name] = path
 		}
 	}
+	minimal, err := BuildPackages(context.Background(), mustRoot(t), t.TempDir(), map[string]string{"go-minimal": "./internal/testing/lambdatest/testdata/go-minimal-sg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contestants["go-minimal"] = minimal["go-minimal"]
 	if py := pythonBootstrap(t); py != "" {
 		contestants["python-boto3"] = py
 	}
-	root, _ := Root()
+	root := mustRoot(t)
 	sample, err := os.ReadFile(filepath.Join(root, "events/cloudtrail/ec2-authorize-sg-ingress-ssh-world.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +106,21 @@ func TestColdStartSideBySide(t *testing.T) {
 		if base > 0 {
 			ratio = fmt.Sprintf(", %.3f× python-boto3's cold", float64(Median(cold[n]))/float64(base))
 		}
+		if floor := Median(cold["go-minimal"]); floor > 0 {
+			ratio += fmt.Sprintf(", %.2f× go-minimal's", float64(Median(cold[n]))/float64(floor))
+		}
 		t.Logf("%-14s cold median %7.1f ms (min %6.1f, max %6.1f), warm median %5.1f ms, %d rounds%s", n,
 			ms(Median(cold[n])), ms(minOf(cold[n])), ms(maxOf(cold[n])), ms(Median(warm[n])), rounds, ratio)
 	}
+}
+
+func mustRoot(t *testing.T) string {
+	t.Helper()
+	root, err := Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
