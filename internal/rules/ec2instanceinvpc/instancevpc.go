@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/instances"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/tagmap"
 	"github.com/rampart-aws/rampart/internal/trigger"
@@ -95,47 +96,20 @@ func fromItem(item *trigger.ConfigItem) (instance, error) {
 	return instance{State: c.State.Name, VpcID: c.VpcID, Tags: item.Tags}, nil
 }
 
-// instancesAPI is what the rule reads of EC2.
-type instancesAPI interface {
-	DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
-}
-
 func observe(ctx context.Context, env rule.Env, t rule.Target, _ struct{}) (instance, error) {
 	return describe(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID)
 }
 
 // describe reads one instance's current state.
-func describe(ctx context.Context, api instancesAPI, id string) (instance, error) {
-	out, err := api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-	if awsclient.HasCode(err, "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed") ||
-		err == nil && (len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0) {
-		return instance{}, rule.Gone("the instance no longer exists")
-	}
+func describe(ctx context.Context, api instances.DescribeAPI, id string) (instance, error) {
+	in, err := instances.Describe(ctx, api, id)
 	if err != nil {
-		return instance{}, fmt.Errorf("describe instance %s: %w", id, err)
+		return instance{}, err
 	}
-	return fromSDK(out.Reservations[0].Instances[0]), nil
+	return fromSDK(in), nil
 }
 
-// sweep lists every instance in the region, read once (paginated), each
-// with its state, so evaluation needs no further call.
+// sweep lists every instance in the region with its state (paginated).
 func sweep(ctx context.Context, env rule.Env, _ struct{}) ([]rule.Target, error) {
-	return list(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), env.Session.Region)
-}
-
-func list(ctx context.Context, api ec2.DescribeInstancesAPIClient, region string) ([]rule.Target, error) {
-	pages := ec2.NewDescribeInstancesPaginator(api, &ec2.DescribeInstancesInput{})
-	var out []rule.Target
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list instances: %w", err)
-		}
-		for _, r := range page.Reservations {
-			for _, i := range r.Instances {
-				out = append(out, rule.Target{Type: ResourceType, ID: aws.ToString(i.InstanceId), Region: region, State: fromSDK(i)})
-			}
-		}
-	}
-	return out, nil
+	return instances.List(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), env.Session.Region, fromSDK)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/rampart-aws/rampart/internal/accesskey"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/tagmap"
@@ -63,10 +64,9 @@ const (
 )
 
 const (
-	apiUpdateKey = "iam:UpdateAccessKey"
-	apiLastUsed  = "iam:GetAccessKeyLastUsed"
-	apiListKeys  = "iam:ListAccessKeys"
-	apiUserTags  = "iam:ListUserTags"
+	apiLastUsed = "iam:GetAccessKeyLastUsed"
+	apiListKeys = "iam:ListAccessKeys"
+	apiUserTags = "iam:ListUserTags"
 )
 
 // Rule is exposed-access-keys.
@@ -78,7 +78,7 @@ var Rule = rule.Define(rule.Spec[keyState, struct{}]{
 	},
 	Plan:  plan,
 	Judge: judgeTarget,
-	Apply: apply,
+	Apply: accesskey.Apply,
 })
 
 var meta = rule.Meta{
@@ -101,7 +101,7 @@ var meta = rule.Meta{
 	},
 	Global:       true,
 	ReadActions:  []string{apiLastUsed, apiListKeys, apiUserTags},
-	WriteActions: []string{apiUpdateKey},
+	WriteActions: []string{accesskey.APIUpdate},
 
 	// An exposed key's holder may be able to tag its own user.
 	ListExemptionsOnly: true,
@@ -363,12 +363,6 @@ func plan(t rule.Target, _ struct{}) (keyState, error) {
 }
 
 // keyParams are the params of a deactivation and of its undo.
-type keyParams struct {
-	UserName    string `json:"userName"`
-	AccessKeyID string `json:"accessKeyId"`
-	Status      string `json:"status"`
-}
-
 func judgeTarget(s keyState, t rule.Target, _ struct{}, f rule.Facts) rule.Finding {
 	x, _ := t.Evidence.(exposure)
 	if x.KeyID == "" {
@@ -411,9 +405,7 @@ func judge(s keyState, x exposure, account string) rule.Finding {
 	}
 	reason += " — deactivate it (never delete it), then rotate it (a new key for whatever uses it), review CloudTrail for its use and delete it"
 	target := s.Owner + "/" + x.KeyID
-	undo := rule.NewAction(apiUpdateKey, target, "re-activate the access key", keyParams{UserName: s.Owner, AccessKeyID: x.KeyID, Status: string(iamtypes.StatusTypeActive)}, nil)
-	act := rule.NewAction(apiUpdateKey, target, "deactivate the exposed access key "+x.KeyID,
-		keyParams{UserName: s.Owner, AccessKeyID: x.KeyID, Status: string(iamtypes.StatusTypeInactive)}, &undo)
+	act := accesskey.Deactivate(target, s.Owner, x.KeyID, "deactivate the exposed access key "+x.KeyID)
 	return rule.Finding{Verdict: rule.Violation, Reason: s.noted(reason), Actions: []rule.Action{act}, Tags: s.Tags}
 }
 
@@ -471,32 +463,4 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// apply sets an access key's status — Inactive (the plan) or Active (its
-// undo). Keys are never deleted.
-func apply(ctx context.Context, env rule.Env, a rule.Action) error {
-	if a.API != apiUpdateKey {
-		return fmt.Errorf("exposed-access-keys cannot apply %s", a.API)
-	}
-	var p keyParams
-	if err := a.Decode(&p); err != nil {
-		return err
-	}
-	if p.UserName == "" || p.AccessKeyID == "" {
-		return fmt.Errorf("%s: params need userName and accessKeyId", a.API)
-	}
-	status := iamtypes.StatusType(p.Status)
-	if status != iamtypes.StatusTypeActive && status != iamtypes.StatusTypeInactive {
-		return fmt.Errorf("%s: status %q: want Active or Inactive", a.API, p.Status)
-	}
-	_, err := awsclient.Client(env.Session, iam.NewFromConfig).UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
-		UserName: aws.String(p.UserName), AccessKeyId: aws.String(p.AccessKeyID), Status: status})
-	switch {
-	case awsclient.HasCode(err, "NoSuchEntity") && status == iamtypes.StatusTypeInactive:
-		return fmt.Errorf("deactivate %s of %s: the key or user is gone: %w", p.AccessKeyID, p.UserName, rule.ErrNoOp)
-	case err != nil:
-		return fmt.Errorf("set %s of %s to %s: %w", p.AccessKeyID, p.UserName, status, err)
-	}
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rampart-aws/rampart/internal/accesskey"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
@@ -116,10 +117,10 @@ func TestJudge(t *testing.T) {
 		reason  []string
 	}{
 		{"active key: deactivated", keyState{Found: true, Owner: "bob", Status: "Active", LastUsed: "last used 2026-03-15T06:30:00Z (s3 in us-east-1)",
-			Tags: map[string]string{"owner": "billing@example.com", "team": "billing"}}, ta, rule.Violation, []string{apiUpdateKey},
+			Tags: map[string]string{"owner": "billing@example.com", "team": "billing"}}, ta, rule.Violation, []string{accesskey.APIUpdate},
 			[]string{"access key AKIAIOSFODNN7EXAMPLE of user bob is exposed", "found by Trusted Advisor (Exposed, ERROR) at https://github.com/x/y", "case case-1",
 				"last used 2026-03-15T06:30:00Z (s3 in us-east-1)", "owner=billing@example.com, team=billing", "deactivate it (never delete it)"}},
-		{"health: where is the description", keyState{Found: true, Owner: "bob", Status: "Active", LastUsed: "never used"}, health, rule.Violation, []string{apiUpdateKey},
+		{"health: where is the description", keyState{Found: true, Owner: "bob", Status: "Active", LastUsed: "never used"}, health, rule.Violation, []string{accesskey.APIUpdate},
 			[]string{"found by AWS Health on Sun, 15 Mar 2026 06:25:10 GMT: \"publicly available online at https://github.com/x/y\"", "never used"}},
 		{"inactive key: compliant after the fact", keyState{Found: true, Owner: "bob", Status: "Inactive", LastUsed: "never used"}, ta, rule.Compliant, nil,
 			[]string{"already inactive (compliant after the fact)", "found by Trusted Advisor"}},
@@ -163,15 +164,15 @@ func TestDeactivationAndUndo(t *testing.T) {
 		t.Fatalf("actions = %+v", f.Actions)
 	}
 	a := f.Actions[0]
-	var p, u keyParams
+	var p, u accesskey.Params
 	if err := a.Decode(&p); err != nil || a.Undo == nil {
 		t.Fatalf("action = %+v, %v", a, err)
 	}
 	if err := a.Undo.Decode(&u); err != nil {
 		t.Fatal(err)
 	}
-	if p != (keyParams{UserName: "bob", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", Status: "Inactive"}) ||
-		u != (keyParams{UserName: "bob", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", Status: "Active"}) || a.Undo.API != apiUpdateKey {
+	if p != (accesskey.Params{UserName: "bob", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", Status: "Inactive"}) ||
+		u != (accesskey.Params{UserName: "bob", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", Status: "Active"}) || a.Undo.API != accesskey.APIUpdate {
 		t.Fatalf("deactivate %+v, undo %+v", p, u)
 	}
 }

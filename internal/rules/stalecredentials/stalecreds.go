@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/rampart-aws/rampart/internal/accesskey"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/tagmap"
@@ -34,8 +35,6 @@ const ResourceType = "AWS::IAM::User"
 
 // ParamMaxAge is the number of days a credential may go unused.
 const ParamMaxAge = "maxAgeDays"
-
-const apiUpdateKey = "iam:UpdateAccessKey"
 
 // Check is stale-credentials with its clock and its polling pace.
 type Check struct {
@@ -77,7 +76,7 @@ var meta = rule.Meta{
 		{Name: ParamMaxAge, Default: "90", Description: "days a credential may go unused (a never-used one counts from its creation)", Check: checkDays},
 	},
 	ReadActions:  []string{"iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"},
-	WriteActions: []string{apiUpdateKey},
+	WriteActions: []string{accesskey.APIUpdate},
 }
 
 func checkDays(s string) error {
@@ -112,7 +111,7 @@ func (c *Check) Bind(p rule.Params) (*rule.Bound, error) {
 		Observe: c.observe,
 		Plan:    c.plan,
 		Judge:   judgeUser,
-		Apply:   apply,
+		Apply:   accesskey.Apply,
 		Sweep:   c.sweep,
 	}).Bind(p)
 }
@@ -327,12 +326,6 @@ func current(ctx context.Context, client usersAPI, row Row, fromReport []credent
 }
 
 // keyParams are the params of a deactivation and of its undo.
-type keyParams struct {
-	UserName    string `json:"userName"`
-	AccessKeyID string `json:"accessKeyId"`
-	Status      string `json:"status"`
-}
-
 // judge is the rule: stale keys are deactivated, a stale password reported.
 func judge(user string, creds []credential, now time.Time, limit time.Duration) rule.Finding {
 	var stale, ok []string
@@ -348,9 +341,7 @@ func judge(user string, creds []credential, now time.Time, limit time.Duration) 
 			continue // reported only
 		}
 		target := user + "/" + cr.name()
-		undo := rule.NewAction(apiUpdateKey, target, "re-activate the access key", keyParams{UserName: user, AccessKeyID: cr.ID, Status: string(iamtypes.StatusTypeActive)}, nil)
-		actions = append(actions, rule.NewAction(apiUpdateKey, target, "deactivate (not delete) "+desc,
-			keyParams{UserName: user, AccessKeyID: cr.ID, Status: string(iamtypes.StatusTypeInactive)}, &undo))
+		actions = append(actions, accesskey.Deactivate(target, user, cr.ID, "deactivate (not delete) "+desc))
 	}
 	days := int(limit.Hours() / 24)
 	if len(stale) == 0 {
@@ -365,34 +356,6 @@ func judge(user string, creds []credential, now time.Time, limit time.Duration) 
 		reason += "; a console password is reported, not removed"
 	}
 	return rule.Finding{Verdict: rule.Violation, Reason: reason, Actions: actions}
-}
-
-// apply sets an access key's status — Inactive (the
-// plan) or Active (its undo). Keys are never deleted.
-func apply(ctx context.Context, env rule.Env, a rule.Action) error {
-	if a.API != apiUpdateKey {
-		return fmt.Errorf("stale-credentials cannot apply %s", a.API)
-	}
-	var p keyParams
-	if err := a.Decode(&p); err != nil {
-		return err
-	}
-	if p.UserName == "" || p.AccessKeyID == "" {
-		return fmt.Errorf("%s: params need userName and accessKeyId", a.API)
-	}
-	status := iamtypes.StatusType(p.Status)
-	if status != iamtypes.StatusTypeActive && status != iamtypes.StatusTypeInactive {
-		return fmt.Errorf("%s: status %q: want Active or Inactive", a.API, p.Status)
-	}
-	_, err := awsclient.Client(env.Session, iam.NewFromConfig).UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
-		UserName: aws.String(p.UserName), AccessKeyId: aws.String(p.AccessKeyID), Status: status})
-	switch {
-	case awsclient.HasCode(err, "NoSuchEntity") && status == iamtypes.StatusTypeInactive:
-		return fmt.Errorf("deactivate %s of %s: the key or user is gone: %w", p.AccessKeyID, p.UserName, rule.ErrNoOp)
-	case err != nil:
-		return fmt.Errorf("set %s of %s to %s: %w", p.AccessKeyID, p.UserName, status, err)
-	}
-	return nil
 }
 
 // anyStale reports whether any credential has gone unused too long.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
+	"github.com/rampart-aws/rampart/internal/accesskey"
 	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/rule"
 )
@@ -130,7 +131,7 @@ func TestEvaluateRowsOffline(t *testing.T) {
 		var targets []string
 		for _, a := range f.Actions {
 			targets = append(targets, a.Target)
-			var kp keyParams
+			var kp accesskey.Params
 			if err := a.Decode(&kp); err != nil || kp.Status != "Inactive" || a.Undo == nil || !strings.Contains(string(a.Undo.Params), `"status":"Active"`) {
 				t.Fatalf("%s: action %+v", row.User, a)
 			}
@@ -187,21 +188,6 @@ func TestParams(t *testing.T) {
 	}
 	if _, err := Rule.Meta().Resolve(map[string]string{ParamMaxAge: "45"}); err != nil {
 		t.Error(err)
-	}
-}
-
-func TestApplyRejectsBadParams(t *testing.T) {
-	t.Parallel()
-	s := awsclient.NewOffline("us-east-1") // must fail before any client is built
-	for name, a := range map[string]rule.Action{
-		"other API":  rule.NewAction("iam:DeleteAccessKey", "x", "", keyParams{UserName: "u", AccessKeyID: "AKIA1", Status: "Inactive"}, nil),
-		"no key ID":  rule.NewAction(apiUpdateKey, "x", "", keyParams{UserName: "u", Status: "Inactive"}, nil),
-		"bad status": rule.NewAction(apiUpdateKey, "x", "", keyParams{UserName: "u", AccessKeyID: "AKIA1", Status: "Deleted"}, nil),
-		"no params":  {API: apiUpdateKey, Target: "x"},
-	} {
-		if err := apply(context.Background(), rule.Env{Session: s}, a); err == nil {
-			t.Errorf("%s: applied", name)
-		}
 	}
 }
 
