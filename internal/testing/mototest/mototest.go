@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ type Server struct {
 	URL       string
 	cmd       *exec.Cmd
 	recording string
+	exited    chan struct{} // closed when the process has exited
 }
 
 // Start launches moto_server on a free loopback port and waits until it
@@ -48,13 +50,29 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moto_server not found on PATH (pip install 'moto[server]==5.2.1'): %w", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// The port is free when asked for but may be taken before moto binds it
+	// (test binaries start servers in parallel): a server that exits, or a
+	// port that answers as something else, is retried on another port.
+	for range 5 {
+		s, err := start(bin)
+		if err == nil || !errors.Is(err, errPortTaken) {
+			return s, err
+		}
+	}
+	return nil, fmt.Errorf("moto_server: %w five times", errPortTaken)
+}
+
+var errPortTaken = errors.New("the port was taken before moto_server bound it")
+
+func start(bin string) (*Server, error) {
+	ctx := context.Background()
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.CommandContext(ctx, bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// The request recorder writes to a file in the working directory unless
 	// told otherwise: keep it out of the package being tested.
@@ -68,18 +86,43 @@ func Start() (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, recording: recording}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, recording: recording, exited: exited}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL + "/moto-api/data.json")
-		if err == nil {
-			resp.Body.Close()
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("port %d: %w", port, errPortTaken)
+		default:
+		}
+		code, err := s.get(ctx, "/moto-api/data.json")
+		switch {
+		case err == nil && code == http.StatusOK:
 			return s, nil
+		case err == nil:
+			s.Stop() // something else answers on the port
+			return nil, fmt.Errorf("port %d answers %d: %w", port, code, errPortTaken)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.Stop()
 	return nil, fmt.Errorf("moto_server on port %d did not answer within 60s", port)
+}
+
+// get is a GET of path on the server: its status code.
+func (s *Server) get(ctx context.Context, path string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // Stop ends the server and its children.
@@ -88,7 +131,11 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	_ = s.cmd.Wait()
+	if s.exited != nil {
+		<-s.exited
+	} else {
+		_ = s.cmd.Wait()
+	}
 	if s.recording != "" {
 		_ = os.Remove(s.recording)
 	}
@@ -118,7 +165,12 @@ func (s *Server) Env() map[string]string {
 func (s *Server) Reset() error { return s.post("/moto-api/reset") }
 
 func (s *Server) post(path string) error {
-	resp, err := http.Post(s.URL+path, "application/json", nil)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
@@ -164,7 +216,11 @@ func (s *Server) Calls() ([]string, error) {
 	if err := s.post("/moto-api/recorder/stop-recording"); err != nil {
 		return nil, err
 	}
-	resp, err := http.Get(s.URL + "/moto-api/recorder/download-recording")
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, s.URL+"/moto-api/recorder/download-recording", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
