@@ -74,6 +74,7 @@ func handles(function string, t *trigger.Trigger) bool {
 			if m.MatchesEvent(t.Event) {
 				return true
 			}
+		case trigger.KindSweep: // organization fan-out: e2e/organization_test.go
 		}
 	}
 	return false

@@ -18,14 +18,16 @@ import (
 
 func main() {
 	quietNode()
-	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	if err := run(app); err != nil {
+	err := run(app)
+	if err == nil {
+		app.Synth(nil)
+	}
+	jsii.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "rampart infra:", err)
-		jsii.Close()
 		os.Exit(1)
 	}
-	app.Synth(nil)
 }
 
 func run(app awscdk.App) error {

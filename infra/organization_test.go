@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -274,7 +275,8 @@ func TestMemberTemplateLints(t *testing.T) {
 	}
 	out, err := exec.Command(lint, path).CombinedOutput()
 	// cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
-	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode()&3 != 0 || err != nil && !ok {
+	var ee *exec.ExitError
+	if ok := errors.As(err, &ee); ok && ee.ExitCode()&3 != 0 || err != nil && !ok {
 		t.Errorf("cfn-lint: %v\n%s", err, out)
 	}
 }

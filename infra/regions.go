@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/rampart-aws/rampart/internal/awsclient"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/rampart-aws/rampart/internal/awsclient"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )

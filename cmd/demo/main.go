@@ -16,16 +16,19 @@ import (
 	"github.com/rampart-aws/rampart/internal/testing/demo"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sum, err := demo.Run(ctx, demo.Options{Out: os.Stdout, Progress: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
+		return 1
 	}
 	if n := sum.Failed(); n > 0 {
 		fmt.Fprintf(os.Stderr, "demo: %d scenarios did not end as they must\n", n)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }

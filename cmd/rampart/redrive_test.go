@@ -148,8 +148,8 @@ func invocations(t *testing.T, srv *mototest.Server) []string {
 				typ = v
 			}
 		}
-		u := rec.URL + rec.Path
-		out = append(out, u[strings.Index(u, "/2015-03-31/"):]+" "+typ+" "+body)
+		_, path, _ := strings.Cut(rec.URL+rec.Path, "/2015-03-31/")
+		out = append(out, "/2015-03-31/"+path+" "+typ+" "+body)
 	}
 	return out
 }

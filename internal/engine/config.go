@@ -3,10 +3,11 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/rampart-aws/rampart/internal/exemption"
-	"github.com/rampart-aws/rampart/internal/rule"
 	"os"
 	"strings"
+
+	"github.com/rampart-aws/rampart/internal/exemption"
+	"github.com/rampart-aws/rampart/internal/rule"
 )
 
 // Mode says whether a rule's plan is applied or only reported.
@@ -25,6 +26,7 @@ func ParseMode(s string) (Mode, error) {
 	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
 	case Enforce, Report:
 		return m, nil
+	default: // Plan is the CLI's, never configured
 	}
 	return "", fmt.Errorf("mode %q: want enforce or report", s)
 }

@@ -419,7 +419,7 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 	}
 	b, err := rule.BindWith(r, overrides)
 	if err != nil {
-		return nil, fmt.Errorf("%w: ruleParameters: %v", trigger.ErrInput, err)
+		return nil, fmt.Errorf("%w: ruleParameters: %w", trigger.ErrInput, err)
 	}
 	item := inv.Item
 	if item == nil {

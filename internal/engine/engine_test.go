@@ -39,7 +39,7 @@ func newFake(id string) *fakeRule {
 		CloudTrail:  []rule.CloudTrailTrigger{{Source: "test.amazonaws.com", Events: []string{"Open"}}},
 		Config:      &rule.ConfigTrigger{ResourceTypes: []string{"AWS::Test::Thing"}, Frequency: rule.OneHour},
 		Schedule:    "rate(1 hour)",
-		Params:      []rule.Param{{Name: "limit", Default: "5", Check: func(s string) error { return checkInt(s) }}},
+		Params:      []rule.Param{{Name: "limit", Default: "5", Check: checkInt}},
 		ReadActions: []string{"test:Describe"}, WriteActions: []string{"test:Close", "test:Fix"}},
 		state: map[string]bool{}, tags: map[string]map[string]string{}}
 }
@@ -651,10 +651,10 @@ func TestOrganizationSweepQueueOnlyWhereNeeded(t *testing.T) {
 func (f *fakeRule) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
 
 // Bind adapts the fake (legacyrule.Adapt).
-func (f housekeeping) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
+func (h housekeeping) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(h).Bind(p) }
 
 // Bind adapts the fake (legacyrule.Adapt).
-func (f quiet) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
+func (q quiet) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(q).Bind(p) }
 
 // Bind adapts the fake (legacyrule.Adapt).
-func (f expanding) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
+func (x expanding) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(x).Bind(p) }

@@ -27,7 +27,7 @@ import (
 func parseRoleARN(s string) (arn.ARN, error) {
 	a, err := arn.Parse(s)
 	if err != nil {
-		return a, fmt.Errorf("%q is not a role ARN (want arn:<partition>:iam::<account>:role/<path/>name): %v", s, err)
+		return a, fmt.Errorf("%q is not a role ARN (want arn:<partition>:iam::<account>:role/<path/>name): %w", s, err)
 	}
 	name, ok := strings.CutPrefix(a.Resource, "role/")
 	if a.Service != "iam" || a.Region != "" || !awsclient.ValidAccount(a.AccountID) || !ok || !awsname.RolePath(name) {
@@ -126,7 +126,7 @@ func (e *Engine) isOwnRole(issuer arn.ARN, eventAccount string, sess *awsclient.
 	if e.cfg.MemberRole == "" || sess == nil || sess.Account == "" || sess.Account == e.session.Account {
 		return false
 	}
-	return issuer.AccountID == sess.Account && issuer.AccountID == eventAccount && s == e.session.MemberRoleARN(sess.Account)
+	return issuer.AccountID == sess.Account && sess.Account == eventAccount && s == e.session.MemberRoleARN(sess.Account)
 }
 
 // lookalike is the Rampart role whose name the caller bears without being a

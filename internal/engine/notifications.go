@@ -207,6 +207,7 @@ func stateOf(d *report.Decision) (notifystate.State, bool) {
 		if d.Exempt != "" { // set by exempt.go: "tag" or "list"
 			return notifystate.Exempt, false
 		}
+	default: // compliant, ignored: nothing open
 	}
 	return notifystate.Compliant, false
 }

@@ -305,7 +305,7 @@ func TestAnUndeliveredNotificationFailsTheInvocationAndIsResent(t *testing.T) {
 }
 
 // Bind adapts the fake (legacyrule.Adapt).
-func (f *slow) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
+func (s *slow) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(s).Bind(p) }
 
 // Bind adapts the fake (legacyrule.Adapt).
 func (f fixedOrder) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }

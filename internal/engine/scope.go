@@ -256,7 +256,7 @@ func (e *Engine) listOrganization(ctx context.Context) ([]string, error) {
 		for _, a := range page.Accounts {
 			active := a.State == orgtypes.AccountStateActive
 			if a.State == "" {
-				active = a.Status == orgtypes.AccountStatusActive //nolint:staticcheck // older answers carry Status only
+				active = a.Status == orgtypes.AccountStatusActive // older answers carry Status only
 			}
 			if active {
 				out = append(out, aws.ToString(a.Id))

@@ -249,4 +249,4 @@ func TestSignInFromAnyRegion(t *testing.T) {
 }
 
 // Bind adapts the fake (legacyrule.Adapt).
-func (f *where) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
+func (w *where) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(w).Bind(p) }

@@ -43,7 +43,7 @@ func (r *simRule) Meta() *rule.Meta { return &r.meta }
 func (r *simRule) Targets(call *trigger.APICall, _ rule.Params) ([]rule.Target, error) {
 	var req struct{ ID string }
 	if err := json.Unmarshal(call.Request, &req); err != nil {
-		return nil, fmt.Errorf("%w: %v", trigger.ErrInput, err)
+		return nil, fmt.Errorf("%w: %w", trigger.ErrInput, err)
 	}
 	return []rule.Target{{Type: r.meta.ResourceType, ID: req.ID}}, nil
 }
@@ -254,4 +254,4 @@ func TestNotificationsPerDay(t *testing.T) {
 }
 
 // Bind adapts the fake (legacyrule.Adapt).
-func (f *simRule) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(f).Bind(p) }
+func (r *simRule) Bind(p rule.Params) (*rule.Bound, error) { return legacyrule.Adapt(r).Bind(p) }

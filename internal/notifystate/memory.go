@@ -28,6 +28,7 @@ func (m *Memory) Observe(_ context.Context, o Observation) (Change, error) {
 	case touch, write, claim:
 		it := apply(old, o, s, ch)
 		m.items[o.Key.ID()] = &it
+	default: // resend, wait: nothing to store
 	}
 	return ch, nil
 }

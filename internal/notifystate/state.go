@@ -77,6 +77,7 @@ func Notable(prev, next State) (Event, bool) {
 			return "", false
 		case Exempt:
 			return ExemptEnded, true
+		default: // from none, compliant or remediated: opened
 		}
 		return NewViolation, true
 	case Remediated:
@@ -89,6 +90,7 @@ func Notable(prev, next State) (Event, bool) {
 		if prev.Open() {
 			return Resolved, true
 		}
+	default: // None: never stored
 	}
 	return "", false
 }
@@ -253,6 +255,7 @@ func perEventEvent(s State) Event {
 		return FixFailed
 	case Exempt:
 		return ExemptStarted
+	default: // violation (none and compliant are not per-event states)
 	}
 	return NewViolation
 }
@@ -274,6 +277,7 @@ func apply(old *item, o Observation, s step, ch Change) item {
 		it.EventID, it.Notified = o.EventID, !ch.Notify
 	case claim:
 		it.EventID, it.ClaimedAt = o.EventID, o.Now
+	default: // touch: last seen only (resend and wait never get here)
 	}
 	return it
 }

@@ -68,6 +68,7 @@ func ComplianceType(v rule.Verdict) cfgtypes.ComplianceType {
 		return cfgtypes.ComplianceTypeNonCompliant
 	case rule.Compliant:
 		return cfgtypes.ComplianceTypeCompliant
+	default: // not applicable, ignored
 	}
 	return cfgtypes.ComplianceTypeNotApplicable
 }

@@ -97,7 +97,7 @@ func (r *Retry) do(ctx context.Context, send func() error) error {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("%w (gave up after %d attempts: %v)", err, i, ctx.Err())
+				return fmt.Errorf("%w (gave up after %d attempts: %w)", err, i, ctx.Err())
 			case <-t.C:
 			}
 			wait *= 4

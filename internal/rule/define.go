@@ -257,7 +257,7 @@ type stop struct {
 func (s stop) Error() string        { return s.reason() }
 func (s stop) Is(target error) bool { return target == s.kind }
 func (s stop) reason() string {
-	if s.kind == ErrUndecided {
+	if errors.Is(s.kind, ErrUndecided) {
 		return "offline: " + s.why
 	}
 	return s.why

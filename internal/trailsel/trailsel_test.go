@@ -1,6 +1,7 @@
 package trailsel
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,7 +106,7 @@ func TestRestoreBasicStaysWithinFive(t *testing.T) {
 		}
 	}
 	// Five, one of them All: it takes the management events on, data kept.
-	five := append(four, data(cttypes.ReadWriteTypeAll, "arn:aws:s3:::e/"))
+	five := append(slices.Clone(four), data(cttypes.ReadWriteTypeAll, "arn:aws:s3:::e/"))
 	fix, _ = Restore(Selectors{Basic: five})
 	if len(fix.Basic) != 5 || !aws.ToBool(fix.Basic[4].IncludeManagementEvents) || fix.Basic[4].DataResources[0].Values[0] != "arn:aws:s3:::e/" {
 		t.Fatalf("five with an All: %+v", fix.Basic)
@@ -114,7 +115,7 @@ func TestRestoreBasicStaysWithinFive(t *testing.T) {
 		t.Fatal("Restore changed its input")
 	}
 	// Five without All: the two first ReadOnly selectors merge.
-	five = append(four, data(ro, "arn:aws:s3:::a/", "arn:aws:s3:::e/"))
+	five = append(slices.Clone(four), data(ro, "arn:aws:s3:::a/", "arn:aws:s3:::e/"))
 	fix, _ = Restore(Selectors{Basic: five})
 	if len(fix.Basic) != 5 || !RecordsAllManagement(fix) {
 		t.Fatalf("five without All: %+v", fix.Basic)

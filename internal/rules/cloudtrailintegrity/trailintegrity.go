@@ -176,7 +176,7 @@ type selectorsRequest struct {
 func targets(call *trigger.APICall, _ baseline) ([]rule.Target, error) {
 	ev := evidence{Event: call.EventName}
 	bad := func(err error) error {
-		return fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
+		return fmt.Errorf("%w: %s requestParameters: %w", trigger.ErrInput, call.EventName, err)
 	}
 	switch call.EventName {
 	case "StopLogging", "DeleteTrail":

@@ -196,7 +196,7 @@ func targets(call *trigger.APICall) ([]rule.Target, error) {
 		PutChannel  *requestChannel  `json:"deliveryChannel"`
 	}
 	if err := json.Unmarshal(call.Request, &req); err != nil {
-		return nil, fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
+		return nil, fmt.Errorf("%w: %s requestParameters: %w", trigger.ErrInput, call.EventName, err)
 	}
 	t := rule.Target{Type: ResourceType, Region: call.Region}
 	ev := evidence{Event: call.EventName}

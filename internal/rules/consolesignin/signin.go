@@ -104,13 +104,13 @@ func targets(call *trigger.APICall) ([]rule.Target, error) {
 		ConsoleLogin string `json:"ConsoleLogin"`
 	}
 	if err := decodeObject(call.Response, &resp); err != nil {
-		return nil, fmt.Errorf("%w: ConsoleLogin responseElements: %v", trigger.ErrInput, err)
+		return nil, fmt.Errorf("%w: ConsoleLogin responseElements: %w", trigger.ErrInput, err)
 	}
 	var extra struct {
 		MFAUsed *string `json:"MFAUsed"`
 	}
 	if err := decodeObject(call.Additional, &extra); err != nil {
-		return nil, fmt.Errorf("%w: ConsoleLogin additionalEventData: %v", trigger.ErrInput, err)
+		return nil, fmt.Errorf("%w: ConsoleLogin additionalEventData: %w", trigger.ErrInput, err)
 	}
 	ev := signIn{ActorType: call.Actor.Type, Who: who(call.Actor, call.Region), Error: call.ErrorMessage, SourceIP: call.SourceIP}
 	switch {

@@ -105,7 +105,7 @@ type configuration struct {
 func fromItem(item *trigger.ConfigItem) (volume, error) {
 	var c configuration
 	if err := json.Unmarshal(item.Configuration, &c); err != nil {
-		return volume{}, fmt.Errorf("%w: volume configuration: %v", trigger.ErrInput, err)
+		return volume{}, fmt.Errorf("%w: volume configuration: %w", trigger.ErrInput, err)
 	}
 	v := volume{ID: item.ResourceID, Encrypted: bool(c.Encrypted), KmsKeyID: c.KmsKeyID, Tags: item.Tags}
 	for _, a := range c.Attachments {

@@ -271,7 +271,7 @@ func targets(call *trigger.APICall, _ params) ([]rule.Target, error) {
 		}
 		if len(call.Request) > 0 && string(call.Request) != "null" {
 			if err := json.Unmarshal(call.Request, &req); err != nil {
-				return nil, fmt.Errorf("%w: ModifyEbsDefaultKmsKeyId requestParameters: %v", trigger.ErrInput, err)
+				return nil, fmt.Errorf("%w: ModifyEbsDefaultKmsKeyId requestParameters: %w", trigger.ErrInput, err)
 			}
 		}
 		ev.Key = req.KmsKeyID

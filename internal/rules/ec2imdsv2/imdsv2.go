@@ -133,7 +133,7 @@ func targets(call *trigger.APICall) ([]rule.Target, error) {
 		modifyRequest
 	}
 	if err := json.Unmarshal(call.Request, &req); err != nil {
-		return nil, fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, eventModify, err)
+		return nil, fmt.Errorf("%w: %s requestParameters: %w", trigger.ErrInput, eventModify, err)
 	}
 	r := req.modifyRequest
 	if req.Wrapped != nil {
@@ -179,7 +179,7 @@ func fromItem(item *trigger.ConfigItem) (instance, error) {
 		} `json:"metadataOptions"`
 	}
 	if err := json.Unmarshal(item.Configuration, &c); err != nil {
-		return instance{}, fmt.Errorf("%w: instance configuration: %v", trigger.ErrInput, err)
+		return instance{}, fmt.Errorf("%w: instance configuration: %w", trigger.ErrInput, err)
 	}
 	if c.MetadataOptions == nil {
 		return instance{}, rule.Undecided("the configuration item carries no metadata options")

@@ -91,7 +91,7 @@ func fromItem(item *trigger.ConfigItem) (instance, error) {
 		} `json:"state"`
 	}
 	if err := json.Unmarshal(item.Configuration, &c); err != nil {
-		return instance{}, fmt.Errorf("%w: instance configuration: %v", trigger.ErrInput, err)
+		return instance{}, fmt.Errorf("%w: instance configuration: %w", trigger.ErrInput, err)
 	}
 	return instance{State: c.State.Name, VpcID: c.VpcID, Tags: item.Tags}, nil
 }

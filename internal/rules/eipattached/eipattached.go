@@ -154,7 +154,7 @@ func fromItem(item *trigger.ConfigItem, seen time.Time) (address, error) {
 		AssociationID      string `json:"associationId"`
 	}
 	if err := json.Unmarshal(item.Configuration, &c); err != nil {
-		return address{}, fmt.Errorf("%w: Elastic IP configuration: %v", trigger.ErrInput, err)
+		return address{}, fmt.Errorf("%w: Elastic IP configuration: %w", trigger.ErrInput, err)
 	}
 	a := address{AllocationID: c.AllocationID, PublicIP: c.PublicIP, Tags: item.Tags, Seen: seen}
 	if a.AllocationID == "" {

@@ -278,7 +278,7 @@ func kmsTargets(call *trigger.APICall) ([]rule.Target, error) {
 		Keys trigger.List[trigger.String] `json:"tagKeys"`
 	}
 	if err := json.Unmarshal(call.Request, &req); err != nil {
-		return nil, fmt.Errorf("%w: %s %s requestParameters: %v", trigger.ErrInput, call.EventSource, call.EventName, err)
+		return nil, fmt.Errorf("%w: %s %s requestParameters: %w", trigger.ErrInput, call.EventSource, call.EventName, err)
 	}
 	if req.Key == "" {
 		return nil, fmt.Errorf("%w: %s %s: no keyId", trigger.ErrInput, call.EventSource, call.EventName)

@@ -92,7 +92,7 @@ func targets(call *trigger.APICall) ([]rule.Target, error) {
 		UserName string `json:"userName"`
 	}
 	if err := decodeObject(call.Request, &req); err != nil {
-		return nil, fmt.Errorf("%w: CreateAccessKey requestParameters: %v", trigger.ErrInput, err)
+		return nil, fmt.Errorf("%w: CreateAccessKey requestParameters: %w", trigger.ErrInput, err)
 	}
 	if req.UserName != "" {
 		return nil, nil
@@ -103,7 +103,7 @@ func targets(call *trigger.APICall) ([]rule.Target, error) {
 		} `json:"accessKey"`
 	}
 	if err := decodeObject(call.Response, &resp); err != nil {
-		return nil, fmt.Errorf("%w: CreateAccessKey responseElements: %v", trigger.ErrInput, err)
+		return nil, fmt.Errorf("%w: CreateAccessKey responseElements: %w", trigger.ErrInput, err)
 	}
 	ev := created{KeyID: resp.AccessKey.AccessKeyID, When: call.Time.UTC().Format("2006-01-02 15:04:05 MST"), SourceIP: call.SourceIP, RootARN: call.Actor.ARN}
 	if ev.KeyID == "" {

@@ -74,7 +74,7 @@ func accountTargets(call *trigger.APICall, _ struct{}) ([]rule.Target, error) {
 	}
 	account, ev, err := parseAccountCall(call.EventName, call.Account, call.Request)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", trigger.ErrInput, call.EventName, err)
+		return nil, fmt.Errorf("%w: %s: %w", trigger.ErrInput, call.EventName, err)
 	}
 	return []rule.Target{{Type: AccountResourceType, ID: account, Region: call.Region, Evidence: ev}}, nil
 }

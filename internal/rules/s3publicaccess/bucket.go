@@ -79,7 +79,7 @@ func bucketTargets(call *trigger.APICall, _ struct{}) ([]rule.Target, error) {
 	}
 	bucket, ev, err := parseBucketCall(call.EventName, call.Request)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", trigger.ErrInput, call.EventName, err)
+		return nil, fmt.Errorf("%w: %s: %w", trigger.ErrInput, call.EventName, err)
 	}
 	return []rule.Target{{Type: BucketResourceType, ID: bucket, Region: call.Region, Evidence: ev}}, nil
 }

@@ -217,7 +217,7 @@ func targets(call *trigger.APICall, p params) ([]rule.Target, error) {
 		AlarmNames   []string `json:"alarmNames"`
 	}
 	if err := json.Unmarshal(call.Request, &req); err != nil {
-		return nil, fmt.Errorf("%w: %s requestParameters: %v", trigger.ErrInput, call.EventName, err)
+		return nil, fmt.Errorf("%w: %s requestParameters: %w", trigger.ErrInput, call.EventName, err)
 	}
 	if string(call.Request) == "null" {
 		return nil, fmt.Errorf("%w: %s has no requestParameters", trigger.ErrInput, call.EventName)
@@ -250,7 +250,7 @@ func targets(call *trigger.APICall, p params) ([]rule.Target, error) {
 		}
 		name, err := functionName(req.FunctionName)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", trigger.ErrInput, call.EventName, err)
+			return nil, fmt.Errorf("%w: %s: %w", trigger.ErrInput, call.EventName, err)
 		}
 		if !strings.HasPrefix(name, Prefix) {
 			return nil, nil
@@ -278,7 +278,7 @@ func targets(call *trigger.APICall, p params) ([]rule.Target, error) {
 			}
 			var err error
 			if topic, err = subscriptionTopic(req.Subscription); err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", trigger.ErrInput, call.EventName, err)
+				return nil, fmt.Errorf("%w: %s: %w", trigger.ErrInput, call.EventName, err)
 			}
 		}
 		if err := need(topic, "topicArn"); err != nil {
@@ -431,14 +431,6 @@ func (p params) deployers(call *trigger.APICall) []string {
 			Resource: fmt.Sprintf("role/cdk-hnb659fds-%s-role-%s-%s", kind, acct, region)}.String())
 	}
 	return out
-}
-
-// CheckEnv validates RAMPART_DEPLOYER_ARNS, for the function's cold start:
-// a malformed value stops the function before it handles anything, as a
-// malformed engine setting does.
-func CheckEnv() error {
-	_, err := parseDeployers(os.Getenv(EnvDeployerARNs))
-	return err
 }
 
 // byDeployer reports whether the call was made in a session of a deploying

@@ -250,11 +250,15 @@ func TestApplyRefusesOthersResources(t *testing.T) {
 	}
 }
 
-func TestCheckEnv(t *testing.T) {
-	for v, ok := range map[string]bool{"": true, "arn:aws:iam::123456789012:role/deploy": true,
-		"deploy-role": false, "arn:aws:iam::123456789012:user/u": false, " , ": false} {
+// TestBindRejectsMalformedDeployers: a malformed RAMPART_DEPLOYER_ARNS
+// fails Bind, which the engine does at cold start: the function stops
+// before it handles anything.
+func TestBindRejectsMalformedDeployers(t *testing.T) {
+	for _, v := range []string{"arn:aws:iam::123456789012:role/deploy", "deploy-role", "arn:aws:iam::123456789012:user/u", "", "x,y"} {
 		t.Setenv(EnvDeployerARNs, v)
-		if err := CheckEnv(); (err == nil) != ok {
+		_, err := rule.BindWith(Rule, nil)
+		ok := v == "" || strings.HasPrefix(v, "arn:aws:iam::123456789012:role/")
+		if (err == nil) != ok {
 			t.Errorf("%q: %v", v, err)
 		}
 	}

@@ -307,7 +307,7 @@ func targets(call *trigger.APICall, _ params) ([]rule.Target, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", trigger.ErrInput, call.EventName, err)
+		return nil, fmt.Errorf("%w: %s: %w", trigger.ErrInput, call.EventName, err)
 	}
 	id := groupID
 	if id == "" {

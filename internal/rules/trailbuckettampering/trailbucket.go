@@ -172,7 +172,7 @@ func targets(call *trigger.APICall, _ params) ([]rule.Target, error) {
 	}
 	bucket, ev, err := parseCall(call)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", trigger.ErrInput, call.EventName, err)
+		return nil, fmt.Errorf("%w: %s: %w", trigger.ErrInput, call.EventName, err)
 	}
 	return []rule.Target{{Type: ResourceType, ID: bucket, Region: call.Region, Evidence: ev}}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rampart-aws/rampart/internal/trigger"
@@ -57,7 +58,7 @@ func parseDeleteFlowLogs(call *trigger.APICall) ([]string, error) {
 	if err := json.Unmarshal(call.Request, &req); err != nil {
 		return nil, fmt.Errorf("requestParameters: %w", err)
 	}
-	refs := append(req.FlowLogID, req.FlowLogIDs...)
+	refs := slices.Concat(req.FlowLogID, req.FlowLogIDs)
 	if req.Wrapped != nil {
 		refs = append(refs, req.Wrapped.FlowLogID...)
 	}

@@ -231,13 +231,13 @@ func targets(call *trigger.APICall, _ params) ([]rule.Target, error) {
 	case "CreateVpc":
 		id, err := parseCreateVpc(call)
 		if err != nil {
-			return nil, fmt.Errorf("%w: CreateVpc: %v", trigger.ErrInput, err)
+			return nil, fmt.Errorf("%w: CreateVpc: %w", trigger.ErrInput, err)
 		}
 		return []rule.Target{{Type: ResourceType, ID: id, Region: call.Region, Evidence: created{}}}, nil
 	case "DeleteFlowLogs":
 		ids, err := parseDeleteFlowLogs(call)
 		if err != nil {
-			return nil, fmt.Errorf("%w: DeleteFlowLogs: %v", trigger.ErrInput, err)
+			return nil, fmt.Errorf("%w: DeleteFlowLogs: %w", trigger.ErrInput, err)
 		}
 		return []rule.Target{{Type: ResourceType, ID: strings.Join(ids, ","), Region: call.Region, Evidence: deleted{ids}}}, nil
 	}

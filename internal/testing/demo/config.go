@@ -50,7 +50,7 @@ var configScenarios = []Scenario{
 			c := awsclient.Client(s, configservice.NewFromConfig)
 			st, err := c.DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{ConfigurationRecorderNames: []string{f.ID}})
 			if err != nil || len(st.ConfigurationRecordersStatus) == 0 {
-				return nil, fmt.Errorf("recorder status %s: %v", f.ID, err)
+				return nil, fmt.Errorf("recorder status %s: %w", f.ID, err)
 			}
 			ch, err := c.DescribeDeliveryChannels(ctx, &configservice.DescribeDeliveryChannelsInput{})
 			if err != nil {

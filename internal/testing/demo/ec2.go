@@ -77,7 +77,7 @@ var ec2Scenarios = []Scenario{
 		State: func(ctx context.Context, s *awsclient.Session, f Fixture) ([]string, error) {
 			out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{f.ID}})
 			if err != nil || len(out.Addresses) == 0 {
-				return nil, fmt.Errorf("describe address %s: %v", f.ID, err)
+				return nil, fmt.Errorf("describe address %s: %w", f.ID, err)
 			}
 			a := out.Addresses[0]
 			pending := "no"

@@ -3,7 +3,6 @@ package lambdatest
 import (
 	"context"
 	"encoding/json"
-	"github.com/rampart-aws/rampart/internal/exemption"
 	"net/http"
 	"os"
 	"reflect"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rampart-aws/rampart/internal/exemption"
 
 	"github.com/rampart-aws/rampart/internal/engine"
 )

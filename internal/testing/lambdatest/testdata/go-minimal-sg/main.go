@@ -44,7 +44,7 @@ func main() {
 		}
 		out, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{group}})
 		if err != nil || len(out.SecurityGroups) != 1 {
-			return nil, fmt.Errorf("describe %s: %v", group, err)
+			return nil, fmt.Errorf("describe %s: %w", group, err)
 		}
 		var revoke []ec2types.IpPermission
 		for _, p := range out.SecurityGroups[0].IpPermissions {
