@@ -214,8 +214,14 @@ func apply(ctx context.Context, s *awsclient.Session, a rule.Action) error {
 	if a.API != APIModify || p.InstanceID == "" || (p.HTTPTokens != tokensRequired && p.HTTPTokens != tokensOptional) {
 		return fmt.Errorf("%s cannot apply %s with %+v", ID, a.API, p)
 	}
+	// HttpEndpoint=enabled restates what the instance has (the rule acts
+	// only while the endpoint is on): AWS refuses HttpTokens in a request
+	// that does not say the endpoint is enabled when it is not, and keeps
+	// every option the request leaves out. (moto 5.2.1 resets the options
+	// left out — the hop limit to 1 — where AWS keeps them.)
 	_, err := awsclient.Client(s, ec2.NewFromConfig).ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{
-		InstanceId: aws.String(p.InstanceID), HttpTokens: ec2types.HttpTokensState(p.HTTPTokens)})
+		InstanceId: aws.String(p.InstanceID), HttpTokens: ec2types.HttpTokensState(p.HTTPTokens),
+		HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled})
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", APIModify, p.InstanceID, err)
 	}

@@ -60,6 +60,38 @@ var ec2Scenarios = []Scenario{
 		// scenario shows its notification.
 	},
 	{
+		Rule:   "ec2-imdsv2-required",
+		Name:   "instance launched with IMDSv1",
+		Events: []string{"service/ec2-instance-running.json"},
+		Seed: func(ctx context.Context, s *awsclient.Session) (Fixture, error) {
+			run, err := awsclient.Client(s, ec2.NewFromConfig).RunInstances(ctx, &ec2.RunInstancesInput{
+				ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+				MetadataOptions: &ec2types.InstanceMetadataOptionsRequest{HttpTokens: ec2types.HttpTokensStateOptional,
+					HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled, HttpPutResponseHopLimit: aws.Int32(2)},
+				TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance,
+					Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String("web-1")}, {Key: aws.String("owner"), Value: aws.String("web@example.com")}}}}})
+			if err != nil {
+				return Fixture{}, fmt.Errorf("run instance: %w", err)
+			}
+			id := aws.ToString(run.Instances[0].InstanceId)
+			return Fixture{ID: id, Label: id + " (web-1)", Replace: map[string]string{eventInstanceID: id}}, nil
+		},
+		State: func(ctx context.Context, s *awsclient.Session, f Fixture) ([]string, error) {
+			out, err := awsclient.Client(s, ec2.NewFromConfig).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{f.ID}})
+			if err != nil || len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0 {
+				return nil, fmt.Errorf("describe instance %s: %w", f.ID, err)
+			}
+			o := out.Reservations[0].Instances[0].MetadataOptions
+			if o == nil {
+				return nil, fmt.Errorf("instance %s: no metadata options", f.ID)
+			}
+			// Not the hop limit: moto resets it on every modify, where AWS
+			// keeps what the request leaves out.
+			return []string{"IMDS tokens: " + string(o.HttpTokens), "IMDS endpoint: " + string(o.HttpEndpoint)}, nil
+		},
+		Want: []string{"IMDS tokens: required", "IMDS endpoint: enabled"},
+	},
+	{
 		Rule:   "eip-attached",
 		Name:   "unattached Elastic IP",
 		Events: []string{"config/eip-change-notification.json"},
