@@ -51,3 +51,23 @@ func List[S any](ctx context.Context, api ec2.DescribeInstancesAPIClient, region
 	}
 	return out, nil
 }
+
+// Observe is a rule's observe step over one instance: Describe, made into
+// the rule's state.
+func Observe[S, P any](state func(ec2types.Instance) S) func(context.Context, rule.Env, rule.Target, P) (S, error) {
+	return func(ctx context.Context, env rule.Env, t rule.Target, _ P) (S, error) {
+		in, err := Describe(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID)
+		if err != nil {
+			var zero S
+			return zero, err
+		}
+		return state(in), nil
+	}
+}
+
+// Sweep is a rule's sweep step over every instance of the region: List.
+func Sweep[S, P any](state func(ec2types.Instance) S) func(context.Context, rule.Env, P) ([]rule.Target, error) {
+	return func(ctx context.Context, env rule.Env, _ P) ([]rule.Target, error) {
+		return List(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), env.Session.Region, state)
+	}
+}

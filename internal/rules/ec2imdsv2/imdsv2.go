@@ -51,12 +51,12 @@ var Rule = rule.Define(rule.Spec[instance, struct{}]{
 	Meta:     &meta,
 	Targets:  func(call *trigger.APICall, _ struct{}) ([]rule.Target, error) { return targets(call) },
 	OnEvent:  func(ev *trigger.Event, _ struct{}) ([]rule.Target, error) { return rule.RunningInstance(ev) },
-	Observe:  observe,
+	Observe:  instances.Observe[instance, struct{}](fromSDK),
 	FromItem: func(item *trigger.ConfigItem, _ struct{}) (instance, error) { return fromItem(item) },
 	Plan:     func(t rule.Target, _ struct{}) (instance, error) { return plan(t) },
 	Judge:    judge,
 	Apply:    func(ctx context.Context, env rule.Env, a rule.Action) error { return apply(ctx, env.Session, a) },
-	Sweep:    sweep,
+	Sweep:    instances.Sweep[instance, struct{}](fromSDK),
 })
 
 var meta = rule.Meta{
@@ -185,24 +185,6 @@ func fromItem(item *trigger.ConfigItem) (instance, error) {
 		return instance{}, rule.Undecided("the configuration item carries no metadata options")
 	}
 	return instance{State: c.State.Name, Tokens: c.MetadataOptions.HTTPTokens, Endpoint: c.MetadataOptions.HTTPEndpoint, Tags: item.Tags}, nil
-}
-
-func observe(ctx context.Context, env rule.Env, t rule.Target, _ struct{}) (instance, error) {
-	return describe(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID)
-}
-
-// describe reads one instance's current state.
-func describe(ctx context.Context, api instances.DescribeAPI, id string) (instance, error) {
-	in, err := instances.Describe(ctx, api, id)
-	if err != nil {
-		return instance{}, err
-	}
-	return fromSDK(in), nil
-}
-
-// sweep lists every instance in the region with its state (paginated).
-func sweep(ctx context.Context, env rule.Env, _ struct{}) ([]rule.Target, error) {
-	return instances.List(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), env.Session.Region, fromSDK)
 }
 
 // apply sets one instance's HttpTokens, and nothing else of its options.

@@ -8,14 +8,11 @@
 package ec2instanceinvpc
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/rampart-aws/rampart/internal/awsclient"
 	"github.com/rampart-aws/rampart/internal/instances"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/tagmap"
@@ -31,10 +28,10 @@ const apiDescribe = "ec2:DescribeInstances"
 var Rule = rule.Define(rule.Spec[instance, struct{}]{
 	Meta:     &meta,
 	OnEvent:  func(ev *trigger.Event, _ struct{}) ([]rule.Target, error) { return rule.RunningInstance(ev) },
-	Observe:  observe,
+	Observe:  instances.Observe[instance, struct{}](fromSDK),
 	FromItem: func(item *trigger.ConfigItem, _ struct{}) (instance, error) { return fromItem(item) },
 	Judge:    judgeFinding,
-	Sweep:    sweep,
+	Sweep:    instances.Sweep[instance, struct{}](fromSDK),
 })
 
 var meta = rule.Meta{
@@ -94,22 +91,4 @@ func fromItem(item *trigger.ConfigItem) (instance, error) {
 		return instance{}, fmt.Errorf("%w: instance configuration: %w", trigger.ErrInput, err)
 	}
 	return instance{State: c.State.Name, VpcID: c.VpcID, Tags: item.Tags}, nil
-}
-
-func observe(ctx context.Context, env rule.Env, t rule.Target, _ struct{}) (instance, error) {
-	return describe(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), t.ID)
-}
-
-// describe reads one instance's current state.
-func describe(ctx context.Context, api instances.DescribeAPI, id string) (instance, error) {
-	in, err := instances.Describe(ctx, api, id)
-	if err != nil {
-		return instance{}, err
-	}
-	return fromSDK(in), nil
-}
-
-// sweep lists every instance in the region with its state (paginated).
-func sweep(ctx context.Context, env rule.Env, _ struct{}) ([]rule.Target, error) {
-	return instances.List(ctx, awsclient.Client(env.Session, ec2.NewFromConfig), env.Session.Region, fromSDK)
 }
