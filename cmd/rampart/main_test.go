@@ -268,4 +268,10 @@ func TestPlanWithoutARegionPlansWhereTheEventHappened(t *testing.T) {
 	if code != 0 || strings.Contains(out, "out of scope") || strings.Count(out, "i-0608144705c8a6401") != 4 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
+	// An organization sweep message names its account and region: offline,
+	// the plan says what a live sweep there would read (it used to panic).
+	code, out, errOut = cli(t, "", env, "plan", sample("sqs/sweep-message.json"))
+	if code != 0 || !strings.Contains(out, "offline plan: a live run lists every AWS::EC2::SecurityGroup in eu-west-1") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
 }

@@ -12,13 +12,18 @@ import (
 // session has no clients, so a rule's Sweep (and Expand) is never called;
 // the decision says which rule would list what, and with which reads.
 func (e *Engine) offlineSweep(m *rule.Meta, d report.Decision) report.Decision {
+	return e.offlineSweepIn(m, e.session.Region, d)
+}
+
+// offlineSweepIn is offlineSweep of a sweep in region.
+func (e *Engine) offlineSweepIn(m *rule.Meta, region string, d report.Decision) report.Decision {
 	d.Resource, d.Verdict = "*", rule.Ignored
 	reads := "no read"
 	if len(m.ReadActions) > 0 {
 		reads = strings.Join(m.ReadActions, ", ")
 	}
 	d.Reason = fmt.Sprintf("offline plan: a live run lists every %s in %s and judges each with %s (reads %s)",
-		m.ResourceType, e.regionName(m), m.ID, reads)
+		m.ResourceType, regionName(m, region), m.ID, reads)
 	return d
 }
 
@@ -26,12 +31,11 @@ func (e *Engine) offlineSweep(m *rule.Meta, d report.Decision) report.Decision {
 // run says so rather than that no rule sweeps.
 func (e *Engine) sweptNothing(m *rule.Meta, d report.Decision) report.Decision {
 	d.Resource, d.Verdict = "*", rule.Ignored
-	d.Reason = fmt.Sprintf("the sweep found no %s to judge in %s", m.ResourceType, e.regionName(m))
+	d.Reason = fmt.Sprintf("the sweep found no %s to judge in %s", m.ResourceType, regionName(m, e.session.Region))
 	return d
 }
 
-func (e *Engine) regionName(m *rule.Meta) string {
-	region := e.session.Region
+func regionName(m *rule.Meta, region string) string {
 	if region == "" {
 		region = "the function's region"
 	}

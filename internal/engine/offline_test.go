@@ -36,50 +36,65 @@ func TestEverySampleOfflineWithoutPanic(t *testing.T) {
 	if len(files) < 50 {
 		t.Fatalf("only %d samples found", len(files))
 	}
-	for _, f := range files {
-		name, _ := filepath.Rel(root, f)
-		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
+	// In us-east-1, as `rampart plan` with AWS_REGION set; and with no
+	// region, where the plan follows each event to its own region (and
+	// account) — so no sample is merely out of scope.
+	for _, region := range []string{"us-east-1", ""} {
+		for _, f := range files {
+			name, _ := filepath.Rel(root, f)
+			t.Run(orNone(region)+"/"+name, func(t *testing.T) { planOffline(t, region, f, name) })
+		}
+	}
+}
+
+func orNone(region string) string {
+	if region == "" {
+		return "no-region"
+	}
+	return region
+}
+
+// planOffline runs one sample through the offline engine with every rule.
+func planOffline(t *testing.T, region, f, name string) {
+	raw, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{}, awsclient.NewOffline(region), catalog.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+	var res *engine.Result
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				t.Fatalf("panic: %v", v)
 			}
-			e, err := engine.New(engine.Config{}, awsclient.NewOffline("us-east-1"), catalog.All()...)
-			if err != nil {
-				t.Fatal(err)
+		}()
+		res, err = e.Handle(context.Background(), raw)
+	}()
+	invalid := strings.Contains(name, "invalid") || strings.Contains(name, "bad-rule-parameters")
+	switch {
+	case invalid && !errors.Is(err, trigger.ErrInput):
+		t.Fatalf("bad input: err = %v, want trigger.ErrInput", err)
+	case invalid:
+		return
+	case err != nil:
+		t.Fatalf("err = %v", err)
+	}
+	if len(res.Decisions) == 0 {
+		t.Fatal("no decision: a plan must say what it concluded")
+	}
+	for _, d := range res.Decisions {
+		if d.Verdict == engine.ErrorVerdict || strings.Contains(d.Error, "panicked") {
+			t.Errorf("%s on %s: %s (%s)", d.Rule, d.Resource, d.Reason, d.Error)
+		}
+		for _, a := range d.Actions {
+			if a.Outcome != rule.Planned {
+				t.Errorf("%s: action %s outcome %q offline, want planned", d.Rule, a.API, a.Outcome)
 			}
-			e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-			var res *engine.Result
-			func() {
-				defer func() {
-					if v := recover(); v != nil {
-						t.Fatalf("panic: %v", v)
-					}
-				}()
-				res, err = e.Handle(context.Background(), raw)
-			}()
-			invalid := strings.Contains(name, "invalid") || strings.Contains(name, "bad-rule-parameters")
-			switch {
-			case invalid && !errors.Is(err, trigger.ErrInput):
-				t.Fatalf("bad input: err = %v, want trigger.ErrInput", err)
-			case invalid:
-				return
-			case err != nil:
-				t.Fatalf("err = %v", err)
-			}
-			if len(res.Decisions) == 0 {
-				t.Fatal("no decision: a plan must say what it concluded")
-			}
-			for _, d := range res.Decisions {
-				if d.Verdict == engine.ErrorVerdict || strings.Contains(d.Error, "panicked") {
-					t.Errorf("%s on %s: %s (%s)", d.Rule, d.Resource, d.Reason, d.Error)
-				}
-				for _, a := range d.Actions {
-					if a.Outcome != rule.Planned {
-						t.Errorf("%s: action %s outcome %q offline, want planned", d.Rule, a.API, a.Outcome)
-					}
-				}
-			}
-		})
+		}
 	}
 }
 
@@ -95,22 +110,29 @@ func FuzzOfflinePlan(f *testing.F) {
 		}
 		return nil
 	})
-	e, err := engine.New(engine.Config{}, awsclient.NewOffline("us-east-1"), catalog.All()...)
-	if err != nil {
-		f.Fatal(err)
-	}
-	e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		res, err := e.Handle(context.Background(), raw)
+	// With a region, and without one (the plan follows the event).
+	var engines []*engine.Engine
+	for _, region := range []string{"us-east-1", ""} {
+		e, err := engine.New(engine.Config{}, awsclient.NewOffline(region), catalog.All()...)
 		if err != nil {
-			if !errors.Is(err, trigger.ErrInput) {
-				t.Fatalf("err = %v, want nil or trigger.ErrInput", err)
-			}
-			return
+			f.Fatal(err)
 		}
-		for _, d := range res.Decisions {
-			if strings.Contains(d.Error, "panicked") {
-				t.Fatalf("%s on %s: %s", d.Rule, d.Resource, d.Error)
+		e.Log, e.Metrics = slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard
+		engines = append(engines, e)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		for _, e := range engines {
+			res, err := e.Handle(context.Background(), raw)
+			if err != nil {
+				if !errors.Is(err, trigger.ErrInput) {
+					t.Fatalf("err = %v, want nil or trigger.ErrInput", err)
+				}
+				continue
+			}
+			for _, d := range res.Decisions {
+				if strings.Contains(d.Error, "panicked") {
+					t.Fatalf("%s on %s: %s", d.Rule, d.Resource, d.Error)
+				}
 			}
 		}
 	})

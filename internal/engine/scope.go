@@ -144,6 +144,13 @@ func (e *Engine) route(ctx context.Context, account, region string, global bool)
 	if account == "" {
 		account = s.Account
 	}
+	if s.Offline && s.Region == "" && len(e.cfg.Regions) == 0 && region != "" {
+		// An offline plan with no region of its own (no AWS_REGION, no
+		// RAMPART_REGIONS) plans where the event happened, global rules
+		// included: there is no deployment for it to be out of the scope of.
+		sess, err := s.For(ctx, "", region)
+		return sess, "", err
+	}
 	if region == "" || global {
 		region = s.Region
 	}
@@ -154,13 +161,6 @@ func (e *Engine) route(ctx context.Context, account, region string, global bool)
 	}
 	out := func(why string) string {
 		return fmt.Sprintf("out of scope: event account %s, region %s; %s (%s)", account, region, where, why)
-	}
-	if s.Offline && s.Region == "" && len(e.cfg.Regions) == 0 && region != "" {
-		// An offline plan with no region of its own (no AWS_REGION, no
-		// RAMPART_REGIONS) plans where the event happened: there is no
-		// deployment for it to be out of the scope of.
-		sess, err := s.For(ctx, "", region)
-		return sess, "", err
 	}
 	if !slices.Contains(e.regions(), region) {
 		return nil, out("region not covered"), nil
@@ -388,6 +388,12 @@ func (e *Engine) handleSweep(ctx context.Context, sweeps []trigger.SweepMessage)
 			if err != nil {
 				d.Verdict, d.Reason, d.Error = ErrorVerdict, "could not resolve where the sweep belongs", err.Error()
 			}
+			ds = append(ds, d)
+			continue
+		}
+		if sess.Offline {
+			d := e.offlineSweepIn(m, sw.Region, base())
+			d.Resource = sw.Account + "/" + sw.Region
 			ds = append(ds, d)
 			continue
 		}

@@ -185,14 +185,31 @@ func (d *defined[S, P]) Bind(raw Params) (*Bound, error) {
 	if s.OnEvent != nil {
 		b.OnEvent = func(ev *trigger.Event) ([]Target, error) { return s.OnEvent(ev, p) }
 	}
+	// Apply, Sweep and Expand are I/O: offline they refuse (ErrOffline)
+	// before any client is asked for, whoever calls them.
 	if s.Apply != nil {
-		b.Apply = s.Apply
+		b.Apply = func(ctx context.Context, env Env, a Action) error {
+			if env.Offline() {
+				return fmt.Errorf("%s %s: %w", a.API, a.Target, ErrOffline)
+			}
+			return s.Apply(ctx, env, a)
+		}
 	}
 	if s.Sweep != nil {
-		b.Sweep = func(ctx context.Context, env Env) ([]Target, error) { return s.Sweep(ctx, env, p) }
+		b.Sweep = func(ctx context.Context, env Env) ([]Target, error) {
+			if env.Offline() {
+				return nil, fmt.Errorf("sweep %s: %w", s.Meta.ID, ErrOffline)
+			}
+			return s.Sweep(ctx, env, p)
+		}
 	}
 	if s.Expand != nil {
-		b.Expand = func(ctx context.Context, env Env, t Target) ([]Target, error) { return s.Expand(ctx, env, t, p) }
+		b.Expand = func(ctx context.Context, env Env, t Target) ([]Target, error) {
+			if env.Offline() {
+				return nil, fmt.Errorf("expand %s: %w", t.ID, ErrOffline)
+			}
+			return s.Expand(ctx, env, t, p)
+		}
 	}
 	return b, nil
 }
@@ -242,6 +259,10 @@ func typeOr(a, b string) string {
 	}
 	return b
 }
+
+// ErrOffline is what a rule's I/O capabilities (Apply, Sweep, Expand)
+// answer in an offline environment: they make no call and ask for no client.
+var ErrOffline = errors.New("offline: no AWS call is made")
 
 // ErrGone is matched (errors.Is) by the errors Gone makes.
 var ErrGone = errors.New("the resource no longer exists")

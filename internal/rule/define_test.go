@@ -144,3 +144,38 @@ func TestPackage(t *testing.T) {
 		}
 	}
 }
+
+// TestIOCapabilitiesRefuseOffline: Apply, Sweep and Expand of a defined
+// rule make no call and ask for no client offline, whoever calls them.
+func TestIOCapabilitiesRefuseOffline(t *testing.T) {
+	t.Parallel()
+	called := false
+	r := Define(Spec[int, struct{}]{
+		Meta:  &Meta{ID: "io"},
+		Judge: func(int, Target, struct{}, Facts) Finding { return Finding{} },
+		Sweep: func(context.Context, Env, struct{}) ([]Target, error) { called = true; return nil, nil },
+		Apply: func(context.Context, Env, Action) error { called = true; return nil },
+		Expand: func(context.Context, Env, Target, struct{}) ([]Target, error) {
+			called = true
+			return nil, nil
+		},
+	})
+	b, err := r.Bind(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offline := Env{Session: awsclient.NewOffline("us-east-1")}
+	ctx := context.Background()
+	if _, err := b.Sweep(ctx, offline); !errors.Is(err, ErrOffline) {
+		t.Errorf("sweep: %v", err)
+	}
+	if err := b.Apply(ctx, offline, Action{API: "x:Y"}); !errors.Is(err, ErrOffline) {
+		t.Errorf("apply: %v", err)
+	}
+	if _, err := b.Expand(ctx, offline, Target{ID: "t"}); !errors.Is(err, ErrOffline) {
+		t.Errorf("expand: %v", err)
+	}
+	if called {
+		t.Error("a capability ran offline")
+	}
+}
