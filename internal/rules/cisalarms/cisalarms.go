@@ -35,6 +35,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/rampart-aws/rampart/internal/cis"
+	"github.com/rampart-aws/rampart/internal/deployer"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
@@ -94,12 +95,18 @@ type params struct {
 	// there, and a same-named alarm in another account or region is not
 	// the deployment's.
 	Region, Account string
+	// Deployers are the roles whose stack creates the filters and alarms.
+	Deployers deployer.Roles
 }
 
 func (p params) enabled() bool { return p.LogGroup != "" }
 
 func parse(raw rule.Params) (params, error) {
-	p := params{LogGroup: raw[ParamLogGroup], Topic: raw[ParamTopic]}
+	d, err := deployer.FromEnv()
+	if err != nil {
+		return params{}, fmt.Errorf("rule %s: %w", ID, err)
+	}
+	p := params{LogGroup: raw[ParamLogGroup], Topic: raw[ParamTopic], Deployers: d}
 	switch {
 	case p.LogGroup == "" && p.Topic == "":
 		return p, nil
@@ -206,11 +213,12 @@ func targets(call *trigger.APICall, p params) ([]rule.Target, error) {
 	if !p.enabled() || call.Region != p.Region || call.Account != "" && call.Account != p.Account {
 		return nil, nil
 	}
-	if call.Actor.InvokedBy == cloudFormation {
-		// A stack deploying (Rampart's creates these filters and alarms):
+	if _, ok := p.Deployers.Made(call); ok && call.Actor.InvokedBy == cloudFormation {
+		// Rampart's stack deploying (it creates these filters and alarms):
 		// judging between its steps would race it, and a filter or alarm
 		// Rampart created first would fail the stack's own create. The
-		// hourly sweep judges what the stack left.
+		// hourly sweep judges what the stack left. Anyone else's stack is
+		// judged at once: deploying a stack proves nothing.
 		return nil, nil
 	}
 	var req request

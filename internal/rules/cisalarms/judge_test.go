@@ -3,6 +3,7 @@ package cisalarms
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -179,7 +180,7 @@ func TestParse(t *testing.T) {
 		{rule.Params{ParamTopic: topic}, params{}, false},
 	} {
 		got, err := parse(tc.raw)
-		if (err == nil) != tc.ok || got != tc.want {
+		if (err == nil) != tc.ok || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("parse(%v) = %+v, %v", tc.raw, got, err)
 		}
 	}
@@ -220,11 +221,23 @@ func TestTargets(t *testing.T) {
 			return c
 		}(), testParams, nil, false},
 		{"no log group configured", call(cw, "DeleteAlarms", "us-east-1", `{"alarmNames":["cis-root-usage"]}`), params{}, nil, false},
-		{"a stack deploying", func() *trigger.APICall {
+		{"Rampart's stack deploying", func() *trigger.APICall {
+			c := call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":"cis-root-usage"}`)
+			c.Actor = trigger.Actor{Type: "AssumedRole", InvokedBy: "cloudformation.amazonaws.com",
+				IssuerARN: "arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-123456789012-us-east-1"}
+			return c
+		}(), testParams, nil, false},
+		{"anyone else's stack", func() *trigger.APICall {
+			c := call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":"cis-root-usage"}`)
+			c.Actor = trigger.Actor{Type: "AssumedRole", InvokedBy: "cloudformation.amazonaws.com",
+				IssuerARN: "arn:aws:iam::123456789012:role/team-stack-role"}
+			return c
+		}(), testParams, []string{"cis-root-usage"}, false},
+		{"a stack with no session issuer", func() *trigger.APICall {
 			c := call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":"cis-root-usage"}`)
 			c.Actor.InvokedBy = "cloudformation.amazonaws.com"
 			return c
-		}(), testParams, nil, false},
+		}(), testParams, []string{"cis-root-usage"}, false},
 		{"no alarm named", call(cw, "DeleteAlarms", "us-east-1", `{"alarmNames":[]}`), testParams, nil, true},
 		{"empty alarm name", call(cw, "PutMetricAlarm", "us-east-1", `{"alarmName":""}`), testParams, nil, true},
 		{"no filter named", call(logs, "DeleteMetricFilter", "us-east-1", `{"logGroupName":"`+logGroup+`"}`), testParams, nil, true},

@@ -49,6 +49,7 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/rampart-aws/rampart/internal/awsclient"
+	"github.com/rampart-aws/rampart/internal/deployer"
 	"github.com/rampart-aws/rampart/internal/rule"
 	"github.com/rampart-aws/rampart/internal/trigger"
 )
@@ -57,7 +58,7 @@ import (
 const (
 	// EnvDeployerARNs lists the IAM role ARNs allowed to change Rampart
 	// (comma-separated); unset means the CDK bootstrap roles.
-	EnvDeployerARNs = "RAMPART_DEPLOYER_ARNS"
+	EnvDeployerARNs = deployer.Env
 	// EnvTopicARN is Rampart's notification topic (the engine reads it too).
 	EnvTopicARN = "RAMPART_TOPIC_ARN"
 )
@@ -104,7 +105,7 @@ var Rule = rule.Define(rule.Spec[resource, params]{
 type params struct {
 	// Deployers are RAMPART_DEPLOYER_ARNS's role ARNs; nil: the CDK
 	// bootstrap roles of the call's account and region.
-	Deployers []string
+	Deployers deployer.Roles
 	// Topic is RAMPART_TOPIC_ARN; "": rampart-notifications in the call's
 	// account and region.
 	Topic string
@@ -113,7 +114,7 @@ type params struct {
 // parse reads the deployment's configuration; a malformed
 // RAMPART_DEPLOYER_ARNS is an error (see parseDeployers).
 func parse(rule.Params) (params, error) {
-	d, err := parseDeployers(os.Getenv(EnvDeployerARNs))
+	d, err := deployer.FromEnv()
 	if err != nil {
 		return params{}, err
 	}
@@ -392,60 +393,6 @@ func (p params) topicARN(call *trigger.APICall) string {
 	return arn.ARN{Partition: awsclient.PartitionOf(call.Region), Service: "sns", Region: call.Region, AccountID: account(call), Resource: DefaultTopicName}.String()
 }
 
-// parseDeployers reads RAMPART_DEPLOYER_ARNS: nil when unset (the CDK
-// bootstrap roles). A value that is not an IAM role ARN is an error: a
-// typo must not silently let nobody (or everybody) through.
-func parseDeployers(v string) ([]string, error) {
-	if v = strings.TrimSpace(v); v == "" {
-		return nil, nil
-	}
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		a, err := arn.Parse(s)
-		if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") {
-			return nil, fmt.Errorf("%s: %q is not an IAM role ARN", EnvDeployerARNs, s)
-		}
-		out = append(out, s)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s names no role", EnvDeployerARNs)
-	}
-	return out, nil
-}
-
-// deployers are the role ARNs allowed to change Rampart's resources, for a
-// call: RAMPART_DEPLOYER_ARNS, else the CDK bootstrap deploy and
-// CloudFormation execution roles of the call's account and region.
-func (p params) deployers(call *trigger.APICall) []string {
-	if p.Deployers != nil {
-		return p.Deployers
-	}
-	acct, region := account(call), call.Region
-	var out []string
-	for _, kind := range []string{"deploy", "cfn-exec"} {
-		out = append(out, arn.ARN{Partition: awsclient.PartitionOf(region), Service: "iam", AccountID: acct,
-			Resource: fmt.Sprintf("role/cdk-hnb659fds-%s-role-%s-%s", kind, acct, region)}.String())
-	}
-	return out
-}
-
-// byDeployer reports whether the call was made in a session of a deploying
-// role: the session issuer's full ARN, exactly.
-func (p params) byDeployer(call *trigger.APICall) (string, bool) {
-	a := call.Actor
-	if a.Type != "AssumedRole" || a.IssuerARN == "" {
-		return "", false
-	}
-	if slices.Contains(p.deployers(call), a.IssuerARN) {
-		return a.IssuerARN, true
-	}
-	return "", false
-}
-
 // what says in words what a call did.
 var what = map[string]string{
 	"DisableRule":                           "disabled",
@@ -494,7 +441,7 @@ func observe(ctx context.Context, env rule.Env, t rule.Target, p params) (resour
 		return resource{}, nil
 	}
 	r := resource{Call: &ev}
-	if _, ok := p.byDeployer(t.Call); ok {
+	if _, ok := p.Deployers.Made(t.Call); ok {
 		return r, nil
 	}
 	var err error
@@ -545,7 +492,7 @@ func judge(r resource, t rule.Target, p params, _ rule.Facts) rule.Finding {
 	}
 	ev := *r.Call
 	kind := kinds[t.Type]
-	if who, ok := p.byDeployer(t.Call); ok {
+	if who, ok := p.Deployers.Made(t.Call); ok {
 		return rule.Finding{Verdict: rule.Compliant, Reason: fmt.Sprintf("%s on Rampart's %s %s was made by the deploying principal %s", ev.Event, kind, t.ID, who)}
 	}
 	actor := t.Call.Actor.ARN
