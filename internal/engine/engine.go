@@ -466,15 +466,12 @@ func (e *Engine) handleConfig(ctx context.Context, inv *trigger.ConfigInvocation
 		if b.Sweep == nil {
 			return nil, fmt.Errorf("%w: rule %s is not periodic", trigger.ErrInput, m.ID)
 		}
-		if e.session.Offline {
-			return []report.Decision{e.offlineSweep(m, base(nil))}, nil
-		}
-		targets, err := b.Sweep(ctx, e.env(ctx))
-		if err != nil {
-			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
-		}
-		if len(targets) == 0 {
-			return []report.Decision{e.sweptNothing(m, base(nil))}, nil // nothing for Config to record
+		targets, d, err := e.sweep(ctx, b, base(nil))
+		switch {
+		case err != nil:
+			return nil, err
+		case d != nil:
+			return []report.Decision{*d}, nil // nothing for Config to record
 		}
 		ds = append(ds, e.decideAll(ctx, b, targets, func() report.Decision { return base(nil) })...)
 	}
@@ -517,16 +514,12 @@ func (e *Engine) handleSchedule(ctx context.Context, s *trigger.Scheduled) ([]re
 		}
 		base := report.Decision{Rule: m.ID, Severity: m.Severity, ResourceType: m.ResourceType, Mode: string(e.mode(m.ID)),
 			Trigger: trigger.KindSchedule, EventID: s.ID, Actions: []rule.Action{}}
-		if e.session.Offline {
-			ds = append(ds, e.offlineSweep(m, base))
-			continue
-		}
-		targets, err := b.Sweep(ctx, e.env(ctx))
+		targets, d, err := e.sweep(ctx, b, base)
 		if err != nil {
-			return nil, fmt.Errorf("sweep %s: %w", m.ID, err)
+			return nil, err
 		}
-		if len(targets) == 0 {
-			ds = append(ds, e.sweptNothing(m, base))
+		if d != nil {
+			ds = append(ds, *d)
 			continue
 		}
 		ds = append(ds, e.decideAll(ctx, b, targets, func() report.Decision {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -8,15 +9,33 @@ import (
 	"github.com/rampart-aws/rampart/internal/rule"
 )
 
-// offlineSweep is what a sweep would do, for an offline plan: an offline
-// session has no clients, so a rule's Sweep (and Expand) is never called;
-// the decision says which rule would list what, and with which reads.
-func (e *Engine) offlineSweep(m *rule.Meta, d report.Decision) report.Decision {
-	return e.offlineSweepIn(m, e.session.Region, d)
+// sweep runs a rule's sweep in the context's session (account and region),
+// the one place a sweep runs: offline it is not called, and the decision
+// says what a live run would list and read; a sweep that lists nothing is
+// said so. A non-nil decision is then the whole answer.
+func (e *Engine) sweep(ctx context.Context, b *rule.Bound, base report.Decision) ([]rule.Target, *report.Decision, error) {
+	m, s := b.Meta(), e.sessionFrom(ctx)
+	if s.Offline {
+		d := offlineSweep(m, s.Region, base)
+		return nil, &d, nil
+	}
+	targets, err := b.Sweep(ctx, e.env(ctx))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sweep %s in %s/%s: %w", m.ID, orUnknown(s.Account), s.Region, err)
+	}
+	if len(targets) == 0 {
+		d := base
+		d.Resource, d.Verdict = "*", rule.Ignored
+		d.Reason = fmt.Sprintf("the sweep found no %s to judge in %s", m.ResourceType, regionName(m, s.Region))
+		return nil, &d, nil
+	}
+	return targets, nil, nil
 }
 
-// offlineSweepIn is offlineSweep of a sweep in region.
-func (e *Engine) offlineSweepIn(m *rule.Meta, region string, d report.Decision) report.Decision {
+// offlineSweep is what a sweep in region would do, for an offline plan: an
+// offline session has no clients, so a rule's Sweep (and Expand) is never
+// called; the decision says which rule would list what, and with which reads.
+func offlineSweep(m *rule.Meta, region string, d report.Decision) report.Decision {
 	d.Resource, d.Verdict = "*", rule.Ignored
 	reads := "no read"
 	if len(m.ReadActions) > 0 {
@@ -24,14 +43,6 @@ func (e *Engine) offlineSweepIn(m *rule.Meta, region string, d report.Decision) 
 	}
 	d.Reason = fmt.Sprintf("offline plan: a live run lists every %s in %s and judges each with %s (reads %s)",
 		m.ResourceType, regionName(m, region), m.ID, reads)
-	return d
-}
-
-// sweptNothing is the decision of a live sweep that found no resource: the
-// run says so rather than that no rule sweeps.
-func (e *Engine) sweptNothing(m *rule.Meta, d report.Decision) report.Decision {
-	d.Resource, d.Verdict = "*", rule.Ignored
-	d.Reason = fmt.Sprintf("the sweep found no %s to judge in %s", m.ResourceType, regionName(m, e.session.Region))
 	return d
 }
 

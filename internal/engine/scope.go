@@ -391,27 +391,20 @@ func (e *Engine) handleSweep(ctx context.Context, sweeps []trigger.SweepMessage)
 			ds = append(ds, d)
 			continue
 		}
-		if sess.Offline {
-			d := e.offlineSweepIn(m, sw.Region, base())
-			d.Resource = sw.Account + "/" + sw.Region
-			ds = append(ds, d)
-			continue
-		}
 		sctx := withSession(ctx, sess)
 		b := e.bound[m.ID]
-		targets, err := b.Sweep(sctx, e.env(sctx))
+		targets, d, err := e.sweep(sctx, b, base())
 		if err != nil {
-			return nil, fmt.Errorf("sweep %s in %s/%s: %w", m.ID, sw.Account, sw.Region, err)
+			return nil, err
+		}
+		if d != nil {
+			d.Resource = sw.Account + "/" + sw.Region
+			ds = append(ds, *d)
+			continue
 		}
 		for _, t := range targets {
 			d := base()
 			e.decide(sctx, b, t, &d)
-			ds = append(ds, d)
-		}
-		if len(targets) == 0 {
-			d := base()
-			d.Resource = sw.Account + "/" + sw.Region
-			d.Verdict, d.Reason = rule.Ignored, "the sweep found nothing to judge"
 			ds = append(ds, d)
 		}
 	}
